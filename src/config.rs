@@ -1,0 +1,159 @@
+//! Settings, read from the environment. Every variable is documented in the
+//! README's settings table; each has a default that works for local use.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// External database; when absent a private cluster is started under `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub db_pool_size: usize,
+    pub limits: Limits,
+    /// Ensure a "dev" tenant and print a dev API key at start-up.
+    pub dev_tenant: bool,
+    pub log_format: LogFormat,
+}
+
+/// Limits that protect the server from hostile or careless clients.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_hierarchy_depth: u32,
+    pub default_page_size: usize,
+    pub max_page_size: usize,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_hierarchy_depth: 5,
+            default_page_size: 20,
+            max_page_size: 100,
+            max_query_depth: 15,
+            max_query_complexity: 20_000,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let defaults = Limits::default();
+        let database_url = get("DATABASE_URL").filter(|v| !v.trim().is_empty());
+        let dev_default = database_url.is_none();
+        let limits = Limits {
+            max_hierarchy_depth: parse(&get, "BILLGRAPH_MAX_HIERARCHY_DEPTH", defaults.max_hierarchy_depth)?,
+            default_page_size: parse(&get, "BILLGRAPH_DEFAULT_PAGE_SIZE", defaults.default_page_size)?,
+            max_page_size: parse(&get, "BILLGRAPH_MAX_PAGE_SIZE", defaults.max_page_size)?,
+            max_query_depth: parse(&get, "BILLGRAPH_MAX_QUERY_DEPTH", defaults.max_query_depth)?,
+            max_query_complexity: parse(&get, "BILLGRAPH_MAX_QUERY_COMPLEXITY", defaults.max_query_complexity)?,
+            max_body_bytes: parse(&get, "BILLGRAPH_MAX_BODY_BYTES", defaults.max_body_bytes)?,
+            request_timeout: Duration::from_secs(parse(
+                &get,
+                "BILLGRAPH_REQUEST_TIMEOUT_SECS",
+                defaults.request_timeout.as_secs(),
+            )?),
+        };
+        if limits.max_hierarchy_depth < 1 {
+            bail!("BILLGRAPH_MAX_HIERARCHY_DEPTH must be at least 1");
+        }
+        if limits.max_page_size < 1 || limits.default_page_size < 1 || limits.default_page_size > limits.max_page_size {
+            bail!("page sizes must satisfy 1 <= BILLGRAPH_DEFAULT_PAGE_SIZE <= BILLGRAPH_MAX_PAGE_SIZE");
+        }
+        let log_format = match get("BILLGRAPH_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("BILLGRAPH_LOG_FORMAT must be text or json, not {other:?}"),
+        };
+        Ok(Config {
+            database_url,
+            data_dir: get("BILLGRAPH_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".billgraph")),
+            listen: parse(&get, "BILLGRAPH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            db_pool_size: parse(&get, "BILLGRAPH_DB_POOL_SIZE", 16)?,
+            limits,
+            dev_tenant: parse(&get, "BILLGRAPH_DEV_TENANT", dev_default)?,
+            log_format,
+        })
+    }
+}
+
+fn parse<T>(get: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(raw) if raw.trim().is_empty() => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .with_context(|| format!("invalid value {raw:?} for {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_use_a_private_cluster_and_a_dev_tenant() {
+        let c = config(&[]).unwrap();
+        assert!(c.database_url.is_none());
+        assert!(c.dev_tenant);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.limits.max_hierarchy_depth, 5);
+        assert_eq!(c.limits.max_page_size, 100);
+    }
+
+    #[test]
+    fn an_external_database_turns_the_dev_tenant_off_by_default() {
+        let c = config(&[("DATABASE_URL", "postgres://x@localhost/db")]).unwrap();
+        assert!(!c.dev_tenant);
+        let c = config(&[
+            ("DATABASE_URL", "postgres://x@localhost/db"),
+            ("BILLGRAPH_DEV_TENANT", "true"),
+        ])
+        .unwrap();
+        assert!(c.dev_tenant);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("BILLGRAPH_MAX_PAGE_SIZE", "lots")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_PAGE_SIZE"), "{err}");
+        let err = config(&[("BILLGRAPH_DEFAULT_PAGE_SIZE", "500")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_DEFAULT_PAGE_SIZE"), "{err}");
+        assert!(config(&[("BILLGRAPH_MAX_HIERARCHY_DEPTH", "0")]).is_err());
+        assert!(config(&[("BILLGRAPH_LOG_FORMAT", "xml")]).is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! Operations on customers, each one transaction: validated input in,
+//! committed row out, nothing half-written on refusal.
+
+pub mod hierarchy;
+pub mod integrations;
+
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use crate::config::Limits;
+use crate::db::customers::{self, AddressColumns, CustomerChanges, CustomerRow, LIVE_EXTERNAL_ID_INDEX, NewCustomer};
+use crate::db::errors::unique_violation;
+use crate::db::{DbPool, connection};
+use crate::domain::metadata::{self, Metadata};
+use crate::error::{AppError, AppResult};
+
+/// A new customer, already validated by the domain rules.
+#[derive(Debug, Clone)]
+pub struct CustomerDraft {
+    pub external_customer_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub address: AddressColumns,
+    pub metadata: Metadata,
+    pub parent_customer_id: Option<Uuid>,
+}
+
+/// Changes to a customer; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPatch {
+    pub external_customer_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    /// `Some(default)` clears the address.
+    pub address: Option<AddressColumns>,
+    /// Set string values, remove keys given as null.
+    pub metadata_patch: Option<serde_json::Value>,
+}
+
+pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CustomerDraft, limits: &Limits) -> AppResult<CustomerRow> {
+    let mut conn = connection(pool).await?;
+    let max_levels = limits.max_hierarchy_depth;
+    conn.transaction(async |conn| {
+        if let Some(parent) = draft.parent_customer_id {
+            hierarchy::lock_and_check_parent(conn, tenant_id, None, parent, 1, max_levels, "input.parentCustomerId")
+                .await?;
+        }
+        let new = NewCustomer {
+            tenant_id,
+            id: Uuid::now_v7(),
+            external_customer_id: draft.external_customer_id.clone(),
+            name: draft.name,
+            email: draft.email,
+            address: draft.address,
+            metadata: metadata::metadata_to_json(&draft.metadata),
+            parent_customer_id: draft.parent_customer_id,
+        };
+        customers::insert(conn, &new)
+            .await
+            .map_err(|e| write_error(e, &draft.external_customer_id))
+    })
+    .await
+}
+
+pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPatch) -> AppResult<CustomerRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let current = live_customer_for_update(conn, tenant_id, id).await?;
+        let metadata = match &patch.metadata_patch {
+            Some(p) => {
+                let current_map = stored_metadata(&current.metadata);
+                let merged = metadata::apply_metadata_patch("input.metadata", &current_map, p)?;
+                Some(metadata::metadata_to_json(&merged))
+            }
+            None => None,
+        };
+        let changes = CustomerChanges {
+            external_customer_id: patch.external_customer_id.clone(),
+            name: patch.name,
+            email: patch.email,
+            metadata,
+        };
+        let external_id = patch.external_customer_id.unwrap_or(current.external_customer_id);
+        customers::update(conn, tenant_id, id, &changes, patch.address.as_ref())
+            .await
+            .map_err(|e| write_error(e, &external_id))
+    })
+    .await
+}
+
+/// Archives a customer; its live children must be moved or archived first.
+/// Archiving an archived customer returns it unchanged.
+pub async fn archive(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<CustomerRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        // The hierarchy lock keeps a child from being added while we check.
+        crate::db::hierarchy::lock_tenant_hierarchy(conn, tenant_id).await?;
+        let current = customers::find_for_update(conn, tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("customer"))?;
+        if !current.is_active() {
+            return Ok(current);
+        }
+        if customers::has_active_children(conn, tenant_id, id).await? {
+            return Err(AppError::conflict(
+                "customer has active children: move or archive them before archiving it",
+            ));
+        }
+        Ok(customers::archive(conn, tenant_id, id).await?)
+    })
+    .await
+}
+
+/// The customer, locked for this transaction; archived customers are read-only.
+pub(crate) async fn live_customer_for_update(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<CustomerRow> {
+    let row = customers::find_for_update(conn, tenant_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("customer"))?;
+    if !row.is_active() {
+        return Err(AppError::conflict("customer is archived and can no longer be changed"));
+    }
+    Ok(row)
+}
+
+/// Metadata as stored; the database only ever holds string values.
+pub fn stored_metadata(value: &serde_json::Value) -> Metadata {
+    value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn write_error(err: diesel::result::Error, external_id: &str) -> AppError {
+    match unique_violation(&err) {
+        Some(LIVE_EXTERNAL_ID_INDEX) => AppError::conflict(format!(
+            "an active customer with externalCustomerId {external_id:?} already exists"
+        )),
+        _ => AppError::from(err),
+    }
+}

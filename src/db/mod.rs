@@ -1,0 +1,77 @@
+//! PostgreSQL access: the connection pool, migrations, and one module per
+//! table group with its rows and queries. SQL lives here and nowhere else.
+
+pub mod api_keys;
+pub mod customers;
+pub mod errors;
+pub mod hierarchy;
+pub mod integrations;
+pub mod schema;
+pub mod statement_counter;
+pub mod tenants;
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::{AsyncConnection, AsyncMigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+
+use crate::error::AppResult;
+pub use statement_counter::StatementCounter;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// Builds the pool. Connections are not checked on every checkout (that
+/// would cost a round trip per request); broken ones are dropped on return.
+pub fn build_pool(url: &str, size: usize, counter: StatementCounter) -> anyhow::Result<DbPool> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let counter = counter.clone();
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.set_instrumentation(counter);
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    Ok(Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(10)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?)
+}
+
+pub async fn connection(pool: &DbPool) -> AppResult<DbConn> {
+    Ok(pool.get().await?)
+}
+
+/// Applies every pending migration.
+pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
+    let conn = AsyncPgConnection::establish(url).await?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        harness
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        Ok(())
+    })
+    .await?
+}
+
+/// Answers whether the database responds (for /readyz).
+pub async fn ping(pool: &DbPool) -> bool {
+    use diesel_async::RunQueryDsl;
+    match pool.get().await {
+        Ok(mut conn) => diesel::sql_query("SELECT 1").execute(&mut conn).await.is_ok(),
+        Err(_) => false,
+    }
+}

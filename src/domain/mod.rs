@@ -1,0 +1,12 @@
+//! Pure business rules: no I/O. Every input the API accepts is checked here,
+//! so the rules can be tested without a database or an HTTP server.
+
+pub mod api_key;
+pub mod country;
+pub mod customer;
+pub mod hierarchy;
+pub mod integration;
+pub mod metadata;
+pub mod validation;
+
+pub use validation::ValidationError;

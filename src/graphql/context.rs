@@ -1,0 +1,50 @@
+//! Per-request data: the authenticated tenant and its DataLoaders.
+
+use async_graphql::Context;
+use async_graphql::dataloader::DataLoader;
+use uuid::Uuid;
+
+use crate::config::Limits;
+use crate::db::DbPool;
+use crate::graphql::loaders::TenantLoader;
+use crate::state::AppState;
+
+pub struct RequestContext {
+    pub tenant_id: Uuid,
+    /// Bound to the tenant: a loader can never return another tenant's rows.
+    pub loader: DataLoader<TenantLoader>,
+}
+
+impl RequestContext {
+    pub fn new(state: &AppState, tenant_id: Uuid) -> Self {
+        let loader = DataLoader::new(TenantLoader::new(state.pool.clone(), tenant_id), tokio::spawn);
+        RequestContext { tenant_id, loader }
+    }
+}
+
+/// Shortcuts resolvers use to reach the request's data.
+pub trait ContextExt {
+    fn request(&self) -> &RequestContext;
+    fn tenant_id(&self) -> Uuid {
+        self.request().tenant_id
+    }
+    fn loader(&self) -> &DataLoader<TenantLoader> {
+        &self.request().loader
+    }
+    fn state(&self) -> &AppState;
+    fn pool(&self) -> &DbPool {
+        &self.state().pool
+    }
+    fn limits(&self) -> &Limits {
+        &self.state().config.limits
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn request(&self) -> &RequestContext {
+        self.data_unchecked::<RequestContext>()
+    }
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+}

@@ -1,0 +1,183 @@
+//! GraphQL input types and their conversion into validated drafts. Every
+//! rule comes from domain/; this file only names the fields.
+
+use async_graphql::{InputObject, Json, MaybeUndefined};
+use uuid::Uuid;
+
+use crate::customers::integrations::MappingDraft;
+use crate::customers::{CustomerDraft, CustomerPatch};
+use crate::db::customers::{AddressColumns, CustomerFilter};
+use crate::domain::integration::{validate_provider_entity_id, validate_provider_name};
+use crate::domain::{country, customer as rules, metadata};
+use crate::error::{AppError, AppResult};
+use crate::graphql::types::customer::CustomerStatus;
+use crate::graphql::types::integration::IntegrationProvider;
+
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct AddressInput {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 code, e.g. "DE".
+    pub country: Option<String>,
+}
+
+impl AddressInput {
+    fn validate(&self, field: &str) -> AppResult<AddressColumns> {
+        let text = |name: &str, value: &Option<String>| -> AppResult<Option<String>> {
+            match value {
+                Some(v) => Ok(rules::validate_optional_text(&format!("{field}.{name}"), v)?),
+                None => Ok(None),
+            }
+        };
+        let country = match self.country.as_deref().map(str::trim) {
+            Some(c) if !c.is_empty() => Some(country::validate_country_code(&format!("{field}.country"), c)?),
+            _ => None,
+        };
+        Ok(AddressColumns {
+            address_line1: text("line1", &self.line1)?,
+            address_line2: text("line2", &self.line2)?,
+            address_city: text("city", &self.city)?,
+            address_state: text("state", &self.state)?,
+            address_postal_code: text("postalCode", &self.postal_code)?,
+            address_country: country,
+        })
+    }
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct CreateCustomerInput {
+    pub external_customer_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub address: Option<AddressInput>,
+    /// A JSON object of string values: at most 50 keys of at most 40
+    /// characters, values of at most 500 characters.
+    pub metadata: Option<Json<serde_json::Value>>,
+    pub parent_customer_id: Option<Uuid>,
+}
+
+impl CreateCustomerInput {
+    pub fn validate(self) -> AppResult<CustomerDraft> {
+        Ok(CustomerDraft {
+            external_customer_id: rules::validate_external_customer_id(
+                "input.externalCustomerId",
+                &self.external_customer_id,
+            )?,
+            name: rules::validate_name("input.name", &self.name)?,
+            email: match self.email.as_deref().map(str::trim) {
+                Some(e) if !e.is_empty() => Some(rules::validate_email("input.email", e)?),
+                _ => None,
+            },
+            address: self.address.unwrap_or_default().validate("input.address")?,
+            metadata: match &self.metadata {
+                Some(m) => metadata::parse_metadata("input.metadata", &m.0)?,
+                None => Default::default(),
+            },
+            parent_customer_id: self.parent_customer_id,
+        })
+    }
+}
+
+/// Only the fields given change.
+#[derive(InputObject, Debug, Clone)]
+pub struct UpdateCustomerInput {
+    pub external_customer_id: Option<String>,
+    pub name: Option<String>,
+    /// null removes the email.
+    pub email: MaybeUndefined<String>,
+    /// Replaces the whole address; null removes it.
+    pub address: MaybeUndefined<AddressInput>,
+    /// Sets the keys given; a key given as null is removed; other keys stay.
+    pub metadata: Option<Json<serde_json::Value>>,
+}
+
+impl UpdateCustomerInput {
+    pub fn validate(self) -> AppResult<CustomerPatch> {
+        Ok(CustomerPatch {
+            external_customer_id: self
+                .external_customer_id
+                .map(|v| rules::validate_external_customer_id("input.externalCustomerId", &v))
+                .transpose()?,
+            name: self.name.map(|v| rules::validate_name("input.name", &v)).transpose()?,
+            email: match self.email {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(e) if e.trim().is_empty() => Some(None),
+                MaybeUndefined::Value(e) => Some(Some(rules::validate_email("input.email", &e)?)),
+            },
+            address: match self.address {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(AddressColumns::default()),
+                MaybeUndefined::Value(a) => Some(a.validate("input.address")?),
+            },
+            metadata_patch: self.metadata.map(|m| m.0),
+        })
+    }
+}
+
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct CustomerFilterInput {
+    /// Direct children of this customer.
+    pub parent_customer_id: Option<Uuid>,
+    /// Only customers without a parent.
+    pub roots_only: Option<bool>,
+    pub status: Option<CustomerStatus>,
+    /// Customers whose metadata contains all of these key/value pairs.
+    pub metadata: Option<Json<serde_json::Value>>,
+    /// Case-insensitive match on name, email or externalCustomerId.
+    pub search: Option<String>,
+}
+
+impl CustomerFilterInput {
+    pub fn validate(self) -> AppResult<CustomerFilter> {
+        let metadata = match &self.metadata {
+            Some(m) => Some(metadata::metadata_to_json(&metadata::parse_metadata_filter(
+                "filter.metadata",
+                &m.0,
+            )?)),
+            None => None,
+        };
+        let search = match self.search.as_deref().map(str::trim) {
+            Some(s) if s.chars().count() > rules::MAX_TEXT_LEN => {
+                return Err(AppError::validation("filter.search", "must be at most 255 characters"));
+            }
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => None,
+        };
+        Ok(CustomerFilter {
+            parent_customer_id: self.parent_customer_id,
+            roots_only: self.roots_only.unwrap_or(false),
+            status: self.status.map(CustomerStatus::as_db),
+            metadata,
+            search,
+        })
+    }
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct IntegrationMappingInput {
+    pub provider: IntegrationProvider,
+    /// Required for CUSTOM, refused for the named providers.
+    pub provider_name: Option<String>,
+    /// The record's id in the outside system.
+    pub provider_entity_id: String,
+    pub metadata: Option<Json<serde_json::Value>>,
+}
+
+impl IntegrationMappingInput {
+    pub fn validate(self) -> AppResult<MappingDraft> {
+        let provider = self.provider.into();
+        Ok(MappingDraft {
+            provider,
+            provider_name: validate_provider_name("input.providerName", provider, self.provider_name.as_deref())?,
+            provider_entity_id: validate_provider_entity_id("input.providerEntityId", &self.provider_entity_id)?,
+            metadata: match &self.metadata {
+                Some(m) => metadata::parse_metadata("input.metadata", &m.0)?,
+                None => Default::default(),
+            },
+        })
+    }
+}

@@ -1,0 +1,42 @@
+//! The GraphQL API: schema, resolvers, loaders and the error contract.
+
+pub mod context;
+pub mod errors;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod pagination;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+
+use crate::config::Limits;
+use crate::state::AppState;
+use mutation::MutationRoot;
+use query::QueryRoot;
+
+pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema with its query limits; `state` is shared by every request.
+pub fn build_schema(state: AppState) -> BillgraphSchema {
+    let limits = state.config.limits.clone();
+    schema_builder(&limits).data(state).finish()
+}
+
+fn schema_builder(limits: &Limits) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(limits.max_query_depth)
+        .limit_complexity(limits.max_query_complexity)
+        .extension(async_graphql::extensions::Tracing)
+}
+
+/// The schema in SDL, sorted so the committed schema.graphql diffs cleanly.
+pub fn sdl() -> String {
+    schema_builder(&Limits::default()).finish().sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}

@@ -1,0 +1,123 @@
+//! Keyset pagination: opaque cursors over time-ordered ids, and the page
+//! size rules every list shares.
+
+use async_graphql::SimpleObject;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+
+const CURSOR_VERSION: &str = "v1:";
+
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{id}"))
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.strip_prefix(CURSOR_VERSION)?.parse().ok()
+}
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    pub fn parse(first: Option<i32>, after: Option<&str>, limits: &Limits) -> AppResult<Self> {
+        let limit = match first {
+            None => limits.default_page_size,
+            Some(n) if n < 0 => return Err(AppError::validation("first", "must not be negative")),
+            Some(n) if n as usize > limits.max_page_size => {
+                return Err(AppError::validation(
+                    "first",
+                    format!("must be at most {} (the maximum page size)", limits.max_page_size),
+                ));
+            }
+            Some(n) => n as usize,
+        };
+        let after = match after {
+            None => None,
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| AppError::validation("after", "is not a valid cursor"))?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether a next page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit as i64 + 1
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    /// True when the page was requested after a cursor.
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// Cuts the extra row off a fetched page and describes the page.
+pub fn cut_page<T>(mut rows: Vec<T>, request: &PageRequest, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, PageInfo) {
+    let has_next_page = rows.len() > request.limit;
+    rows.truncate(request.limit);
+    let info = PageInfo {
+        has_next_page,
+        has_previous_page: request.after.is_some(),
+        start_cursor: rows.first().map(|r| encode_cursor(id_of(r))),
+        end_cursor: rows.last().map(|r| encode_cursor(id_of(r))),
+    };
+    (rows, info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        for bad in ["", "abc", "djE6bm90LWEtdXVpZA", &URL_SAFE_NO_PAD.encode(id.to_string())] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        let limits = Limits::default();
+        assert_eq!(PageRequest::parse(None, None, &limits).unwrap().limit, 20);
+        assert_eq!(PageRequest::parse(Some(100), None, &limits).unwrap().limit, 100);
+        assert_eq!(PageRequest::parse(Some(0), None, &limits).unwrap().limit, 0);
+        let err = PageRequest::parse(Some(101), None, &limits).unwrap_err();
+        assert_eq!(err.field(), Some("first"));
+        assert!(err.to_string().contains("at most 100"));
+        assert_eq!(
+            PageRequest::parse(Some(-1), None, &limits).unwrap_err().field(),
+            Some("first")
+        );
+        assert_eq!(
+            PageRequest::parse(None, Some("nope"), &limits).unwrap_err().field(),
+            Some("after")
+        );
+    }
+
+    #[test]
+    fn the_extra_row_means_another_page() {
+        let request = PageRequest { limit: 2, after: None };
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let (rows, info) = cut_page(ids.clone(), &request, |id| *id);
+        assert_eq!(rows, ids[..2]);
+        assert!(info.has_next_page);
+        assert_eq!(info.end_cursor, Some(encode_cursor(ids[1])));
+        let (rows, info) = cut_page(ids[..2].to_vec(), &request, |id| *id);
+        assert_eq!(rows.len(), 2);
+        assert!(!info.has_next_page);
+    }
+}

@@ -1,0 +1,72 @@
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+use crate::db::{connection, customers, integrations};
+use crate::domain::integration::{Provider, validate_provider_entity_id, validate_provider_name};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::inputs::CustomerFilterInput;
+use crate::graphql::loaders::CustomerById;
+use crate::graphql::pagination::{PageRequest, cut_page};
+use crate::graphql::types::customer::Customer;
+use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
+use crate::graphql::types::integration::IntegrationProvider;
+
+#[derive(Default)]
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    async fn customer(&self, ctx: &Context<'_>, id: Uuid) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    /// The active customer with this external id or, when none is active,
+    /// the most recently archived one.
+    async fn customer_by_external_id(&self, ctx: &Context<'_>, external_customer_id: String) -> Result<Customer> {
+        let mut conn = connection(ctx.pool()).await?;
+        let row = customers::find_by_external_id(&mut conn, ctx.tenant_id(), external_customer_id.trim())
+            .await
+            .map_err(AppError::from)?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    /// The customer mapped to a record of an outside system.
+    async fn customer_by_integration(
+        &self,
+        ctx: &Context<'_>,
+        provider: IntegrationProvider,
+        provider_entity_id: String,
+        provider_name: Option<String>,
+    ) -> Result<Customer> {
+        let provider: Provider = provider.into();
+        let name =
+            validate_provider_name("providerName", provider, provider_name.as_deref()).map_err(AppError::from)?;
+        let entity = validate_provider_entity_id("providerEntityId", &provider_entity_id).map_err(AppError::from)?;
+        let mut conn = connection(ctx.pool()).await?;
+        let row = integrations::find_customer(&mut conn, ctx.tenant_id(), provider.as_str(), &name, &entity)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    /// Customers in creation order.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CustomerFilterInput>,
+    ) -> Result<CustomerConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let filter = filter.unwrap_or_default().validate()?;
+        let mut conn = connection(ctx.pool()).await?;
+        let rows = customers::list(&mut conn, ctx.tenant_id(), &filter, page.after, page.fetch_limit())
+            .await
+            .map_err(AppError::from)?;
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        Ok(CustomerConnection::new(rows, page_info, CustomerTotal::Filter(filter)))
+    }
+}

@@ -1,0 +1,191 @@
+use std::collections::BTreeMap;
+
+use async_graphql::{Context, Enum, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::customers::{CustomerRow, STATUS_ACTIVE, STATUS_ARCHIVED};
+use crate::db::hierarchy::PageKey;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf};
+use crate::graphql::pagination::{PageRequest, cut_page};
+use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
+use crate::graphql::types::integration::IntegrationMapping;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CustomerStatus {
+    Active,
+    Archived,
+}
+
+impl CustomerStatus {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => STATUS_ACTIVE,
+            CustomerStatus::Archived => STATUS_ARCHIVED,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+pub struct Customer(pub CustomerRow);
+
+#[Object]
+impl Customer {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// The customer's id in the tenant's own systems; unique among active customers.
+    async fn external_customer_id(&self) -> &str {
+        &self.0.external_customer_id
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// Null when no address field is set.
+    async fn address(&self) -> Option<Address> {
+        let r = &self.0;
+        let address = Address {
+            line1: r.address_line1.clone(),
+            line2: r.address_line2.clone(),
+            city: r.address_city.clone(),
+            state: r.address_state.clone(),
+            postal_code: r.address_postal_code.clone(),
+            country: r.address_country.clone(),
+        };
+        let empty = [
+            &address.line1,
+            &address.line2,
+            &address.city,
+            &address.state,
+            &address.postal_code,
+            &address.country,
+        ]
+        .iter()
+        .all(|f| f.is_none());
+        (!empty).then_some(address)
+    }
+
+    /// A JSON object of string values.
+    async fn metadata(&self) -> Json<BTreeMap<String, String>> {
+        Json(crate::customers::stored_metadata(&self.0.metadata))
+    }
+
+    async fn parent_customer_id(&self) -> Option<Uuid> {
+        self.0.parent_customer_id
+    }
+
+    async fn status(&self) -> CustomerStatus {
+        if self.0.status == STATUS_ARCHIVED {
+            CustomerStatus::Archived
+        } else {
+            CustomerStatus::Active
+        }
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let Some(parent_id) = self.0.parent_customer_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(CustomerById(parent_id)).await?.map(Customer))
+    }
+
+    /// Direct children, in creation order.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CustomerConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let key = PageKey {
+            customer_id: self.0.id,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx.loader().load_one(ChildrenPage(key)).await?.unwrap_or_default();
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        Ok(CustomerConnection::new(
+            rows,
+            page_info,
+            CustomerTotal::Children(self.0.id),
+        ))
+    }
+
+    /// Every customer below this one at any depth, in creation order.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn descendants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CustomerConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let key = PageKey {
+            customer_id: self.0.id,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx.loader().load_one(DescendantsPage(key)).await?.unwrap_or_default();
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        Ok(CustomerConnection::new(
+            rows,
+            page_info,
+            CustomerTotal::Descendants(self.0.id),
+        ))
+    }
+
+    /// From the parent up to the root: nearest first.
+    async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Customer>> {
+        let rows = ctx.loader().load_one(AncestorsOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Customer).collect())
+    }
+
+    /// Number of ancestors: 0 for a root customer.
+    async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
+        if self.0.parent_customer_id.is_none() {
+            return Ok(0);
+        }
+        let rows = ctx.loader().load_one(AncestorsOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.len() as i32)
+    }
+
+    async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<IntegrationMapping>> {
+        let rows = ctx
+            .loader()
+            .load_one(IntegrationsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(IntegrationMapping).collect())
+    }
+}

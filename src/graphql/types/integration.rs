@@ -1,0 +1,95 @@
+use std::collections::BTreeMap;
+
+use async_graphql::{Context, Enum, Json, Object, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::integrations::IntegrationRow;
+use crate::domain::integration::Provider;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::CustomerById;
+use crate::graphql::types::customer::Customer;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IntegrationProvider {
+    Stripe,
+    Hubspot,
+    Quickbooks,
+    Salesforce,
+    /// Any other system, named by providerName.
+    Custom,
+}
+
+impl From<IntegrationProvider> for Provider {
+    fn from(p: IntegrationProvider) -> Self {
+        match p {
+            IntegrationProvider::Stripe => Provider::Stripe,
+            IntegrationProvider::Hubspot => Provider::Hubspot,
+            IntegrationProvider::Quickbooks => Provider::Quickbooks,
+            IntegrationProvider::Salesforce => Provider::Salesforce,
+            IntegrationProvider::Custom => Provider::Custom,
+        }
+    }
+}
+
+impl From<Provider> for IntegrationProvider {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Stripe => IntegrationProvider::Stripe,
+            Provider::Hubspot => IntegrationProvider::Hubspot,
+            Provider::Quickbooks => IntegrationProvider::Quickbooks,
+            Provider::Salesforce => IntegrationProvider::Salesforce,
+            Provider::Custom => IntegrationProvider::Custom,
+        }
+    }
+}
+
+/// A link from a customer to its record in an outside system.
+pub struct IntegrationMapping(pub IntegrationRow);
+
+#[Object]
+impl IntegrationMapping {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn customer_id(&self) -> Uuid {
+        self.0.customer_id
+    }
+
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        Ok(ctx
+            .loader()
+            .load_one(CustomerById(self.0.customer_id))
+            .await?
+            .map(Customer))
+    }
+
+    async fn provider(&self) -> IntegrationProvider {
+        Provider::parse(&self.0.provider)
+            .map(Into::into)
+            .unwrap_or(IntegrationProvider::Custom)
+    }
+
+    /// The outside system's name, for CUSTOM mappings only.
+    async fn provider_name(&self) -> Option<&str> {
+        (!self.0.provider_name.is_empty()).then_some(self.0.provider_name.as_str())
+    }
+
+    /// The record's id in the outside system.
+    async fn provider_entity_id(&self) -> &str {
+        &self.0.provider_entity_id
+    }
+
+    async fn metadata(&self) -> Json<BTreeMap<String, String>> {
+        Json(crate::customers::stored_metadata(&self.0.metadata))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

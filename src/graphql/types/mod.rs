@@ -1,0 +1,3 @@
+pub mod customer;
+pub mod customer_connection;
+pub mod integration;

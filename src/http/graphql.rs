@@ -1,0 +1,73 @@
+//! POST /graphql runs a query for the key's tenant; GET /graphql is GraphiQL.
+
+use axum::Extension;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::ErrorCode;
+use crate::graphql::BillgraphSchema;
+use crate::graphql::context::RequestContext;
+use crate::graphql::errors::finish_errors;
+use crate::http::auth::Tenant;
+use crate::http::problem::error_response;
+use crate::state::AppState;
+
+pub async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("billgraph")
+            .finish(),
+    )
+}
+
+pub async fn execute(
+    State(state): State<AppState>,
+    Extension(schema): Extension<BillgraphSchema>,
+    Tenant(tenant_id): Tenant,
+    body: Body,
+) -> Response {
+    let limits = &state.config.limits;
+    // Read the body ourselves so the refusal can name the limit.
+    let bytes = match to_bytes(body, limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::Validation,
+                &format!(
+                    "request body exceeds the limit of {} bytes (BILLGRAPH_MAX_BODY_BYTES)",
+                    limits.max_body_bytes
+                ),
+            );
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::Validation,
+                &format!("request body is not a GraphQL request: {e}"),
+            );
+        }
+    };
+    let request = request.data(RequestContext::new(&state, tenant_id));
+    let mut response = match tokio::time::timeout(limits.request_timeout, schema.execute(request)).await {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Timeout,
+                &format!(
+                    "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
+                    limits.request_timeout.as_secs()
+                ),
+            );
+        }
+    };
+    finish_errors(&mut response.errors, limits);
+    async_graphql_axum::GraphQLResponse::from(response).into_response()
+}

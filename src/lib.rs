@@ -1,0 +1,22 @@
+//! billgraph: a usage-based billing API server.
+
+pub mod commands;
+pub mod config;
+pub mod customers;
+pub mod db;
+pub mod domain;
+pub mod embedded_pg;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+pub mod telemetry;
+
+use axum::Router;
+
+pub use state::AppState;
+
+/// The whole application as a router, for the server and for tests.
+pub fn build_app(state: AppState) -> Router {
+    http::router(state)
+}
