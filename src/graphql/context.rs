@@ -1,11 +1,14 @@
 //! Per-request data: the authenticated tenant and its DataLoaders.
 
+use std::time::Duration;
+
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use uuid::Uuid;
 
 use crate::config::Limits;
 use crate::db::DbPool;
+use crate::graphql::batching::DispatchQueue;
 use crate::graphql::loaders::TenantLoader;
 use crate::state::AppState;
 
@@ -16,8 +19,14 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(state: &AppState, tenant_id: Uuid) -> Self {
-        let loader = DataLoader::new(TenantLoader::new(state.pool.clone(), tenant_id), tokio::spawn);
+    /// The loader's dispatches go to `queue`, to run inside the request's
+    /// task (see [`crate::graphql::batching`]).
+    pub fn new(state: &AppState, tenant_id: Uuid, queue: DispatchQueue) -> Self {
+        let loader = DataLoader::new(TenantLoader::new(state.pool.clone(), tenant_id), move |task| {
+            queue.spawn(task)
+        })
+        // Dispatches wait for the query to yield anyway; no timer needed.
+        .delay(Duration::ZERO);
         RequestContext { tenant_id, loader }
     }
 }

@@ -1,5 +1,6 @@
 //! The GraphQL API: schema, resolvers, loaders and the error contract.
 
+pub mod batching;
 pub mod context;
 pub mod errors;
 pub mod inputs;

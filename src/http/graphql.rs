@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::error::ErrorCode;
 use crate::graphql::BillgraphSchema;
+use crate::graphql::batching::{dispatch_queue, run_with_dispatches};
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::finish_errors;
 use crate::http::auth::Tenant;
@@ -54,8 +55,10 @@ pub async fn execute(
             );
         }
     };
-    let request = request.data(RequestContext::new(&state, tenant_id));
-    let mut response = match tokio::time::timeout(limits.request_timeout, schema.execute(request)).await {
+    let (queue, dispatches) = dispatch_queue();
+    let request = request.data(RequestContext::new(&state, tenant_id, queue));
+    let run = run_with_dispatches(schema.execute(request), dispatches);
+    let mut response = match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(r) => r,
         Err(_) => {
             return error_response(

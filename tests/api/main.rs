@@ -1,0 +1,13 @@
+//! API tests: GraphQL over HTTP against a real PostgreSQL.
+
+mod support;
+
+mod auth;
+mod customers;
+mod hierarchy;
+mod integrations;
+mod limits;
+mod pagination;
+mod schema;
+mod statements;
+mod tenancy;
