@@ -54,6 +54,14 @@ impl PageRequest {
     }
 }
 
+/// The query-complexity cost of a list field: its page size times the cost
+/// of one item. Saturates, so absurd page sizes are refused by the
+/// complexity limit instead of overflowing.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let first = first.unwrap_or(20).clamp(1, 1_000_000) as usize;
+    first.saturating_mul(child_complexity)
+}
+
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PageInfo {
     pub has_next_page: bool,
@@ -106,6 +114,13 @@ mod tests {
             PageRequest::parse(None, Some("nope"), &limits).unwrap_err().field(),
             Some("after")
         );
+    }
+
+    #[test]
+    fn complexity_grows_with_the_page_and_never_overflows() {
+        assert_eq!(page_complexity(None, 3), 60);
+        assert_eq!(page_complexity(Some(0), 3), 3);
+        assert_eq!(page_complexity(Some(i32::MAX), usize::MAX), usize::MAX);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::CustomerFilterInput;
 use crate::graphql::loaders::CustomerById;
-use crate::graphql::pagination::{PageRequest, cut_page};
+use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
 use crate::graphql::types::customer::Customer;
 use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
 use crate::graphql::types::integration::IntegrationProvider;
@@ -52,7 +52,7 @@ impl QueryRoot {
     }
 
     /// Customers in creation order.
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

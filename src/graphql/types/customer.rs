@@ -8,7 +8,7 @@ use crate::db::customers::{CustomerRow, STATUS_ACTIVE, STATUS_ARCHIVED};
 use crate::db::hierarchy::PageKey;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf};
-use crate::graphql::pagination::{PageRequest, cut_page};
+use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
 use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
 use crate::graphql::types::integration::IntegrationMapping;
 
@@ -120,7 +120,7 @@ impl Customer {
     }
 
     /// Direct children, in creation order.
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -143,7 +143,7 @@ impl Customer {
     }
 
     /// Every customer below this one at any depth, in creation order.
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn descendants(
         &self,
         ctx: &Context<'_>,
