@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod http;
 pub mod state;
 pub mod telemetry;
+pub mod usage;
 
 use axum::Router;
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::config::Limits;
 use crate::db::customers::{self, AddressColumns, CustomerChanges, CustomerRow, LIVE_EXTERNAL_ID_INDEX, NewCustomer};
 use crate::db::errors::unique_violation;
+use crate::db::events;
 use crate::db::{DbPool, connection};
 use crate::domain::metadata::{self, Metadata};
 use crate::error::{AppError, AppResult};
@@ -66,6 +67,15 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
         let current = live_customer_for_update(conn, tenant_id, id).await?;
+        if let Some(new_id) = &patch.external_customer_id
+            && *new_id != current.external_customer_id
+            && events::exist_for_customer(conn, tenant_id, &current.external_customer_id).await?
+        {
+            // Events name customers by external id: renaming would orphan them.
+            return Err(AppError::conflict(
+                "externalCustomerId cannot change once events name it; the usage would be orphaned",
+            ));
+        }
         let metadata = match &patch.metadata_patch {
             Some(p) => {
                 let current_map = stored_metadata(&current.metadata);

@@ -4,11 +4,14 @@
 pub mod api_keys;
 pub mod customers;
 pub mod errors;
+pub mod events;
 pub mod hierarchy;
 pub mod integrations;
+pub mod meters;
 pub mod schema;
 pub mod statement_counter;
 pub mod tenants;
+pub mod usage;
 
 use std::time::Duration;
 

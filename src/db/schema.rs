@@ -35,6 +35,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (tenant_id, event_id) {
+        tenant_id -> Uuid,
+        event_id -> Text,
+        event_name -> Text,
+        external_customer_id -> Text,
+        timestamp -> Timestamptz,
+        properties -> Jsonb,
+        source -> Nullable<Text>,
+        ingested_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     integration_mappings (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -49,6 +62,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    meters (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        event_name -> Text,
+        aggregation -> Text,
+        property -> Nullable<Text>,
+        filters -> Jsonb,
+        status -> Text,
+        created_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
@@ -58,5 +86,7 @@ diesel::table! {
 
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
+diesel::joinable!(events -> tenants (tenant_id));
+diesel::joinable!(meters -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_keys, customers, integration_mappings, tenants,);
+diesel::allow_tables_to_appear_in_same_query!(api_keys, customers, events, integration_mappings, meters, tenants,);

@@ -4,9 +4,12 @@
 pub mod api_key;
 pub mod country;
 pub mod customer;
+pub mod event;
 pub mod hierarchy;
 pub mod integration;
 pub mod metadata;
+pub mod meter;
+pub mod usage;
 pub mod validation;
 
 pub use validation::ValidationError;

@@ -4,9 +4,10 @@
 //! a short timer. On a multi-threaded runtime a spawned dispatch can fire
 //! while the resolvers of one list level are still being polled, splitting a
 //! batch in two, and more often under load. Here the dispatches run inside
-//! the request's own task instead: they make progress only when the query
-//! future has yielded, i.e. after every sibling resolver has asked for its
-//! key. Each relation of each level is therefore exactly one statement.
+//! the request's own task instead: they start only when the query future
+//! waits, i.e. after every sibling resolver has asked for its key, and the
+//! query resumes only when every batch in flight has answered. Each relation
+//! of each level is therefore one statement, deterministically.
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -53,31 +54,35 @@ pub async fn run_with_dispatches<F: Future>(query: F, receiver: DispatchReceiver
         let flagged_waker = Waker::from(flag.clone());
         let mut flagged_cx = Context::from_waker(&flagged_waker);
         loop {
-            // Poll the query until it waits for something. Lists of more than
-            // a few dozen items yield part-way through (cooperative
-            // scheduling) and wake themselves at once: keep going, so every
-            // sibling has asked for its key before any dispatch runs.
-            let mut rounds = 0;
-            loop {
-                flag.woken.store(false, Ordering::SeqCst);
-                if let Poll::Ready(output) = query.as_mut().poll(&mut flagged_cx) {
-                    return Poll::Ready(output);
-                }
-                rounds += 1;
-                if !flag.woken.load(Ordering::SeqCst) || rounds >= MAX_QUERY_ROUNDS {
-                    break;
+            // Poll the query only when no dispatch is in flight: answers of
+            // concurrent batches then reach the resolvers together, and the
+            // next level's keys form one batch however the batches raced.
+            if dispatches.is_empty() {
+                // Poll until the query waits for something. Lists of more
+                // than a few dozen items yield part-way through (cooperative
+                // scheduling) and wake themselves at once: keep going, so
+                // every sibling has asked for its key before any dispatch.
+                let mut rounds = 0;
+                loop {
+                    flag.woken.store(false, Ordering::SeqCst);
+                    if let Poll::Ready(output) = query.as_mut().poll(&mut flagged_cx) {
+                        return Poll::Ready(output);
+                    }
+                    rounds += 1;
+                    if !flag.woken.load(Ordering::SeqCst) || rounds >= MAX_QUERY_ROUNDS {
+                        break;
+                    }
                 }
             }
             while let Poll::Ready(Some(task)) = receiver.poll_recv(cx) {
                 dispatches.push(task);
             }
-            let mut finished_any = false;
-            while let Poll::Ready(Some(())) = dispatches.poll_next_unpin(cx) {
-                finished_any = true;
+            if dispatches.is_empty() {
+                // The query waits on something of its own; it will wake us.
+                return Poll::Pending;
             }
-            // A finished dispatch has answered some resolvers: poll the query
-            // again now rather than waiting for the wake-up round trip.
-            if !finished_any {
+            while let Poll::Ready(Some(())) = dispatches.poll_next_unpin(cx) {}
+            if !dispatches.is_empty() {
                 return Poll::Pending;
             }
         }

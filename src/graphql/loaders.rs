@@ -4,13 +4,20 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::customers::{self, CustomerRow};
 use crate::db::hierarchy::{self, IndexedRow, PageKey};
 use crate::db::integrations::{self, IntegrationRow};
+use crate::db::meters::{self, MeterRow};
+use crate::db::usage::{self, UsageSpec};
 use crate::db::{DbPool, connection};
+use crate::domain::meter::Aggregation;
+use crate::domain::usage::Window;
 use crate::error::{AppError, SharedError};
+use crate::graphql::types::usage::UsageWindowValue;
 
 /// Loads rows of one tenant; the tenant is fixed when the request starts.
 pub struct TenantLoader {
@@ -169,6 +176,115 @@ impl Loader<IntegrationsOf> for TenantLoader {
         let mut out: HashMap<IntegrationsOf, Vec<IntegrationRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             out.entry(IntegrationsOf(row.customer_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MeterById(pub Uuid);
+
+impl Loader<MeterById> for TenantLoader {
+    type Value = MeterRow;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[MeterById]) -> Result<HashMap<MeterById, MeterRow>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = meters::find_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|r| (MeterById(r.id), r)).collect())
+    }
+}
+
+/// What a usage field asks for; customers asking the same share a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Sorted; empty means every active meter.
+    pub meter_ids: Vec<Uuid>,
+    pub include_children: bool,
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageOf {
+    pub customer_id: Uuid,
+    pub query: UsageQuery,
+}
+
+/// A customer's usage of one meter.
+#[derive(Debug, Clone)]
+pub struct UsageTotals {
+    pub aggregation: Aggregation,
+    pub value: Option<Decimal>,
+    pub event_count: i64,
+    pub skipped: i64,
+    pub windows: Vec<UsageWindowValue>,
+}
+
+impl Loader<UsageOf> for TenantLoader {
+    /// Per meter, in meter id order.
+    type Value = Vec<(Uuid, UsageTotals)>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[UsageOf]) -> Result<HashMap<UsageOf, Self::Value>, SharedError> {
+        let mut by_query: HashMap<&UsageQuery, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_query.entry(&key.query).or_default().push(key.customer_id);
+        }
+        let mut conn = self.conn().await?;
+        let mut out = HashMap::with_capacity(keys.len());
+        for (query, customer_ids) in by_query {
+            let spec = UsageSpec {
+                customer_ids: &customer_ids,
+                meter_ids: &query.meter_ids,
+                include_children: query.include_children,
+                from: query.from,
+                to: query.to,
+                window: query.window.map(Window::date_trunc_unit),
+            };
+            let rows = usage::aggregate(&mut conn, self.tenant_id, &spec)
+                .await
+                .map_err(shared)?;
+            let mut per_customer: Vec<Vec<(Uuid, UsageTotals)>> = vec![Vec::new(); customer_ids.len()];
+            // Rows come ordered by customer, meter, then the total before its windows.
+            for row in rows {
+                let list = &mut per_customer[(row.idx - 1) as usize];
+                match row.bucket {
+                    None => list.push((
+                        row.meter_id,
+                        UsageTotals {
+                            aggregation: Aggregation::parse(&row.aggregation).unwrap_or(Aggregation::Count),
+                            value: row.value,
+                            event_count: row.event_count,
+                            skipped: row.skipped,
+                            windows: Vec::new(),
+                        },
+                    )),
+                    Some(start) => {
+                        if let Some((_, totals)) = list.last_mut().filter(|(m, _)| *m == row.meter_id) {
+                            let window = query.window.unwrap_or(Window::Day);
+                            totals.windows.push(UsageWindowValue {
+                                start,
+                                end: window.bucket_end(start),
+                                value: row.value,
+                                event_count: row.event_count,
+                            });
+                        }
+                    }
+                }
+            }
+            for (customer_id, usage) in customer_ids.into_iter().zip(per_customer) {
+                out.insert(
+                    UsageOf {
+                        customer_id,
+                        query: query.clone(),
+                    },
+                    usage,
+                );
+            }
         }
         Ok(out)
     }

@@ -6,16 +6,30 @@ pub mod errors;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod mutation_usage;
 pub mod pagination;
 pub mod query;
+pub mod query_usage;
 pub mod types;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::config::Limits;
 use crate::state::AppState;
-use mutation::MutationRoot;
-use query::QueryRoot;
+use mutation::CustomerMutationRoot;
+use mutation_usage::UsageMutationRoot;
+use query::CustomerQueryRoot;
+use query_usage::UsageQueryRoot;
+
+/// Query roots merged per domain.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(CustomerQueryRoot, UsageQueryRoot);
+
+/// Mutation roots merged per domain.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(CustomerMutationRoot, UsageMutationRoot);
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -26,7 +40,7 @@ pub fn build_schema(state: AppState) -> BillgraphSchema {
 }
 
 fn schema_builder(limits: &Limits) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .extension(async_graphql::extensions::Tracing)

@@ -10,10 +10,10 @@ use crate::graphql::types::customer::Customer;
 use crate::graphql::types::integration::{IntegrationMapping, IntegrationProvider};
 
 #[derive(Default)]
-pub struct MutationRoot;
+pub struct CustomerMutationRoot;
 
 #[Object]
-impl MutationRoot {
+impl CustomerMutationRoot {
     async fn create_customer(&self, ctx: &Context<'_>, input: CreateCustomerInput) -> Result<Customer> {
         let draft = input.validate()?;
         let row = customers::create(ctx.pool(), ctx.tenant_id(), draft, ctx.limits()).await?;

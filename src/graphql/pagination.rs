@@ -21,6 +21,32 @@ pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
     text.strip_prefix(CURSOR_VERSION)?.parse().ok()
 }
 
+/// Cursor over an arbitrary textual position (for lists not keyed by id).
+pub fn encode_text_cursor(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{position}"))
+}
+
+pub fn decode_text_cursor(cursor: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix(CURSOR_VERSION)
+        .map(str::to_string)
+}
+
+/// Checks `first` against the page size limits.
+pub fn page_limit(first: Option<i32>, limits: &Limits) -> AppResult<usize> {
+    match first {
+        None => Ok(limits.default_page_size),
+        Some(n) if n < 0 => Err(AppError::validation("first", "must not be negative")),
+        Some(n) if n as usize > limits.max_page_size => Err(AppError::validation(
+            "first",
+            format!("must be at most {} (the maximum page size)", limits.max_page_size),
+        )),
+        Some(n) => Ok(n as usize),
+    }
+}
+
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -30,17 +56,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn parse(first: Option<i32>, after: Option<&str>, limits: &Limits) -> AppResult<Self> {
-        let limit = match first {
-            None => limits.default_page_size,
-            Some(n) if n < 0 => return Err(AppError::validation("first", "must not be negative")),
-            Some(n) if n as usize > limits.max_page_size => {
-                return Err(AppError::validation(
-                    "first",
-                    format!("must be at most {} (the maximum page size)", limits.max_page_size),
-                ));
-            }
-            Some(n) => n as usize,
-        };
+        let limit = page_limit(first, limits)?;
         let after = match after {
             None => None,
             Some(c) => Some(decode_cursor(c).ok_or_else(|| AppError::validation("after", "is not a valid cursor"))?),

@@ -13,10 +13,10 @@ use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTot
 use crate::graphql::types::integration::IntegrationProvider;
 
 #[derive(Default)]
-pub struct QueryRoot;
+pub struct CustomerQueryRoot;
 
 #[Object]
-impl QueryRoot {
+impl CustomerQueryRoot {
     async fn customer(&self, ctx: &Context<'_>, id: Uuid) -> Result<Customer> {
         let row = ctx.loader().load_one(CustomerById(id)).await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))

@@ -2,13 +2,15 @@
 //! health checks, request ids, tracing, CORS and compression.
 
 pub mod auth;
+pub mod events;
 pub mod graphql;
 pub mod health;
 pub mod problem;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -31,9 +33,12 @@ pub fn router(state: AppState) -> Router {
     });
     Router::new()
         .route("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .route("/v1/events", post(events::ingest_one))
+        .route("/v1/events/bulk", post(events::ingest_bulk))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(axum::Extension(schema))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())

@@ -59,7 +59,7 @@ async fn a_page_of_customers_with_their_relations_costs_a_constant_number_of_sta
         small, large,
         "statements grew with the page size: {small} for 2 customers, {large} for 100"
     );
-    assert!(large <= 14, "{large} statements for one dashboard request");
+    assert!(large <= 13, "{large} statements for one dashboard request");
 
     // And the answer is right: every root has 2 children and 3 descendants.
     let data = app.ok(DASHBOARD, json!({ "first": 100 })).await;

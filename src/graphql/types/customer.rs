@@ -6,11 +6,16 @@ use uuid::Uuid;
 
 use crate::db::customers::{CustomerRow, STATUS_ACTIVE, STATUS_ARCHIVED};
 use crate::db::hierarchy::PageKey;
+use crate::domain::usage::{Window, usage_range};
+use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf};
+use crate::graphql::loaders::{
+    AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf, UsageOf, UsageQuery,
+};
 use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
 use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
 use crate::graphql::types::integration::IntegrationMapping;
+use crate::graphql::types::usage::{MeterUsage, UsageWindow};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CustomerStatus {
@@ -37,6 +42,9 @@ pub struct Address {
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
 }
+
+/// Most meters one usage field may name.
+const MAX_USAGE_METERS: usize = 100;
 
 pub struct Customer(pub CustomerRow);
 
@@ -178,6 +186,43 @@ impl Customer {
         }
         let rows = ctx.loader().load_one(AncestorsOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows.len() as i32)
+    }
+
+    /// Usage per meter over [from, to) (default: the last 30 days), of this
+    /// customer and, with includeChildren, its whole subtree (archived
+    /// descendants included). Without meterIds: every active meter.
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        meter_ids: Option<Vec<Uuid>>,
+        #[graphql(default = true)] include_children: bool,
+        window: Option<UsageWindow>,
+    ) -> Result<Vec<MeterUsage>> {
+        let window: Option<Window> = window.map(Into::into);
+        let (from, to) = usage_range(from, to, window, Utc::now()).map_err(AppError::from)?;
+        let mut meter_ids = meter_ids.unwrap_or_default();
+        if meter_ids.len() > MAX_USAGE_METERS {
+            return Err(AppError::validation("meterIds", format!("at most {MAX_USAGE_METERS} meters")).into());
+        }
+        meter_ids.sort();
+        meter_ids.dedup();
+        let key = UsageOf {
+            customer_id: self.0.id,
+            query: UsageQuery {
+                from,
+                to,
+                meter_ids,
+                include_children,
+                window,
+            },
+        };
+        let usage = ctx.loader().load_one(key).await?.unwrap_or_default();
+        Ok(usage
+            .into_iter()
+            .map(|(meter_id, totals)| MeterUsage { meter_id, totals })
+            .collect())
     }
 
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<IntegrationMapping>> {

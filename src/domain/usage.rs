@@ -1,0 +1,142 @@
+//! Usage queries: the time range, the optional time series, and what a
+//! meter's value is when no event counted.
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+
+use super::ValidationError;
+use super::meter::Aggregation;
+
+/// Range used when a usage query gives none.
+pub const DEFAULT_RANGE: Duration = Duration::days(30);
+/// Most buckets one time series may have.
+pub const MAX_WINDOWS: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Window {
+    Hour,
+    Day,
+    Month,
+}
+
+impl Window {
+    /// The PostgreSQL date_trunc unit.
+    pub fn date_trunc_unit(self) -> &'static str {
+        match self {
+            Window::Hour => "hour",
+            Window::Day => "day",
+            Window::Month => "month",
+        }
+    }
+
+    /// The end of the bucket that starts at `start`.
+    pub fn bucket_end(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Window::Hour => start + Duration::hours(1),
+            Window::Day => start + Duration::days(1),
+            Window::Month => start.checked_add_months(chrono::Months::new(1)).unwrap_or(start),
+        }
+    }
+
+    fn approx_len(self) -> Duration {
+        match self {
+            Window::Hour => Duration::hours(1),
+            Window::Day => Duration::days(1),
+            Window::Month => Duration::days(28),
+        }
+    }
+}
+
+/// The half-open range [from, to); defaults to the last 30 days.
+pub fn usage_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    window: Option<Window>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ValidationError> {
+    let to = to.unwrap_or(now);
+    let from = from.unwrap_or(to - DEFAULT_RANGE);
+    if from >= to {
+        return Err(ValidationError::new("from", "must be before to"));
+    }
+    if let Some(window) = window {
+        let buckets = (to - from).num_seconds() / window.approx_len().num_seconds() + 1;
+        if buckets > MAX_WINDOWS {
+            return Err(ValidationError::new(
+                "window",
+                format!("the range would have more than {MAX_WINDOWS} windows; use a larger window or a shorter range"),
+            ));
+        }
+    }
+    Ok((from, to))
+}
+
+/// A meter's value over no counted events: counts and sums are zero; a
+/// maximum, average or latest value does not exist.
+pub fn empty_value(aggregation: Aggregation) -> Option<Decimal> {
+    match aggregation {
+        Aggregation::Count | Aggregation::Sum | Aggregation::UniqueCount => Some(Decimal::ZERO),
+        Aggregation::Max | Aggregation::Avg | Aggregation::Latest => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_default_range_is_the_last_30_days() {
+        let now = at(31, 0);
+        assert_eq!(
+            usage_range(None, None, None, now).unwrap(),
+            (now - Duration::days(30), now)
+        );
+        assert_eq!(usage_range(Some(at(1, 0)), None, None, now).unwrap(), (at(1, 0), now));
+    }
+
+    #[test]
+    fn empty_and_reversed_ranges_are_refused() {
+        assert_eq!(
+            usage_range(Some(at(2, 0)), Some(at(2, 0)), None, at(3, 0))
+                .unwrap_err()
+                .field,
+            "from"
+        );
+        assert!(usage_range(Some(at(3, 0)), Some(at(2, 0)), None, at(3, 0)).is_err());
+    }
+
+    #[test]
+    fn too_many_windows_are_refused() {
+        let from = at(1, 0);
+        assert!(usage_range(Some(from), Some(from + Duration::hours(999)), Some(Window::Hour), from).is_ok());
+        let err = usage_range(Some(from), Some(from + Duration::hours(1000)), Some(Window::Hour), from).unwrap_err();
+        assert_eq!(err.field, "window");
+        assert!(usage_range(Some(from), Some(from + Duration::days(900)), Some(Window::Day), from).is_ok());
+    }
+
+    #[test]
+    fn bucket_ends_follow_the_calendar() {
+        let jan = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let feb = Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap();
+        let mar = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(Window::Month.bucket_end(jan), feb);
+        assert_eq!(Window::Month.bucket_end(feb), mar);
+        assert_eq!(Window::Day.bucket_end(jan), jan + Duration::days(1));
+        assert_eq!(Window::Hour.bucket_end(jan), jan + Duration::hours(1));
+    }
+
+    #[test]
+    fn empty_values_per_aggregation() {
+        assert_eq!(empty_value(Aggregation::Count), Some(Decimal::ZERO));
+        assert_eq!(empty_value(Aggregation::Sum), Some(Decimal::ZERO));
+        assert_eq!(empty_value(Aggregation::UniqueCount), Some(Decimal::ZERO));
+        assert_eq!(empty_value(Aggregation::Max), None);
+        assert_eq!(empty_value(Aggregation::Avg), None);
+        assert_eq!(empty_value(Aggregation::Latest), None);
+    }
+}

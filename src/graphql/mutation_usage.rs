@@ -1,0 +1,36 @@
+//! Mutations of meters and events.
+
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+use crate::graphql::context::ContextExt;
+use crate::graphql::inputs::{CreateMeterInput, EventInput};
+use crate::graphql::types::event::IngestEventsResult;
+use crate::graphql::types::meter::Meter;
+use crate::usage::{ingest, meters};
+
+#[derive(Default)]
+pub struct UsageMutationRoot;
+
+#[Object]
+impl UsageMutationRoot {
+    async fn create_meter(&self, ctx: &Context<'_>, input: CreateMeterInput) -> Result<Meter> {
+        let draft = input.validate()?;
+        Ok(Meter(meters::create(ctx.pool(), ctx.tenant_id(), draft).await?))
+    }
+
+    /// Archived meters keep their past usage but no longer appear in usage
+    /// queries that name no meters.
+    async fn archive_meter(&self, ctx: &Context<'_>, id: Uuid) -> Result<Meter> {
+        Ok(Meter(meters::archive(ctx.pool(), ctx.tenant_id(), id).await?))
+    }
+
+    /// Stores up to 1000 events. Each is ACCEPTED, a DUPLICATE of an eventId
+    /// seen before, or REFUSED with its reason; refusals never drop the valid
+    /// events. Accepted events are committed when the call returns.
+    async fn ingest_events(&self, ctx: &Context<'_>, events: Vec<EventInput>) -> Result<IngestEventsResult> {
+        let raw = events.into_iter().map(Into::into).collect();
+        let outcomes = ingest::ingest(ctx.pool(), ctx.tenant_id(), raw).await?;
+        Ok(outcomes.into())
+    }
+}

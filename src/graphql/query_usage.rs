@@ -1,0 +1,128 @@
+//! Queries of meters and raw events.
+
+use async_graphql::{Context, Object, Result};
+use chrono::DateTime;
+use uuid::Uuid;
+
+use crate::db::events::{self, EventPosition};
+use crate::db::{connection, meters};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::inputs::EventFilterInput;
+use crate::graphql::loaders::MeterById;
+use crate::graphql::pagination::{
+    PageRequest, cut_page, decode_text_cursor, encode_cursor, encode_text_cursor, page_limit,
+};
+use crate::graphql::types::event::{Event, EventConnection, EventEdge};
+use crate::graphql::types::meter::{Meter, MeterConnection, MeterEdge, MeterStatus};
+
+#[derive(Default)]
+pub struct UsageQueryRoot;
+
+fn event_position(e: &events::EventRow) -> String {
+    format!("{}|{}", e.timestamp.timestamp_micros(), e.event_id)
+}
+
+fn parse_event_position(cursor: &str) -> Option<EventPosition> {
+    let text = decode_text_cursor(cursor)?;
+    let (micros, event_id) = text.split_once('|')?;
+    Some(EventPosition {
+        timestamp: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        event_id: event_id.to_string(),
+    })
+}
+
+#[Object]
+impl UsageQueryRoot {
+    async fn meter(&self, ctx: &Context<'_>, id: Uuid) -> Result<Meter> {
+        let row = ctx.loader().load_one(MeterById(id)).await?;
+        Ok(Meter(row.ok_or_else(|| AppError::not_found("meter"))?))
+    }
+
+    /// Meters in creation order.
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
+    async fn meters(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<MeterStatus>,
+    ) -> Result<MeterConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let status = status.map(MeterStatus::as_db);
+        let mut conn = connection(ctx.pool()).await?;
+        let rows = meters::list(&mut conn, ctx.tenant_id(), status, page.after, page.fetch_limit())
+            .await
+            .map_err(AppError::from)?;
+        let total_count = if ctx.look_ahead().field("totalCount").exists() {
+            meters::count(&mut conn, ctx.tenant_id(), status)
+                .await
+                .map_err(AppError::from)?
+        } else {
+            0
+        };
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        let edges = rows
+            .into_iter()
+            .map(|r| MeterEdge {
+                cursor: encode_cursor(r.id),
+                node: Meter(r),
+            })
+            .collect();
+        Ok(MeterConnection {
+            edges,
+            page_info,
+            total_count,
+        })
+    }
+
+    /// Raw events, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<EventConnection> {
+        let limit = page_limit(first, ctx.limits())?;
+        let after = match after.as_deref() {
+            None => None,
+            Some(c) => {
+                Some(parse_event_position(c).ok_or_else(|| AppError::validation("after", "is not a valid cursor"))?)
+            }
+        };
+        let filter = filter.unwrap_or_default().into();
+        let mut conn = connection(ctx.pool()).await?;
+        let mut rows = events::list(&mut conn, ctx.tenant_id(), &filter, after.as_ref(), limit as i64 + 1)
+            .await
+            .map_err(AppError::from)?;
+        let total_count = if ctx.look_ahead().field("totalCount").exists() {
+            events::count(&mut conn, ctx.tenant_id(), &filter)
+                .await
+                .map_err(AppError::from)?
+        } else {
+            0
+        };
+        let has_next_page = rows.len() > limit;
+        rows.truncate(limit);
+        let page_info = crate::graphql::pagination::PageInfo {
+            has_next_page,
+            has_previous_page: after.is_some(),
+            start_cursor: rows.first().map(|r| encode_text_cursor(&event_position(r))),
+            end_cursor: rows.last().map(|r| encode_text_cursor(&event_position(r))),
+        };
+        let edges = rows
+            .into_iter()
+            .map(|r| EventEdge {
+                cursor: encode_text_cursor(&event_position(&r)),
+                node: Event(r),
+            })
+            .collect();
+        Ok(EventConnection {
+            edges,
+            page_info,
+            total_count,
+        })
+    }
+}

@@ -1,0 +1,134 @@
+use async_graphql::{Enum, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::meters::{MeterRow, STATUS_ACTIVE, STATUS_ARCHIVED};
+use crate::domain::meter::Aggregation;
+use crate::usage::meters::filters_from_json;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MeterAggregation {
+    /// Number of matching events.
+    Count,
+    /// Sum of the property's numeric values.
+    Sum,
+    /// Largest numeric value.
+    Max,
+    /// Number of distinct values of the property.
+    UniqueCount,
+    /// Numeric value of the most recent event.
+    Latest,
+    /// Average of the numeric values.
+    Avg,
+}
+
+impl From<MeterAggregation> for Aggregation {
+    fn from(a: MeterAggregation) -> Self {
+        match a {
+            MeterAggregation::Count => Aggregation::Count,
+            MeterAggregation::Sum => Aggregation::Sum,
+            MeterAggregation::Max => Aggregation::Max,
+            MeterAggregation::UniqueCount => Aggregation::UniqueCount,
+            MeterAggregation::Latest => Aggregation::Latest,
+            MeterAggregation::Avg => Aggregation::Avg,
+        }
+    }
+}
+
+impl From<Aggregation> for MeterAggregation {
+    fn from(a: Aggregation) -> Self {
+        match a {
+            Aggregation::Count => MeterAggregation::Count,
+            Aggregation::Sum => MeterAggregation::Sum,
+            Aggregation::Max => MeterAggregation::Max,
+            Aggregation::UniqueCount => MeterAggregation::UniqueCount,
+            Aggregation::Latest => MeterAggregation::Latest,
+            Aggregation::Avg => MeterAggregation::Avg,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MeterStatus {
+    Active,
+    Archived,
+}
+
+impl MeterStatus {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            MeterStatus::Active => STATUS_ACTIVE,
+            MeterStatus::Archived => STATUS_ARCHIVED,
+        }
+    }
+}
+
+/// An event property must equal one of the values.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct MeterFilter {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Meter(pub MeterRow);
+
+impl Meter {
+    pub fn aggregation_kind(&self) -> Aggregation {
+        Aggregation::parse(&self.0.aggregation).unwrap_or(Aggregation::Count)
+    }
+}
+
+#[Object]
+impl Meter {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Events of this name count.
+    async fn event_name(&self) -> &str {
+        &self.0.event_name
+    }
+
+    async fn aggregation(&self) -> MeterAggregation {
+        self.aggregation_kind().into()
+    }
+
+    /// The event property the aggregation reads (none for COUNT).
+    async fn property(&self) -> Option<&str> {
+        self.0.property.as_deref()
+    }
+
+    /// Every filter must match for an event to count.
+    async fn filters(&self) -> Vec<MeterFilter> {
+        filters_from_json(&self.0.filters)
+            .into_iter()
+            .map(|f| MeterFilter {
+                key: f.key,
+                values: f.values,
+            })
+            .collect()
+    }
+
+    async fn status(&self) -> MeterStatus {
+        if self.0.status == STATUS_ARCHIVED {
+            MeterStatus::Archived
+        } else {
+            MeterStatus::Active
+        }
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+}
+
+crate::graphql::types::connection::connection_type!(MeterConnection, MeterEdge, Meter);

@@ -1,0 +1,127 @@
+//! REST ingestion for high-volume senders and clients written for
+//! FlexPrice: POST /v1/events (one event) and POST /v1/events/bulk.
+//! Same rules and outcomes as the ingestEvents mutation.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::domain::event::RawEvent;
+use crate::error::{AppError, ErrorCode};
+use crate::http::auth::Tenant;
+use crate::http::problem::error_response;
+use crate::state::AppState;
+use crate::usage::ingest::{self, Outcome};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    event_id: Option<String>,
+    event_name: String,
+    external_customer_id: String,
+    timestamp: Option<DateTime<Utc>>,
+    properties: Option<serde_json::Value>,
+    source: Option<String>,
+}
+
+impl From<EventBody> for RawEvent {
+    fn from(e: EventBody) -> Self {
+        RawEvent {
+            event_id: e.event_id,
+            event_name: e.event_name,
+            external_customer_id: e.external_customer_id,
+            timestamp: e.timestamp,
+            properties: e.properties,
+            source: e.source,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BulkBody {
+    events: Vec<EventBody>,
+}
+
+fn bad_request(message: &str) -> Response {
+    error_response(StatusCode::BAD_REQUEST, ErrorCode::Validation, message)
+}
+
+fn failure(err: AppError) -> Response {
+    match err {
+        AppError::Internal(e) => {
+            tracing::error!(error = %format!("{e:#}"), "event ingestion failed");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")
+        }
+        other => error_response(StatusCode::BAD_REQUEST, other.code(), &other.to_string()),
+    }
+}
+
+pub async fn ingest_one(State(state): State<AppState>, Tenant(tenant_id): Tenant, body: Bytes) -> Response {
+    let event: EventBody = match serde_json::from_slice(&body) {
+        Ok(e) => e,
+        Err(e) => return bad_request(&format!("invalid event: {e}")),
+    };
+    match ingest::ingest(&state.pool, tenant_id, vec![event.into()]).await {
+        Ok(mut outcomes) => {
+            let outcome = outcomes.remove(0);
+            match outcome.outcome {
+                Outcome::Refused(reason) => bad_request(&reason),
+                Outcome::Accepted | Outcome::Duplicate => (
+                    StatusCode::ACCEPTED,
+                    Json(json!({
+                        "event_id": outcome.event_id,
+                        "duplicate": outcome.outcome == Outcome::Duplicate,
+                    })),
+                )
+                    .into_response(),
+            }
+        }
+        Err(err) => failure(err),
+    }
+}
+
+pub async fn ingest_bulk(State(state): State<AppState>, Tenant(tenant_id): Tenant, body: Bytes) -> Response {
+    let bulk: BulkBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(&format!("invalid bulk request: {e}")),
+    };
+    let raw = bulk.events.into_iter().map(Into::into).collect();
+    match ingest::ingest(&state.pool, tenant_id, raw).await {
+        Ok(outcomes) => {
+            let mut event_ids = Vec::new();
+            let mut refused = Vec::new();
+            let (mut accepted, mut duplicates) = (0, 0);
+            for o in outcomes {
+                match o.outcome {
+                    Outcome::Accepted => {
+                        accepted += 1;
+                        event_ids.push(o.event_id);
+                    }
+                    Outcome::Duplicate => {
+                        duplicates += 1;
+                        event_ids.push(o.event_id);
+                    }
+                    Outcome::Refused(reason) => {
+                        refused.push(json!({ "index": o.index, "event_id": o.event_id, "reason": reason }))
+                    }
+                }
+            }
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "event_ids": event_ids,
+                    "accepted": accepted,
+                    "duplicates": duplicates,
+                    "refused": refused,
+                })),
+            )
+                .into_response()
+        }
+        Err(err) => failure(err),
+    }
+}
