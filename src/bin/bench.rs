@@ -1,0 +1,457 @@
+//! The benchmark: seeds a realistic tenant on a private PostgreSQL cluster,
+//! then measures ingestion (REST bulk and GraphQL, beside plain COPY), the
+//! dashboard query at concurrency 16, and a parent's subtree usage beside
+//! the same aggregation written by hand. Prints the figures and writes them
+//! to a JSON file.
+//!
+//!     cargo run --release --bin bench -- [--events N] [--out FILE]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use billgraph::AppState;
+use billgraph::config::Config;
+use billgraph::db::{self, StatementCounter, api_keys, tenants};
+use billgraph::domain::api_key::ApiKey;
+use billgraph::embedded_pg::{Durability, EmbeddedPostgres};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Parser)]
+struct Args {
+    /// Events to seed through the REST bulk endpoint.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Events sent through the ingestEvents mutation (and loaded by COPY).
+    #[arg(long, default_value_t = 100_000)]
+    graphql_events: usize,
+    /// Concurrent ingestion clients.
+    #[arg(long, default_value_t = 4)]
+    ingest_concurrency: usize,
+    /// Seconds the dashboard query runs.
+    #[arg(long, default_value_t = 10)]
+    dashboard_seconds: u64,
+    #[arg(long, default_value = "bench-results.json")]
+    out: String,
+}
+
+const BATCH: usize = 1000;
+const ROOTS: usize = 100;
+const PARENT_CHILDREN: usize = 100;
+const DAYS: i64 = 30;
+
+struct Seeded {
+    /// External ids that events are spread over.
+    external_ids: Vec<String>,
+    big_parent: Uuid,
+    big_parent_external_ids: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = std::env::temp_dir().join(format!("billgraph-bench-{}", std::process::id()));
+    let cluster = EmbeddedPostgres::start(&dir, Durability::Durable)?;
+    let result = run(&args, &cluster).await;
+    cluster.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
+    cluster.ensure_database("bench").await?;
+    let url = cluster.url("bench");
+    db::run_migrations(&url).await?;
+    let mut config = Config::from_lookup(|_| None)?;
+    config.database_url = Some(url.clone());
+    config.db_pool_size = 20;
+    let statements = StatementCounter::default();
+    let pool = db::build_pool(&url, config.db_pool_size, statements.clone())?;
+    let state = AppState {
+        pool,
+        config: Arc::new(config),
+        statements: statements.clone(),
+    };
+
+    let mut conn = AsyncPgConnection::establish(&url).await?;
+    let tenant = tenants::ensure_tenant(&mut conn, "bench").await?;
+    let key = ApiKey::generate();
+    api_keys::insert_api_key(&mut conn, tenant.id, &key, Some("bench")).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = billgraph::build_app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let api = Api {
+        client: client.clone(),
+        base: base.clone(),
+        key: key.secret().to_string(),
+    };
+
+    eprintln!("seeding customers and meters");
+    let seeded = seed_customers(&api).await?;
+    let meter_ids = seed_meters(&api).await?;
+    let now = Utc::now();
+
+    eprintln!("ingesting {} events through POST /v1/events/bulk", args.events);
+    let bodies = rest_bodies(&seeded.external_ids, args.events, now, "rest");
+    let rest = ingest_all(&api, "/v1/events/bulk", bodies, args.ingest_concurrency).await?;
+
+    eprintln!("ingesting {} events through ingestEvents", args.graphql_events);
+    let bodies = graphql_bodies(&seeded.external_ids, args.graphql_events, now);
+    let graphql = ingest_all(&api, "/graphql", bodies, args.ingest_concurrency).await?;
+
+    eprintln!("loading {} events with COPY", args.graphql_events);
+    let copy = copy_rate(&url, tenant.id, &seeded.external_ids, args.graphql_events, now).await?;
+    let total_events = args.events + args.graphql_events * 2;
+
+    eprintln!("dashboard query at concurrency 16 for {} s", args.dashboard_seconds);
+    let dashboard = dashboard(&api, &statements, now, args.dashboard_seconds).await?;
+
+    eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
+    let parent = parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?;
+
+    let report = json!({
+        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "seed": { "customers": ROOTS * 10 + 1 + PARENT_CHILDREN, "events": total_events, "days": DAYS, "meters": meter_ids.len() },
+        "ingestion": {
+            "batch_size": BATCH,
+            "concurrency": args.ingest_concurrency,
+            "rest_bulk_events_per_s": rest,
+            "graphql_events_per_s": graphql,
+            "copy_events_per_s": copy,
+            "rest_vs_copy": rest / copy,
+            "graphql_vs_copy": graphql / copy,
+        },
+        "dashboard": dashboard,
+        "parent_usage": parent,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
+    eprintln!("written to {}", args.out);
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    async fn post(&self, path: &str, body: Bytes) -> anyhow::Result<Value> {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let value: Value = res.json().await?;
+        if !status.is_success() || value.get("errors").is_some_and(|e| !e.is_null()) {
+            bail!("{path} answered {status}: {value}");
+        }
+        Ok(value)
+    }
+
+    async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        Ok(self.post("/graphql", Bytes::from(body)).await?["data"].clone())
+    }
+}
+
+/// 100 trees of three levels (1 root, 3 children, 6 grandchildren) and one
+/// parent with 100 children.
+async fn seed_customers(api: &Api) -> anyhow::Result<Seeded> {
+    const CREATE: &str = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id } }";
+    let create = |ext: String, parent: Option<Uuid>| {
+        let api = api.clone();
+        async move {
+            let data = api
+                .gql(
+                    CREATE,
+                    json!({ "i": { "externalCustomerId": ext, "name": ext, "parentCustomerId": parent } }),
+                )
+                .await?;
+            anyhow::Ok(data["createCustomer"]["id"].as_str().context("id")?.parse::<Uuid>()?)
+        }
+    };
+    let mut external_ids = Vec::new();
+    for r in 0..ROOTS {
+        let root = create(format!("root-{r}"), None).await?;
+        external_ids.push(format!("root-{r}"));
+        for c in 0..3 {
+            let child = create(format!("child-{r}-{c}"), Some(root)).await?;
+            external_ids.push(format!("child-{r}-{c}"));
+            for g in 0..2 {
+                create(format!("grandchild-{r}-{c}-{g}"), Some(child)).await?;
+                external_ids.push(format!("grandchild-{r}-{c}-{g}"));
+            }
+        }
+    }
+    let big_parent = create("big-parent".into(), None).await?;
+    let mut big_parent_external_ids = vec!["big-parent".to_string()];
+    for c in 0..PARENT_CHILDREN {
+        create(format!("big-child-{c}"), Some(big_parent)).await?;
+        big_parent_external_ids.push(format!("big-child-{c}"));
+    }
+    external_ids.extend(big_parent_external_ids.iter().cloned());
+    Ok(Seeded {
+        external_ids,
+        big_parent,
+        big_parent_external_ids,
+    })
+}
+
+async fn seed_meters(api: &Api) -> anyhow::Result<Vec<Uuid>> {
+    let meters = [
+        json!({ "name": "API calls", "eventName": "api_call", "aggregation": "COUNT" }),
+        json!({ "name": "Tokens", "eventName": "api_call", "aggregation": "SUM", "property": "tokens" }),
+        json!({ "name": "Peak latency", "eventName": "api_call", "aggregation": "MAX", "property": "latency_ms" }),
+        json!({ "name": "Active users", "eventName": "api_call", "aggregation": "UNIQUE_COUNT", "property": "user" }),
+    ];
+    let mut ids = Vec::new();
+    for input in meters {
+        let data = api
+            .gql(
+                "mutation($i: CreateMeterInput!) { createMeter(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await?;
+        ids.push(data["createMeter"]["id"].as_str().context("id")?.parse()?);
+    }
+    Ok(ids)
+}
+
+/// The n-th event of a deterministic stream spread over 30 days.
+fn event_fields(external_ids: &[String], n: usize, now: DateTime<Utc>) -> (String, DateTime<Utc>, Value) {
+    let customer = external_ids[n % external_ids.len()].clone();
+    let seconds_ago = (n as i64 * 7919) % (DAYS * 86_400 - 3600) + 60;
+    let properties =
+        json!({ "tokens": (n % 500) + 1, "latency_ms": (n % 97) as f64 + 0.5, "user": format!("u{}", n % 53) });
+    (customer, now - chrono::Duration::seconds(seconds_ago), properties)
+}
+
+fn rest_bodies(external_ids: &[String], count: usize, now: DateTime<Utc>, prefix: &str) -> Vec<Bytes> {
+    (0..count)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|chunk| {
+            let events: Vec<Value> = chunk
+                .iter()
+                .map(|&n| {
+                    let (customer, ts, properties) = event_fields(external_ids, n, now);
+                    json!({ "event_id": format!("{prefix}-{n}"), "event_name": "api_call", "external_customer_id": customer,
+                        "timestamp": ts.to_rfc3339(), "properties": properties, "source": "bench" })
+                })
+                .collect();
+            Bytes::from(json!({ "events": events }).to_string())
+        })
+        .collect()
+}
+
+fn graphql_bodies(external_ids: &[String], count: usize, now: DateTime<Utc>) -> Vec<Bytes> {
+    const INGEST: &str = "mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted duplicates refused } }";
+    (0..count)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|chunk| {
+            let events: Vec<Value> = chunk
+                .iter()
+                .map(|&n| {
+                    let (customer, ts, properties) = event_fields(external_ids, n, now);
+                    json!({ "eventId": format!("gql-{n}"), "eventName": "api_call", "externalCustomerId": customer,
+                        "timestamp": ts.to_rfc3339(), "properties": properties, "source": "bench" })
+                })
+                .collect();
+            Bytes::from(json!({ "query": INGEST, "variables": { "e": events } }).to_string())
+        })
+        .collect()
+}
+
+/// Sends every body with `concurrency` clients; returns events per second.
+async fn ingest_all(api: &Api, path: &str, bodies: Vec<Bytes>, concurrency: usize) -> anyhow::Result<f64> {
+    let batches = bodies.len();
+    let queue = Arc::new(tokio::sync::Mutex::new(bodies));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (api, queue, path) = (api.clone(), queue.clone(), path.to_string());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some(body) = queue.lock().await.pop() else {
+                    return anyhow::Ok(());
+                };
+                api.post(&path, body).await?;
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok((batches * BATCH) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Plain COPY of the same kind of rows into the events table: the physical
+/// limit of this machine for the table and its indexes.
+async fn copy_rate(
+    url: &str,
+    tenant: Uuid,
+    external_ids: &[String],
+    count: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<f64> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let started = Instant::now();
+    let sink = client
+        .copy_in("COPY events (tenant_id, event_id, event_name, external_customer_id, \"timestamp\", properties, source) FROM STDIN")
+        .await?;
+    let mut sink = std::pin::pin!(sink);
+    let mut buf = String::with_capacity(BATCH * 200);
+    for n in 0..count {
+        let (customer, ts, properties) = event_fields(external_ids, n, now);
+        buf.push_str(&format!(
+            "{tenant}\tcopy-{n}\tapi_call\t{customer}\t{}\t{}\tbench\n",
+            ts.to_rfc3339(),
+            properties.to_string().replace('\\', "\\\\")
+        ));
+        if n % BATCH == BATCH - 1 {
+            sink.send(Bytes::from(std::mem::take(&mut buf))).await?;
+        }
+    }
+    if !buf.is_empty() {
+        sink.send(Bytes::from(buf)).await?;
+    }
+    sink.as_mut().finish().await?;
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+const DASHBOARD: &str = "query($from: DateTime!, $to: DateTime!) {
+    customers(first: 50, filter: { rootsOnly: true }) { edges { node {
+        id name
+        usage(from: $from, to: $to) { value eventCount }
+        children(first: 20) { edges { node { id name usage(from: $from, to: $to) { value eventCount } } } }
+    } } }
+}";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn dashboard(
+    api: &Api,
+    statements: &StatementCounter,
+    now: DateTime<Utc>,
+    seconds: u64,
+) -> anyhow::Result<Value> {
+    let vars = json!({ "from": (now - chrono::Duration::days(DAYS)).to_rfc3339(), "to": now.to_rfc3339() });
+    // Statements of one request, measured alone.
+    let before = statements.get();
+    api.gql(DASHBOARD, vars.clone()).await?;
+    let per_request = statements.get() - before;
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (api, vars) = (api.clone(), vars.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                api.gql(DASHBOARD, vars.clone()).await?;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    Ok(json!({
+        "query": "customers(first: 50, roots) { usage children(first: 20) { usage } } over 30 days, all meters",
+        "concurrency": 16,
+        "requests": latencies.len(),
+        "requests_per_s": latencies.len() as f64 / elapsed,
+        "p50_ms": percentile(&latencies, 0.5),
+        "p99_ms": percentile(&latencies, 0.99),
+        "statements_per_request": per_request,
+    }))
+}
+
+async fn parent_usage(
+    api: &Api,
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    seeded: &Seeded,
+    sum_meter: Uuid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    const RUNS: usize = 30;
+    let from = now - chrono::Duration::days(DAYS);
+    let query = "query($id: UUID!, $m: UUID!, $from: DateTime!, $to: DateTime!) {
+        customer(id: $id) { usage(from: $from, to: $to, meterIds: [$m]) { value eventCount } } }";
+    let vars = json!({ "id": seeded.big_parent, "m": sum_meter, "from": from.to_rfc3339(), "to": now.to_rfc3339() });
+    let mut api_ms = Vec::new();
+    let mut api_value = Value::Null;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        api_value = api.gql(query, vars.clone()).await?["customer"]["usage"][0].clone();
+        api_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    // The same aggregation by hand: the subtree's external ids are known.
+    #[derive(diesel::QueryableByName)]
+    struct Sum {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+        total: Option<rust_decimal::Decimal>,
+    }
+    let mut sql_ms = Vec::new();
+    let mut sql_value = None;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let row: Sum = diesel::sql_query(
+            "SELECT sum((properties ->> 'tokens')::numeric) AS total FROM events
+             WHERE tenant_id = $1 AND external_customer_id = ANY($2) AND event_name = 'api_call'
+               AND \"timestamp\" >= $3 AND \"timestamp\" < $4",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(tenant)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&seeded.big_parent_external_ids)
+        .bind::<diesel::sql_types::Timestamptz, _>(from)
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .get_result(conn)
+        .await?;
+        sql_value = row.total;
+        sql_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    api_ms.sort_by(|a, b| a.total_cmp(b));
+    sql_ms.sort_by(|a, b| a.total_cmp(b));
+    let (api_p50, sql_p50) = (percentile(&api_ms, 0.5), percentile(&sql_ms, 0.5));
+    Ok(json!({
+        "children": PARENT_CHILDREN,
+        "days": DAYS,
+        "events_counted": api_value["eventCount"],
+        "api_value": api_value["value"],
+        "hand_sql_value": sql_value.map(|v| v.to_string()),
+        "api_p50_ms": api_p50,
+        "hand_sql_p50_ms": sql_p50,
+        "api_vs_hand_sql": api_p50 / sql_p50,
+    }))
+}
