@@ -9,9 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// One aggregate: the whole range (`bucket` None) or one window of it.
@@ -26,8 +25,10 @@ pub struct UsageRow {
     pub aggregation: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub bucket: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Numeric>)]
-    pub value: Option<Decimal>,
+    /// As text: an average can have more digits than a Decimal holds, and
+    /// is rounded when parsed.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub value: Option<String>,
     #[diesel(sql_type = BigInt)]
     pub event_count: i64,
     #[diesel(sql_type = BigInt)]
@@ -47,7 +48,10 @@ pub struct UsageSpec<'a> {
 
 /// A property value PostgreSQL can read as NUMERIC (JSON numbers, and
 /// strings holding one).
-const NUMBER_PATTERN: &str = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$";
+/// A property value counted as a number: plain decimal notation with at
+/// most 15 integer and 12 fraction digits (PostgreSQL prints JSON numbers
+/// this way). Bigger magnitudes would overflow the aggregates.
+const NUMBER_PATTERN: &str = r"^\s*[-+]?([0-9]{1,15}(\.[0-9]{0,12})?|\.[0-9]{1,12})\s*$";
 
 pub async fn aggregate(
     conn: &mut AsyncPgConnection,
@@ -129,7 +133,7 @@ pub async fn aggregate(
              GROUP BY {grouping}
          )
          -- Every requested customer gets a row for every meter, events or not.
-         SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket, a.value,
+         SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket, a.value::text AS value,
                 COALESCE(a.event_count, 0) AS event_count, COALESCE(a.skipped, 0) AS skipped
          FROM req CROSS JOIN m
          LEFT JOIN agg a ON a.idx = req.idx AND a.meter_id = m.id

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::customer::validate_external_customer_id;
-use super::validation::{check_max_chars, required_text};
+use super::validation::required_text;
 
 /// How far in the future an event's timestamp may be (clock skew).
 pub const MAX_FUTURE: Duration = Duration::minutes(5);
@@ -58,6 +58,9 @@ pub fn validate_event(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, S
     if !properties.is_object() {
         return Err("properties: must be a JSON object".into());
     }
+    if contains_nul(&properties) {
+        return Err("properties: must not contain the NUL character".into());
+    }
     if properties.to_string().len() > MAX_PROPERTIES_BYTES {
         return Err(format!(
             "properties: must be at most {MAX_PROPERTIES_BYTES} bytes of JSON"
@@ -65,10 +68,7 @@ pub fn validate_event(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, S
     }
     let source = match raw.source.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(s) => {
-            check_max_chars("source", s, 255).map_err(reason)?;
-            Some(s.to_string())
-        }
+        Some(s) => Some(required_text("source", s, 255).map_err(reason)?),
     };
     Ok(ValidEvent {
         event_id,
@@ -78,4 +78,93 @@ pub fn validate_event(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, S
         properties,
         source,
     })
+}
+
+/// PostgreSQL cannot store U+0000 in text or JSON.
+fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(properties: serde_json::Value) -> RawEvent {
+        RawEvent {
+            event_name: "api_call".into(),
+            external_customer_id: "c1".into(),
+            properties: Some(properties),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_valid_event_gets_defaults() {
+        let now = Utc::now();
+        let event = validate_event(raw(json!({ "tokens": 3 })), now).unwrap();
+        assert_eq!(event.timestamp, now);
+        assert!(!event.event_id.is_empty());
+        assert_eq!(event.source, None);
+    }
+
+    #[test]
+    fn the_future_limit_is_five_minutes() {
+        let now = Utc::now();
+        let at = |offset: Duration| RawEvent {
+            timestamp: Some(now + offset),
+            ..raw(json!({}))
+        };
+        assert!(validate_event(at(Duration::minutes(5)), now).is_ok());
+        assert!(validate_event(at(Duration::minutes(5) + Duration::seconds(1)), now).is_err());
+        assert!(validate_event(at(-Duration::days(400)), now).is_ok());
+    }
+
+    #[test]
+    fn refusals_name_their_reason() {
+        let now = Utc::now();
+        let cases = [
+            (raw(json!([1])), "properties"),
+            (raw(json!({ "note": "a\u{0}b" })), "properties"),
+            (raw(json!({ "a\u{0}": "b" })), "properties"),
+            (raw(json!({ "big": "x".repeat(MAX_PROPERTIES_BYTES) })), "properties"),
+            (
+                RawEvent {
+                    event_name: " ".into(),
+                    ..raw(json!({}))
+                },
+                "eventName",
+            ),
+            (
+                RawEvent {
+                    external_customer_id: "".into(),
+                    ..raw(json!({}))
+                },
+                "externalCustomerId",
+            ),
+            (
+                RawEvent {
+                    source: Some("a\u{0}b".into()),
+                    ..raw(json!({}))
+                },
+                "source",
+            ),
+            (
+                RawEvent {
+                    event_id: Some("x".repeat(256)),
+                    ..raw(json!({}))
+                },
+                "eventId",
+            ),
+        ];
+        for (event, field) in cases {
+            let reason = validate_event(event, now).unwrap_err();
+            assert!(reason.starts_with(field), "{reason}");
+        }
+    }
 }

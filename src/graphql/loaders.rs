@@ -257,7 +257,7 @@ impl Loader<UsageOf> for TenantLoader {
                         row.meter_id,
                         UsageTotals {
                             aggregation: Aggregation::parse(&row.aggregation).unwrap_or(Aggregation::Count),
-                            value: row.value,
+                            value: parse_value(row.value.as_deref()),
                             event_count: row.event_count,
                             skipped: row.skipped,
                             windows: Vec::new(),
@@ -269,7 +269,7 @@ impl Loader<UsageOf> for TenantLoader {
                             totals.windows.push(UsageWindowValue {
                                 start,
                                 end: window.bucket_end(start),
-                                value: row.value,
+                                value: parse_value(row.value.as_deref()),
                                 event_count: row.event_count,
                             });
                         }
@@ -287,5 +287,17 @@ impl Loader<UsageOf> for TenantLoader {
             }
         }
         Ok(out)
+    }
+}
+
+/// An aggregate from PostgreSQL; digits beyond a Decimal's 28 are rounded.
+fn parse_value(text: Option<&str>) -> Option<Decimal> {
+    let text = text?;
+    match text.parse::<Decimal>() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(value = text, error = %e, "usage value out of range");
+            None
+        }
     }
 }

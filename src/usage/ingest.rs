@@ -62,6 +62,9 @@ pub async fn ingest(pool: &DbPool, tenant_id: Uuid, batch: Vec<RawEvent>) -> App
             }
         }
     }
+    // One order for every batch: two overlapping batches then lock their
+    // rows in the same order and cannot deadlock.
+    to_store.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     if !to_store.is_empty() {
         let mut conn = connection(pool).await?;
         let inserted: HashSet<String> = events::insert_batch(&mut conn, tenant_id, &to_store)

@@ -227,14 +227,23 @@ async fn malformed_queries_are_validation_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_over_the_time_limit_is_refused_with_timeout() {
-    let app = TestApp::with_config(|c| c.limits.request_timeout = Duration::ZERO).await;
+    let seeded = TestApp::new().await;
+    // A chain four levels deep: the query below needs several database
+    // round trips one after another, far longer than the timer's 1 ms tick.
+    let mut parent = None;
+    for level in 0..4 {
+        parent = Some(
+            seeded
+                .create_customer(&format!("level-{level}"), parent.as_deref())
+                .await,
+        );
+    }
+    let app = seeded.reconfigured(|c| c.limits.request_timeout = Duration::ZERO);
+    let nested = "{ customers(first: 10) { totalCount edges { node { id ancestors { id } integrations { provider }
+        children(first: 3) { totalCount edges { node { id children(first: 3) { totalCount edges { node { id
+            children(first: 3) { totalCount edges { node { id descendants(first: 1) { totalCount } } } } } } } } } } } } } }";
     for _ in 0..5 {
-        let res = app
-            .gql(
-                "{ customers(first: 100) { totalCount edges { node { id ancestors { id } } } } }",
-                json!({}),
-            )
-            .await;
+        let res = app.gql(nested, json!({})).await;
         assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "{}", res.body);
         res.assert_error("TIMEOUT", None);
         assert!(res.message().contains("BILLGRAPH_REQUEST_TIMEOUT_SECS"), "{}", res.body);

@@ -110,6 +110,23 @@ impl TestApp {
         app
     }
 
+    /// The same database and key, served with other settings.
+    pub fn reconfigured(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = (*self.state.config).clone();
+        adjust(&mut config);
+        let state = AppState {
+            config: Arc::new(config),
+            ..self.state.clone()
+        };
+        let router = billgraph::build_app(state.clone());
+        TestApp {
+            router,
+            state,
+            url: self.url.clone(),
+            key: self.key.clone(),
+        }
+    }
+
     /// A new API key for the tenant (created when missing).
     pub async fn create_key(&self, tenant: &str) -> String {
         let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();

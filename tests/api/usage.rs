@@ -1,0 +1,255 @@
+//! Usage of a customer and its subtree, for each aggregation, against
+//! values computed by hand.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+const CREATE_METER: &str = "mutation($input: CreateMeterInput!) { createMeter(input: $input) { id } }";
+const INGEST: &str =
+    "mutation($events: [EventInput!]!) { ingestEvents(events: $events) { accepted duplicates refused } }";
+const USAGE: &str =
+    "query($id: UUID!, $from: DateTime, $to: DateTime, $meters: [UUID!], $children: Boolean!, $window: UsageWindow) {
+    customer(id: $id) { usage(from: $from, to: $to, meterIds: $meters, includeChildren: $children, window: $window) {
+        meter { id } value eventCount skippedEvents windows { start end value eventCount }
+    } }
+}";
+
+struct Tree {
+    root: String,
+    a: String,
+    b: String,
+    a1: String,
+}
+
+/// root -> (a -> a1), b
+async fn tree(app: &TestApp) -> Tree {
+    let root = app.create_customer("r", None).await;
+    let a = app.create_customer("a", Some(&root)).await;
+    let b = app.create_customer("b", Some(&root)).await;
+    let a1 = app.create_customer("a1", Some(&a)).await;
+    Tree { root, a, b, a1 }
+}
+
+async fn meter(app: &TestApp, name: &str, aggregation: &str, property: Option<&str>, filters: Value) -> String {
+    let input = json!({ "name": name, "eventName": "api_call", "aggregation": aggregation,
+        "property": property, "filters": filters });
+    app.ok(CREATE_METER, json!({ "input": input })).await["createMeter"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn base() -> DateTime<Utc> {
+    (Utc::now() - Duration::hours(3))
+        .duration_trunc(Duration::hours(1))
+        .unwrap()
+}
+
+fn event(id: &str, customer: &str, minutes: i64, properties: Value) -> Value {
+    json!({ "eventId": id, "eventName": "api_call", "externalCustomerId": customer,
+        "timestamp": (base() + Duration::minutes(minutes)).to_rfc3339(), "properties": properties })
+}
+
+/// The hand-computed data set: tokens per customer, a non-numeric and a
+/// missing value, users for UNIQUE_COUNT, regions for filters.
+fn events() -> Vec<Value> {
+    vec![
+        event("e1", "r", 10, json!({ "tokens": 10, "user": "u1", "region": "eu" })),
+        event("e2", "r", 20, json!({ "tokens": "20", "user": "u2", "region": "us" })),
+        event("e3", "a", 30, json!({ "tokens": 5, "user": "u1", "region": "eu" })),
+        event("e4", "a", 40, json!({ "tokens": "abc", "user": "u1" })),
+        event("e5", "a", 50, json!({ "user": "u1" })),
+        event("e6", "b", 70, json!({ "tokens": 7.5, "user": "u2", "region": "eu" })),
+        event("e7", "a1", 80, json!({ "tokens": 100, "user": "u3", "region": "apac" })),
+        event("e8", "a1", 90, json!({ "tokens": 1, "user": "u1", "region": "eu" })),
+        // Another event name: no meter counts it.
+        json!({ "eventId": "e9", "eventName": "login", "externalCustomerId": "r",
+            "timestamp": (base() + Duration::minutes(15)).to_rfc3339() }),
+    ]
+}
+
+async fn usage(app: &TestApp, customer: &str, meters: &[&str], children: bool) -> Vec<Value> {
+    let vars = json!({ "id": customer, "from": base().to_rfc3339(), "to": (base() + Duration::hours(3)).to_rfc3339(),
+        "meters": meters, "children": children });
+    app.ok(USAGE, vars).await["customer"]["usage"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn decimal(v: &Value) -> Option<Decimal> {
+    v.as_str().map(|s| s.parse::<Decimal>().unwrap().normalize())
+}
+
+/// value, eventCount and skippedEvents of a single-meter usage.
+async fn one(app: &TestApp, customer: &str, meter: &str, children: bool) -> (Option<Decimal>, i64, i64) {
+    let u = usage(app, customer, &[meter], children).await;
+    assert_eq!(u.len(), 1, "{u:?}");
+    assert_eq!(u[0]["meter"]["id"], meter);
+    (
+        decimal(&u[0]["value"]),
+        u[0]["eventCount"].as_i64().unwrap(),
+        u[0]["skippedEvents"].as_i64().unwrap(),
+    )
+}
+
+fn d(s: &str) -> Option<Decimal> {
+    Some(s.parse::<Decimal>().unwrap().normalize())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_aggregation_is_right_for_a_subtree() {
+    let app = TestApp::new().await;
+    let t = tree(&app).await;
+    let count = meter(&app, "calls", "COUNT", None, json!([])).await;
+    let sum = meter(&app, "tokens", "SUM", Some("tokens"), json!([])).await;
+    let max = meter(&app, "peak", "MAX", Some("tokens"), json!([])).await;
+    let avg = meter(&app, "mean", "AVG", Some("tokens"), json!([])).await;
+    let unique = meter(&app, "users", "UNIQUE_COUNT", Some("user"), json!([])).await;
+    let latest = meter(&app, "last", "LATEST", Some("tokens"), json!([])).await;
+    let eu = meter(
+        &app,
+        "eu calls",
+        "COUNT",
+        None,
+        json!([{ "key": "region", "values": ["eu", "apac"] }]),
+    )
+    .await;
+    let res = app.ok(INGEST, json!({ "events": events() })).await;
+    assert_eq!(res["ingestEvents"]["accepted"], 9);
+
+    // COUNT adds up over the subtree.
+    assert_eq!(one(&app, &t.root, &count, true).await, (d("8"), 8, 0));
+    assert_eq!(one(&app, &t.a, &count, true).await, (d("5"), 5, 0));
+    assert_eq!(one(&app, &t.a, &count, false).await, (d("3"), 3, 0));
+    assert_eq!(one(&app, &t.b, &count, true).await, (d("1"), 1, 0));
+    // SUM: 10 + 20 + 5 + 7.5 + 100 + 1; "abc" and the missing value are skipped.
+    assert_eq!(one(&app, &t.root, &sum, true).await, (d("143.5"), 6, 2));
+    assert_eq!(one(&app, &t.a, &sum, true).await, (d("106"), 3, 2));
+    assert_eq!(one(&app, &t.root, &sum, false).await, (d("30"), 2, 0));
+    // MAX is the maximum of the subtree.
+    assert_eq!(one(&app, &t.root, &max, true).await, (d("100"), 6, 2));
+    assert_eq!(one(&app, &t.b, &max, true).await, (d("7.5"), 1, 0));
+    // AVG over all counted events of the subtree: 143.5 / 6 (not an average of averages).
+    let (mean, n, skipped) = one(&app, &t.root, &avg, true).await;
+    assert_eq!((n, skipped), (6, 2));
+    assert_eq!(mean.unwrap().round_dp(10), Decimal::new(2391666666667, 11).round_dp(10));
+    // UNIQUE_COUNT counts distinct users over the subtree: u1, u2, u3 (the
+    // per-customer counts would add up to 6).
+    assert_eq!(one(&app, &t.root, &unique, true).await, (d("3"), 8, 0));
+    assert_eq!(one(&app, &t.a, &unique, true).await, (d("2"), 5, 0));
+    // LATEST is the latest counted event across the subtree (a1's at +90 min).
+    assert_eq!(one(&app, &t.root, &latest, true).await.0, d("1"));
+    assert_eq!(one(&app, &t.b, &latest, true).await.0, d("7.5"));
+    // Filters: region eu or apac.
+    assert_eq!(one(&app, &t.root, &eu, true).await, (d("5"), 5, 0));
+    // A customer without events: counts are 0, MAX has no value.
+    let lonely = app.create_customer("lonely", None).await;
+    assert_eq!(one(&app, &lonely, &count, true).await, (d("0"), 0, 0));
+    assert_eq!(one(&app, &lonely, &max, true).await, (None, 0, 0));
+    // Without meterIds: every active meter, in creation order.
+    let all = usage(&app, &t.a1, &[], true).await;
+    let ids: Vec<&str> = all.iter().map(|u| u["meter"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![&count, &sum, &max, &avg, &unique, &latest, &eu]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_split_the_range_into_a_time_series() {
+    let app = TestApp::new().await;
+    let t = tree(&app).await;
+    let sum = meter(&app, "tokens", "SUM", Some("tokens"), json!([])).await;
+    app.ok(INGEST, json!({ "events": events() })).await;
+    let vars = json!({ "id": t.root, "from": base().to_rfc3339(), "to": (base() + Duration::hours(3)).to_rfc3339(),
+        "meters": [sum], "children": true, "window": "HOUR" });
+    let u = app.ok(USAGE, vars).await["customer"]["usage"][0].clone();
+    assert_eq!(decimal(&u["value"]), d("143.5"));
+    let windows = u["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    // First hour: 10 + 20 + 5; second: 7.5 + 100 + 1.
+    assert_eq!(decimal(&windows[0]["value"]), d("35"));
+    assert_eq!(decimal(&windows[1]["value"]), d("108.5"));
+    let start: DateTime<Utc> = windows[0]["start"].as_str().unwrap().parse().unwrap();
+    let end: DateTime<Utc> = windows[0]["end"].as_str().unwrap().parse().unwrap();
+    assert_eq!((start, end), (base(), base() + Duration::hours(1)));
+    // Too many windows for the range is refused.
+    let vars = json!({ "id": t.root, "from": (base() - Duration::days(100)).to_rfc3339(),
+        "to": base().to_rfc3339(), "children": true, "window": "HOUR" });
+    app.gql(USAGE, vars).await.assert_error("VALIDATION", Some("window"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archived_customers_still_count_for_their_ancestors_and_a_reused_id_starts_fresh() {
+    let app = TestApp::new().await;
+    let t = tree(&app).await;
+    let count = meter(&app, "calls", "COUNT", None, json!([])).await;
+    app.ok(INGEST, json!({ "events": events() })).await;
+    app.ok(
+        "mutation($id: UUID!) { archiveCustomer(id: $id) { id } }",
+        json!({ "id": t.a1 }),
+    )
+    .await;
+    assert_eq!(one(&app, &t.root, &count, true).await.1, 8);
+    assert_eq!(one(&app, &t.a, &count, true).await.1, 5);
+
+    // The freed id goes to a new customer under b; its events from now on are
+    // its own, and a1's history stays with a.
+    let newcomer = app.create_customer("a1", Some(&t.b)).await;
+    let now_event = json!({ "eventId": "later", "eventName": "api_call", "externalCustomerId": "a1",
+        "timestamp": (Utc::now() + Duration::seconds(2)).to_rfc3339() });
+    app.ok(INGEST, json!({ "events": [now_event] })).await;
+    let span = |id: &str| {
+        json!({ "id": id, "from": base().to_rfc3339(), "to": (Utc::now() + Duration::minutes(5)).to_rfc3339(),
+            "meters": [count], "children": true })
+    };
+    let count_of = |data: Value| data["customer"]["usage"][0]["eventCount"].as_i64().unwrap();
+    assert_eq!(count_of(app.ok(USAGE, span(&newcomer)).await), 1);
+    assert_eq!(count_of(app.ok(USAGE, span(&t.a)).await), 5);
+    assert_eq!(count_of(app.ok(USAGE, span(&t.b)).await), 2);
+    assert_eq!(count_of(app.ok(USAGE, span(&t.root)).await), 9);
+}
+
+const DASHBOARD: &str = "query($first: Int!, $from: DateTime!, $to: DateTime!) {
+    customers(first: $first, filter: { rootsOnly: true }) { edges { node {
+        usage(from: $from, to: $to) { value eventCount }
+        children(first: 20) { edges { node { usage(from: $from, to: $to) { value } } } }
+    } } }
+}";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_of_a_page_and_its_children_is_one_statement_per_level() {
+    let app = TestApp::new().await;
+    meter(&app, "calls", "COUNT", None, json!([])).await;
+    meter(&app, "tokens", "SUM", Some("tokens"), json!([])).await;
+    let mut batch = Vec::new();
+    for r in 0..30 {
+        let root = app.create_customer(&format!("root{r}"), None).await;
+        for c in 0..3 {
+            let child = format!("child{r}-{c}");
+            app.create_customer(&child, Some(&root)).await;
+            batch.push(event(&format!("ev{r}-{c}"), &child, 5, json!({ "tokens": c + 1 })));
+        }
+    }
+    app.ok(INGEST, json!({ "events": batch })).await;
+    let vars = |first: usize| json!({ "first": first, "from": base().to_rfc3339(), "to": Utc::now().to_rfc3339() });
+
+    let before = app.statements();
+    let small = app.ok(DASHBOARD, vars(2)).await;
+    let small_count = app.statements() - before;
+    let before = app.statements();
+    let large = app.ok(DASHBOARD, vars(30)).await;
+    let large_count = app.statements() - before;
+    assert_eq!(small["customers"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(large["customers"]["edges"].as_array().unwrap().len(), 30);
+    assert_eq!(small_count, large_count, "usage statements grew with the page size");
+    // auth, list, usage of the roots, children, usage of the children, meters.
+    assert!(large_count <= 6, "{large_count} statements");
+    // Each root sees its three children's 3 events, tokens 1 + 2 + 3.
+    for edge in large["customers"]["edges"].as_array().unwrap() {
+        let usage = &edge["node"]["usage"];
+        assert_eq!(usage[0]["eventCount"], 3);
+        assert_eq!(decimal(&usage[1]["value"]), d("6"));
+    }
+}
