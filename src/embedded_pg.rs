@@ -179,20 +179,22 @@ impl EmbeddedPostgres {
     fn wait_until_ready(&self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         let url = self.url("postgres");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         loop {
             if let Some(child) = self.child.lock().expect("child lock").as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
                 bail!("PostgreSQL exited during start-up ({status})");
             }
-            // A connection attempt from another thread keeps this usable
-            // from inside a tokio runtime as well as outside of one.
-            let url = url.clone();
+            // A connection attempt on its own thread and runtime keeps this
+            // usable from inside a tokio runtime as well as outside of one.
             let attempt = std::thread::scope(|s| {
-                s.spawn(|| rt.block_on(async move { AsyncPgConnection::establish(&url).await.map(drop) }))
-                    .join()
-                    .expect("readiness probe thread")
+                s.spawn(|| -> anyhow::Result<()> {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    rt.block_on(AsyncPgConnection::establish(&url))?;
+                    Ok(())
+                })
+                .join()
+                .expect("readiness probe thread")
             });
             match attempt {
                 Ok(()) => return Ok(()),

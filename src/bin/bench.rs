@@ -103,13 +103,16 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("ingesting {} events through POST /v1/events/bulk", args.events);
     let bodies = rest_bodies(&seeded.external_ids, args.events, now, "rest");
     let rest = ingest_all(&api, "/v1/events/bulk", bodies, args.ingest_concurrency).await?;
+    eprintln!("  REST bulk: {rest:.0} events/s");
 
     eprintln!("ingesting {} events through ingestEvents", args.graphql_events);
     let bodies = graphql_bodies(&seeded.external_ids, args.graphql_events, now);
     let graphql = ingest_all(&api, "/graphql", bodies, args.ingest_concurrency).await?;
+    eprintln!("  ingestEvents: {graphql:.0} events/s");
 
     eprintln!("loading {} events with COPY", args.graphql_events);
     let copy = copy_rate(&url, tenant.id, &seeded.external_ids, args.graphql_events, now).await?;
+    eprintln!("  COPY: {copy:.0} events/s");
     let total_events = args.events + args.graphql_events * 2;
 
     eprintln!("dashboard query at concurrency 16 for {} s", args.dashboard_seconds);
@@ -359,10 +362,13 @@ async fn dashboard(
     seconds: u64,
 ) -> anyhow::Result<Value> {
     let vars = json!({ "from": (now - chrono::Duration::days(DAYS)).to_rfc3339(), "to": now.to_rfc3339() });
-    // Statements of one request, measured alone.
+    // Statements and latency of one request, measured alone.
     let before = statements.get();
+    let alone = Instant::now();
     api.gql(DASHBOARD, vars.clone()).await?;
+    let alone_ms = alone.elapsed().as_secs_f64() * 1000.0;
     let per_request = statements.get() - before;
+    eprintln!("  one dashboard request alone: {alone_ms:.0} ms, {per_request} statements");
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -370,18 +376,25 @@ async fn dashboard(
     for _ in 0..16 {
         let (api, vars) = (api.clone(), vars.clone());
         workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let (mut latencies, mut failures) = (Vec::new(), 0usize);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                api.gql(DASHBOARD, vars.clone()).await?;
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                match api.gql(DASHBOARD, vars.clone()).await {
+                    Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
+                    Err(e) => {
+                        eprintln!("  dashboard request failed after {:?}: {e}", t.elapsed());
+                        failures += 1;
+                    }
+                }
             }
-            anyhow::Ok(latencies)
+            anyhow::Ok((latencies, failures))
         }));
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut failures) = (Vec::new(), 0);
     for w in workers {
-        latencies.extend(w.await??);
+        let (l, f) = w.await??;
+        latencies.extend(l);
+        failures += f;
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_by(|a, b| a.total_cmp(b));
@@ -389,10 +402,12 @@ async fn dashboard(
         "query": "customers(first: 50, roots) { usage children(first: 20) { usage } } over 30 days, all meters",
         "concurrency": 16,
         "requests": latencies.len(),
+        "failed_requests": failures,
         "requests_per_s": latencies.len() as f64 / elapsed,
         "p50_ms": percentile(&latencies, 0.5),
         "p99_ms": percentile(&latencies, 0.99),
         "statements_per_request": per_request,
+        "single_request_ms": alone_ms,
     }))
 }
 
