@@ -71,6 +71,8 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let mut config = Config::from_lookup(|_| None)?;
     config.database_url = Some(url.clone());
     config.db_pool_size = 20;
+    // Measure slow requests instead of refusing them.
+    config.limits.request_timeout = Duration::from_secs(300);
     let statements = StatementCounter::default();
     let pool = db::build_pool(&url, config.db_pool_size, statements.clone())?;
     let state = AppState {
@@ -88,7 +90,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     let app = billgraph::build_app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
     let api = Api {
         client: client.clone(),
         base: base.clone(),

@@ -28,6 +28,9 @@ pub use statement_counter::StatementCounter;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type DbPool = Pool<AsyncPgConnection>;
+
+/// Applied to every pooled connection when it is opened.
+const SESSION_SETTINGS: &str = "SET work_mem = '64MB'";
 pub type DbConn = Object<AsyncPgConnection>;
 
 /// Builds the pool. Connections are not checked on every checkout (that
@@ -39,6 +42,11 @@ pub fn build_pool(url: &str, size: usize, counter: StatementCounter) -> anyhow::
         let counter = counter.clone();
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
+            // Usage aggregation sorts and hashes large sets; the default 4 MB
+            // spills them to disk.
+            diesel_async::RunQueryDsl::execute(diesel::sql_query(SESSION_SETTINGS), &mut conn)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             conn.set_instrumentation(counter);
             Ok(conn)
         }

@@ -59,9 +59,19 @@ pub async fn aggregate(
     spec: &UsageSpec<'_>,
 ) -> QueryResult<Vec<UsageRow>> {
     let grouping = if spec.window.is_some() {
-        "GROUPING SETS ((idx, meter_id, aggregation), (idx, meter_id, aggregation, bucket))"
+        "GROUPING SETS ((idx, meter_id), (idx, meter_id, bucket))"
     } else {
-        "idx, meter_id, aggregation, bucket"
+        "idx, meter_id, bucket"
+    };
+    // With windows, the latest value of the whole range is the latest of its windows.
+    let latest_totals = if spec.window.is_some() {
+        "UNION ALL
+         SELECT * FROM (
+             SELECT DISTINCT ON (idx, meter_id) idx, meter_id, NULL::timestamptz, num FROM latest_rows
+             ORDER BY idx, meter_id, \"timestamp\" DESC, event_id DESC
+         ) totals"
+    } else {
+        ""
     };
     let bucket = if spec.window.is_some() {
         "date_trunc($7, \"timestamp\", 'UTC')"
@@ -102,41 +112,61 @@ pub async fn aggregate(
              JOIN events e ON e.tenant_id = $1 AND e.external_customer_id = s.external_customer_id
                  AND e.event_name = m.event_name
                  AND e.\"timestamp\" >= s.t_from AND e.\"timestamp\" < s.t_to
-             WHERE NOT EXISTS (
+             WHERE CASE WHEN m.filters = '[]'::jsonb THEN true ELSE NOT EXISTS (
                  SELECT 1 FROM jsonb_array_elements(m.filters) f
                  WHERE NOT COALESCE(
                      (e.properties ->> (f ->> 'key')) = ANY (ARRAY(SELECT jsonb_array_elements_text(f -> 'values'))),
                      false)
-             )
+             ) END
+         ), checked AS (
+             SELECT *, aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
+                       AND COALESCE(raw_value ~ '{NUMBER_PATTERN}', false) AS is_number
+             FROM matched
          ), valued AS (
              SELECT idx, meter_id, aggregation, \"timestamp\", event_id, raw_value, {bucket} AS bucket,
-                    CASE WHEN raw_value ~ '{NUMBER_PATTERN}' THEN raw_value::numeric END AS num,
-                    CASE
-                        WHEN aggregation = 'COUNT' THEN true
-                        WHEN aggregation = 'UNIQUE_COUNT' THEN raw_value IS NOT NULL
-                        ELSE COALESCE(raw_value ~ '{NUMBER_PATTERN}', false)
-                    END AS counts
-             FROM matched
-         ), agg AS (
-             SELECT idx, meter_id, bucket,
+                    CASE WHEN is_number THEN raw_value::numeric END AS num,
                     CASE aggregation
+                        WHEN 'COUNT' THEN true
+                        WHEN 'UNIQUE_COUNT' THEN raw_value IS NOT NULL
+                        ELSE is_number
+                    END AS counts
+             FROM checked
+         ), agg AS (
+             -- Counts, sums, maxima and averages: one hash aggregation.
+             SELECT idx, meter_id, bucket,
+                    CASE min(aggregation)
                         WHEN 'COUNT' THEN count(*)::numeric
                         WHEN 'SUM' THEN COALESCE(sum(num), 0)
                         WHEN 'MAX' THEN max(num)
                         WHEN 'AVG' THEN avg(num)
-                        WHEN 'UNIQUE_COUNT' THEN count(DISTINCT raw_value)::numeric
-                        WHEN 'LATEST' THEN (array_agg(num ORDER BY \"timestamp\" DESC, event_id DESC) FILTER (WHERE counts))[1]
                     END AS value,
                     count(*) FILTER (WHERE counts) AS event_count,
                     count(*) FILTER (WHERE NOT counts) AS skipped
              FROM valued
              GROUP BY {grouping}
+         ), uniq_rows AS (
+             -- Distinct values: deduplicate first, so the count sorts little.
+             SELECT DISTINCT idx, meter_id, bucket, raw_value FROM valued
+             WHERE aggregation = 'UNIQUE_COUNT' AND counts
+         ), uniq AS (
+             SELECT idx, meter_id, bucket, count(DISTINCT raw_value)::numeric AS value
+             FROM uniq_rows GROUP BY {grouping}
+         ), latest_rows AS (
+             SELECT DISTINCT ON (idx, meter_id, bucket) idx, meter_id, bucket, \"timestamp\", event_id, num
+             FROM valued WHERE aggregation = 'LATEST' AND counts
+             ORDER BY idx, meter_id, bucket, \"timestamp\" DESC, event_id DESC
+         ), latest AS (
+             SELECT idx, meter_id, bucket, num AS value FROM latest_rows
+             {latest_totals}
          )
          -- Every requested customer gets a row for every meter, events or not.
-         SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket, a.value::text AS value,
+         SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket,
+                COALESCE(a.value, u.value, l.value)::text AS value,
                 COALESCE(a.event_count, 0) AS event_count, COALESCE(a.skipped, 0) AS skipped
          FROM req CROSS JOIN m
          LEFT JOIN agg a ON a.idx = req.idx AND a.meter_id = m.id
+         LEFT JOIN uniq u ON u.idx = a.idx AND u.meter_id = a.meter_id AND u.bucket IS NOT DISTINCT FROM a.bucket
+         LEFT JOIN latest l ON l.idx = a.idx AND l.meter_id = a.meter_id AND l.bucket IS NOT DISTINCT FROM a.bucket
          ORDER BY idx, meter_id, bucket NULLS FIRST"
     );
     diesel::sql_query(sql)
