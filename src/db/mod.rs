@@ -12,6 +12,7 @@ pub mod schema;
 pub mod statement_counter;
 pub mod tenants;
 pub mod usage;
+pub mod usage_rollups;
 
 use std::time::Duration;
 

@@ -6,6 +6,11 @@
 //! at the event's time: an archived holder up to its archiving, the next
 //! holder from then on. Events that arrived before any customer held the id
 //! belong to its first holder.
+//!
+//! Whole UTC days come from the daily rollups (`usage_daily`); the partial
+//! days at the ends of the range, hourly series and distinct counts from raw
+//! events. The value rules (`billgraph_number`, `billgraph_filters_match`)
+//! are SQL functions of the schema, shared with the rollups.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -48,11 +53,6 @@ pub struct UsageSpec<'a> {
 
 /// A property value PostgreSQL can read as NUMERIC (JSON numbers, and
 /// strings holding one).
-/// A property value counted as a number: plain decimal notation with at
-/// most 15 integer and 12 fraction digits (PostgreSQL prints JSON numbers
-/// this way). Bigger magnitudes would overflow the aggregates.
-const NUMBER_PATTERN: &str = r"^\s*[-+]?([0-9]{1,15}(\.[0-9]{0,12})?|\.[0-9]{1,12})\s*$";
-
 pub async fn aggregate(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -63,20 +63,21 @@ pub async fn aggregate(
     } else {
         "idx, meter_id, bucket"
     };
+    let (event_bucket, day_bucket) = match spec.window {
+        Some(_) => ("date_trunc($7, e.\"timestamp\", 'UTC')", "date_trunc($7, u.day, 'UTC')"),
+        None => ("NULL::timestamptz", "NULL::timestamptz"),
+    };
+    // Hourly series cannot come from daily rollups: read raw events only.
+    let use_rollups = spec.window != Some("hour");
     // With windows, the latest value of the whole range is the latest of its windows.
     let latest_totals = if spec.window.is_some() {
         "UNION ALL
          SELECT * FROM (
-             SELECT DISTINCT ON (idx, meter_id) idx, meter_id, NULL::timestamptz, num FROM latest_rows
-             ORDER BY idx, meter_id, \"timestamp\" DESC, event_id DESC
+             SELECT DISTINCT ON (idx, meter_id) idx, meter_id, NULL::timestamptz, value FROM latest_rows
+             ORDER BY idx, meter_id, at DESC, id DESC
          ) totals"
     } else {
         ""
-    };
-    let bucket = if spec.window.is_some() {
-        "date_trunc($7, \"timestamp\", 'UTC')"
-    } else {
-        "NULL::timestamptz"
     };
     let sql = format!(
         "WITH RECURSIVE req AS (
@@ -100,49 +101,75 @@ pub async fn aggregate(
              SELECT t.idx, h.external_customer_id,
                     GREATEST(h.valid_from, $5) AS t_from, LEAST(h.valid_to, $6) AS t_to
              FROM tree t JOIN holders h ON h.id = t.id
+         ), days AS (
+             SELECT s.*,
+                    CASE WHEN date_trunc('day', t_from, 'UTC') = t_from THEN t_from
+                         ELSE date_trunc('day', t_from, 'UTC') + interval '24 hours' END AS first_day,
+                    date_trunc('day', t_to, 'UTC') AS end_day
+             FROM scope s WHERE t_from < t_to
+         ), spans AS (
+             -- Whole UTC days of the range come from the rollups [d_from, d_to);
+             -- the partial days at its ends from raw events.
+             SELECT idx, external_customer_id, t_from, t_to,
+                    CASE WHEN $8 AND first_day < end_day THEN first_day ELSE t_to END AS d_from,
+                    CASE WHEN $8 AND first_day < end_day THEN end_day ELSE t_to END AS d_to
+             FROM days
+         ), raw_ranges AS (
+             SELECT idx, external_customer_id, t_from AS r_from, d_from AS r_to, false AS whole FROM spans
+             WHERE t_from < d_from
+             UNION ALL
+             SELECT idx, external_customer_id, d_to, t_to, false FROM spans WHERE d_to < t_to
+             UNION ALL
+             -- Distinct counts do not add up across days: whole range, raw.
+             SELECT idx, external_customer_id, t_from, t_to, true FROM spans
          ), m AS (
              SELECT id, event_name, aggregation, property, filters FROM meters
              WHERE tenant_id = $1
                AND CASE WHEN cardinality($3) = 0 THEN status = 'ACTIVE' ELSE id = ANY($3) END
-         ), matched AS (
-             SELECT s.idx, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id,
-                    e.properties ->> m.property AS raw_value
-             FROM scope s
-             CROSS JOIN m
-             JOIN events e ON e.tenant_id = $1 AND e.external_customer_id = s.external_customer_id
-                 AND e.event_name = m.event_name
-                 AND e.\"timestamp\" >= s.t_from AND e.\"timestamp\" < s.t_to
-             WHERE CASE WHEN m.filters = '[]'::jsonb THEN true ELSE NOT EXISTS (
-                 SELECT 1 FROM jsonb_array_elements(m.filters) f
-                 WHERE NOT COALESCE(
-                     (e.properties ->> (f ->> 'key')) = ANY (ARRAY(SELECT jsonb_array_elements_text(f -> 'values'))),
-                     false)
-             ) END
-         ), checked AS (
-             SELECT *, aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
-                       AND COALESCE(raw_value ~ '{NUMBER_PATTERN}', false) AS is_number
-             FROM matched
          ), valued AS (
-             SELECT idx, meter_id, aggregation, \"timestamp\", event_id, raw_value, {bucket} AS bucket,
-                    CASE WHEN is_number THEN raw_value::numeric END AS num,
-                    CASE aggregation
+             SELECT r.idx, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id, {event_bucket} AS bucket,
+                    v.raw_value, v.num,
+                    CASE m.aggregation
                         WHEN 'COUNT' THEN true
-                        WHEN 'UNIQUE_COUNT' THEN raw_value IS NOT NULL
-                        ELSE is_number
+                        WHEN 'UNIQUE_COUNT' THEN v.raw_value IS NOT NULL
+                        ELSE v.num IS NOT NULL
                     END AS counts
-             FROM checked
+             FROM raw_ranges r
+             JOIN m ON (m.aggregation = 'UNIQUE_COUNT') = r.whole
+             JOIN events e ON e.tenant_id = $1 AND e.external_customer_id = r.external_customer_id
+                 AND e.event_name = m.event_name
+                 AND e.\"timestamp\" >= r.r_from AND e.\"timestamp\" < r.r_to
+             CROSS JOIN LATERAL (
+                 SELECT e.properties ->> m.property AS raw_value,
+                        CASE WHEN m.aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
+                             THEN billgraph_number(e.properties ->> m.property) END AS num
+             ) v
+             WHERE billgraph_filters_match(m.filters, e.properties)
+         ), rolled AS (
+             SELECT s.idx, u.meter_id, {day_bucket} AS bucket, u.event_count, u.skipped, u.total, u.maximum,
+                    u.latest_at, u.latest_event_id, u.latest_value
+             FROM spans s
+             JOIN m ON m.aggregation <> 'UNIQUE_COUNT'
+             JOIN usage_daily u ON u.tenant_id = $1 AND u.meter_id = m.id
+                 AND u.external_customer_id = s.external_customer_id
+                 AND u.day >= s.d_from AND u.day < s.d_to
+         ), parts AS (
+             SELECT idx, meter_id, bucket, event_count, skipped, total, maximum FROM rolled
+             UNION ALL
+             SELECT idx, meter_id, bucket, count(*) FILTER (WHERE counts), count(*) FILTER (WHERE NOT counts),
+                    sum(num), max(num)
+             FROM valued GROUP BY idx, meter_id, bucket
          ), agg AS (
-             -- Counts, sums, maxima and averages: one hash aggregation.
              SELECT idx, meter_id, bucket,
-                    CASE min(aggregation)
-                        WHEN 'COUNT' THEN count(*)::numeric
-                        WHEN 'SUM' THEN COALESCE(sum(num), 0)
-                        WHEN 'MAX' THEN max(num)
-                        WHEN 'AVG' THEN avg(num)
+                    CASE min(m.aggregation)
+                        WHEN 'COUNT' THEN sum(p.event_count)
+                        WHEN 'SUM' THEN COALESCE(sum(p.total), 0)
+                        WHEN 'MAX' THEN max(p.maximum)
+                        WHEN 'AVG' THEN sum(p.total) / NULLIF(sum(p.event_count), 0)
                     END AS value,
-                    count(*) FILTER (WHERE counts) AS event_count,
-                    count(*) FILTER (WHERE NOT counts) AS skipped
-             FROM valued
+                    sum(p.event_count) AS event_count,
+                    sum(p.skipped) AS skipped
+             FROM parts p JOIN m ON m.id = p.meter_id
              GROUP BY {grouping}
          ), uniq_rows AS (
              -- Distinct values: deduplicate first, so the count sorts little.
@@ -152,17 +179,22 @@ pub async fn aggregate(
              SELECT idx, meter_id, bucket, count(DISTINCT raw_value)::numeric AS value
              FROM uniq_rows GROUP BY {grouping}
          ), latest_rows AS (
-             SELECT DISTINCT ON (idx, meter_id, bucket) idx, meter_id, bucket, \"timestamp\", event_id, num
-             FROM valued WHERE aggregation = 'LATEST' AND counts
-             ORDER BY idx, meter_id, bucket, \"timestamp\" DESC, event_id DESC
+             SELECT DISTINCT ON (idx, meter_id, bucket) idx, meter_id, bucket, at, id, value FROM (
+                 SELECT idx, meter_id, bucket, latest_at AS at, latest_event_id AS id, latest_value AS value
+                 FROM rolled WHERE latest_at IS NOT NULL
+                 UNION ALL
+                 SELECT idx, meter_id, bucket, \"timestamp\", event_id, num FROM valued
+                 WHERE aggregation = 'LATEST' AND counts
+             ) candidates
+             ORDER BY idx, meter_id, bucket, at DESC, id DESC
          ), latest AS (
-             SELECT idx, meter_id, bucket, num AS value FROM latest_rows
+             SELECT idx, meter_id, bucket, value FROM latest_rows
              {latest_totals}
          )
          -- Every requested customer gets a row for every meter, events or not.
          SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket,
                 COALESCE(a.value, u.value, l.value)::text AS value,
-                COALESCE(a.event_count, 0) AS event_count, COALESCE(a.skipped, 0) AS skipped
+                COALESCE(a.event_count, 0)::bigint AS event_count, COALESCE(a.skipped, 0)::bigint AS skipped
          FROM req CROSS JOIN m
          LEFT JOIN agg a ON a.idx = req.idx AND a.meter_id = m.id
          LEFT JOIN uniq u ON u.idx = a.idx AND u.meter_id = a.meter_id AND u.bucket IS NOT DISTINCT FROM a.bucket
@@ -177,6 +209,7 @@ pub async fn aggregate(
         .bind::<Timestamptz, _>(spec.from)
         .bind::<Timestamptz, _>(spec.to)
         .bind::<Text, _>(spec.window.unwrap_or("day"))
+        .bind::<Bool, _>(use_rollups)
         .load(conn)
         .await
 }

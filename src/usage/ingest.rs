@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::db::{DbPool, connection, events};
+use diesel_async::AsyncConnection;
+
+use crate::db::{DbPool, connection, events, usage_rollups};
 use crate::domain::event::{MAX_BATCH, RawEvent, ValidEvent, validate_event};
 use crate::error::{AppError, AppResult};
 
@@ -67,8 +69,13 @@ pub async fn ingest(pool: &DbPool, tenant_id: Uuid, batch: Vec<RawEvent>) -> App
     to_store.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     if !to_store.is_empty() {
         let mut conn = connection(pool).await?;
-        let inserted: HashSet<String> = events::insert_batch(&mut conn, tenant_id, &to_store)
-            .await?
+        let inserted: HashSet<String> = conn
+            .transaction(async |conn| {
+                usage_rollups::lock_ingestion(conn, tenant_id, false).await?;
+                events::insert_batch(conn, tenant_id, &to_store).await
+            })
+            .await
+            .map_err(AppError::from)?
             .into_iter()
             .collect();
         // Accepted in the batch but not inserted: the tenant had the id already.

@@ -4,7 +4,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::db::meters::{self, MeterRow, STATUS_ACTIVE};
-use crate::db::{DbPool, connection};
+use diesel_async::AsyncConnection;
+
+use crate::db::{DbPool, connection, usage_rollups};
 use crate::domain::meter::{Aggregation, MeterFilter};
 use crate::error::{AppError, AppResult};
 
@@ -64,7 +66,15 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: MeterDraft) -> AppRes
         created_at: Utc::now(),
         archived_at: None,
     };
-    Ok(meters::insert(&mut conn, &row).await?)
+    // The meter counts the events it finds already stored: their rollups are
+    // written now, while ingestion waits.
+    conn.transaction(async |conn| {
+        usage_rollups::lock_ingestion(conn, tenant_id, true).await?;
+        let meter = meters::insert(conn, &row).await?;
+        usage_rollups::backfill_meter(conn, tenant_id, meter.id).await?;
+        Ok(meter)
+    })
+    .await
 }
 
 /// Archived meters keep their definition and past usage but are left out

@@ -253,3 +253,122 @@ async fn usage_of_a_page_and_its_children_is_one_statement_per_level() {
         assert_eq!(decimal(&usage[1]["value"]), d("6"));
     }
 }
+
+/// Events over the last five days, at awkward times of day.
+fn spread_events(prefix: &str, customers: &[&str], count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|n| {
+            let minutes_ago = (n as i64 * 617) % (5 * 24 * 60) + 1;
+            let mut properties = json!({ "tokens": (n % 37) as f64 * 1.25, "user": format!("u{}", n % 11) });
+            if n % 13 == 0 {
+                properties["tokens"] = json!("n/a");
+            }
+            json!({ "eventId": format!("{prefix}{n}"), "eventName": "api_call",
+                "externalCustomerId": customers[n % customers.len()],
+                "timestamp": (Utc::now() - Duration::minutes(minutes_ago)).to_rfc3339(), "properties": properties })
+        })
+        .collect()
+}
+
+/// value, eventCount, skippedEvents of every meter, with the given window.
+async fn usage_over(
+    app: &TestApp,
+    customer: &str,
+    window: Option<&str>,
+    from: DateTime<Utc>,
+) -> Vec<(Value, Value, Value)> {
+    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": (Utc::now() + Duration::minutes(5)).to_rfc3339(),
+        "children": true, "window": window });
+    app.ok(USAGE, vars).await["customer"]["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                json!(decimal(&u["value"]).map(|v| v.round_dp(12).to_string())),
+                u["eventCount"].clone(),
+                u["skippedEvents"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn every_aggregation(app: &TestApp) {
+    meter(app, "calls", "COUNT", None, json!([])).await;
+    meter(app, "tokens", "SUM", Some("tokens"), json!([])).await;
+    meter(app, "peak", "MAX", Some("tokens"), json!([])).await;
+    meter(app, "mean", "AVG", Some("tokens"), json!([])).await;
+    meter(app, "users", "UNIQUE_COUNT", Some("user"), json!([])).await;
+    meter(app, "last", "LATEST", Some("tokens"), json!([])).await;
+    meter(
+        app,
+        "some users",
+        "COUNT",
+        None,
+        json!([{ "key": "user", "values": ["u1", "u2"] }]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daily_rollups_agree_with_the_raw_events() {
+    let app = TestApp::new().await;
+    let t = tree(&app).await;
+    every_aggregation(&app).await;
+    for chunk in spread_events("s", &["r", "a", "b", "a1"], 600).chunks(200) {
+        app.ok(INGEST, json!({ "events": chunk })).await;
+    }
+    // Ranges that start mid-day cover whole days (rollups) and partial days
+    // (raw events); hourly series read raw events only.
+    for from in [Utc::now() - Duration::days(6), Utc::now() - Duration::hours(77)] {
+        for customer in [&t.root, &t.a, &t.b] {
+            let rolled = usage_over(&app, customer, None, from).await;
+            let daily = usage_over(&app, customer, Some("DAY"), from).await;
+            let raw = usage_over(&app, customer, Some("HOUR"), from).await;
+            assert_eq!(rolled, raw, "rollups disagree with raw events from {from}");
+            assert_eq!(daily, raw, "daily series disagree with raw events from {from}");
+        }
+    }
+    // A hand check: the whole tree saw all 600 events.
+    let all = usage_over(&app, &t.root, None, Utc::now() - Duration::days(6)).await;
+    assert_eq!(all[0].1, 600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_meter_created_later_counts_the_events_already_stored() {
+    let app = TestApp::new().await;
+    let t = tree(&app).await;
+    let events = spread_events("p", &["r", "a1"], 120);
+    app.ok(INGEST, json!({ "events": events })).await;
+    every_aggregation(&app).await;
+    let from = Utc::now() - Duration::days(6);
+    assert_eq!(
+        usage_over(&app, &t.root, None, from).await,
+        usage_over(&app, &t.root, Some("HOUR"), from).await
+    );
+    assert_eq!(usage_over(&app, &t.root, None, from).await[0].1, 120);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn meters_created_during_ingestion_miss_no_event() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let t = tree(&app).await;
+    let events = spread_events("c", &["r", "a", "b", "a1"], 1000);
+    let mut senders = Vec::new();
+    for (i, chunk) in events.chunks(50).enumerate() {
+        let (app, chunk) = (app.clone(), chunk.to_vec());
+        senders.push(tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(i as u64 * 3)).await;
+            app.ok(INGEST, json!({ "events": chunk })).await;
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    every_aggregation(&app).await;
+    for s in senders {
+        s.await.unwrap();
+    }
+    let from = Utc::now() - Duration::days(6);
+    let rolled = usage_over(&app, &t.root, None, from).await;
+    assert_eq!(rolled, usage_over(&app, &t.root, Some("HOUR"), from).await);
+    assert_eq!(rolled[0].1, 1000);
+}

@@ -1,0 +1,3 @@
+DROP TABLE usage_daily;
+DROP FUNCTION billgraph_filters_match(jsonb, jsonb);
+DROP FUNCTION billgraph_number(text);

@@ -1,0 +1,43 @@
+-- The value rules of meters, shared by ingestion (which maintains the daily
+-- rollups) and by usage queries (which read raw events for partial days).
+
+-- A property value counted as a number: plain decimal notation with at most
+-- 15 integer and 12 fraction digits (PostgreSQL prints JSON numbers this
+-- way); bigger magnitudes would overflow the aggregates. NULL otherwise.
+CREATE FUNCTION billgraph_number(value text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value ~ '^\s*[-+]?([0-9]{1,15}(\.[0-9]{0,12})?|\.[0-9]{1,12})\s*$' THEN value::numeric END
+$$;
+
+-- Whether an event's properties pass a meter's filters: every key must
+-- equal one of its values.
+CREATE FUNCTION billgraph_filters_match(filters jsonb, properties jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT filters = '[]'::jsonb OR NOT EXISTS (
+        SELECT 1 FROM jsonb_array_elements(filters) f
+        WHERE NOT COALESCE(
+            (properties ->> (f ->> 'key')) = ANY (ARRAY(SELECT jsonb_array_elements_text(f -> 'values'))),
+            false)
+    )
+$$;
+
+-- Per meter, external customer id and UTC day: what the day's events add up
+-- to. Maintained in the statement that inserts the events, so it always
+-- matches them. UNIQUE_COUNT meters are not rolled up (distinct counts do
+-- not add up); usage reads their raw events.
+CREATE TABLE usage_daily (
+    tenant_id            uuid        NOT NULL,
+    meter_id             uuid        NOT NULL,
+    external_customer_id text        NOT NULL,
+    day                  timestamptz NOT NULL,
+    -- Events that counted, and matching events left out (no usable value).
+    event_count          bigint      NOT NULL,
+    skipped              bigint      NOT NULL,
+    total                numeric,
+    maximum              numeric,
+    latest_at            timestamptz,
+    latest_event_id      text,
+    latest_value         numeric,
+    PRIMARY KEY (tenant_id, meter_id, external_customer_id, day),
+    FOREIGN KEY (tenant_id, meter_id) REFERENCES meters (tenant_id, id)
+);
