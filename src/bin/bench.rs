@@ -113,7 +113,15 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("  ingestEvents: {graphql:.0} events/s");
 
     eprintln!("loading {} events with COPY", args.graphql_events);
-    let copy = copy_rate(&url, tenant.id, &seeded.external_ids, args.graphql_events, now).await?;
+    let copy = copy_rate(
+        &url,
+        tenant.id,
+        &seeded.external_ids,
+        args.graphql_events,
+        args.ingest_concurrency,
+        now,
+    )
+    .await?;
     eprintln!("  COPY: {copy:.0} events/s");
     let total_events = args.events + args.graphql_events * 2;
 
@@ -131,7 +139,9 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
             "concurrency": args.ingest_concurrency,
             "rest_bulk_events_per_s": rest,
             "graphql_events_per_s": graphql,
+            "copy_streams": args.ingest_concurrency,
             "copy_events_per_s": copy,
+            "note": "REST and GraphQL ingestion also maintain the daily usage rollups; COPY writes the events only",
             "rest_vs_copy": rest / copy,
             "graphql_vs_copy": graphql / copy,
         },
@@ -307,38 +317,63 @@ async fn ingest_all(api: &Api, path: &str, bodies: Vec<Bytes>, concurrency: usiz
     Ok((batches * BATCH) as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Plain COPY of the same kind of rows into the events table: the physical
-/// limit of this machine for the table and its indexes.
+/// Plain COPY of the same kind of rows into the events table, in as many
+/// parallel streams as there are ingestion clients: the physical limit of
+/// this machine for the table and its indexes.
 async fn copy_rate(
     url: &str,
     tenant: Uuid,
     external_ids: &[String],
     count: usize,
+    streams: usize,
     now: DateTime<Utc>,
 ) -> anyhow::Result<f64> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
+    let mut clients = Vec::new();
+    for _ in 0..streams {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        clients.push(client);
+    }
+    // Rows are rendered before the clock starts, like the HTTP bodies.
+    let chunks: Vec<Vec<Bytes>> = (0..streams)
+        .map(|stream| {
+            let rows: Vec<usize> = (0..count).filter(|n| n % streams == stream).collect();
+            rows.chunks(BATCH)
+                .map(|chunk| {
+                    let mut buf = String::with_capacity(BATCH * 200);
+                    for &n in chunk {
+                        let (customer, ts, properties) = event_fields(external_ids, n, now);
+                        buf.push_str(&format!(
+                            "{tenant}\tcopy-{n}\tapi_call\t{customer}\t{}\t{}\tbench\n",
+                            ts.to_rfc3339(),
+                            properties.to_string().replace('\\', "\\\\")
+                        ));
+                    }
+                    Bytes::from(buf)
+                })
+                .collect()
+        })
+        .collect();
     let started = Instant::now();
-    let sink = client
-        .copy_in("COPY events (tenant_id, event_id, event_name, external_customer_id, \"timestamp\", properties, source) FROM STDIN")
-        .await?;
-    let mut sink = std::pin::pin!(sink);
-    let mut buf = String::with_capacity(BATCH * 200);
-    for n in 0..count {
-        let (customer, ts, properties) = event_fields(external_ids, n, now);
-        buf.push_str(&format!(
-            "{tenant}\tcopy-{n}\tapi_call\t{customer}\t{}\t{}\tbench\n",
-            ts.to_rfc3339(),
-            properties.to_string().replace('\\', "\\\\")
-        ));
-        if n % BATCH == BATCH - 1 {
-            sink.send(Bytes::from(std::mem::take(&mut buf))).await?;
-        }
+    let mut tasks = Vec::new();
+    for (client, chunks) in clients.into_iter().zip(chunks) {
+        tasks.push(tokio::spawn(async move {
+            let sink = client
+                .copy_in(
+                    "COPY events (tenant_id, event_id, event_name, external_customer_id, \"timestamp\", properties, source) FROM STDIN",
+                )
+                .await?;
+            let mut sink = std::pin::pin!(sink);
+            for chunk in chunks {
+                sink.send(chunk).await?;
+            }
+            sink.as_mut().finish().await?;
+            anyhow::Ok(())
+        }));
     }
-    if !buf.is_empty() {
-        sink.send(Bytes::from(buf)).await?;
+    for t in tasks {
+        t.await??;
     }
-    sink.as_mut().finish().await?;
     Ok(count as f64 / started.elapsed().as_secs_f64())
 }
 
