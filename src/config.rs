@@ -17,6 +17,8 @@ pub struct Config {
     pub limits: Limits,
     /// Ensure a "dev" tenant and print a dev API key at start-up.
     pub dev_tenant: bool,
+    /// How often the usage rollup worker runs; None switches it off.
+    pub rollup_interval: Option<Duration>,
     pub log_format: LogFormat,
 }
 
@@ -95,6 +97,10 @@ impl Config {
             db_pool_size: parse(&get, "BILLGRAPH_DB_POOL_SIZE", 16)?,
             limits,
             dev_tenant: parse(&get, "BILLGRAPH_DEV_TENANT", dev_default)?,
+            rollup_interval: match parse(&get, "BILLGRAPH_ROLLUP_INTERVAL_SECS", 60u64)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
             log_format,
         })
     }

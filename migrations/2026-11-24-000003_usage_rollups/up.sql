@@ -1,5 +1,5 @@
--- The value rules of meters, shared by ingestion (which maintains the daily
--- rollups) and by usage queries (which read raw events for partial days).
+-- The value rules of meters, shared by the daily rollups and by usage
+-- queries (which read raw events where there are no rollups).
 
 -- A property value counted as a number: plain decimal notation with at most
 -- 15 integer and 12 fraction digits (PostgreSQL prints JSON numbers this
@@ -22,9 +22,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Per meter, external customer id and UTC day: what the day's events add up
--- to. Maintained in the statement that inserts the events, so it always
--- matches them. UNIQUE_COUNT meters are not rolled up (distinct counts do
--- not add up); usage reads their raw events.
+-- to. Written by the rollup worker once a day has ended, then kept current
+-- by the statement that inserts late events for that day. UNIQUE_COUNT
+-- meters are not rolled up (distinct counts do not add up); usage reads
+-- their raw events.
 CREATE TABLE usage_daily (
     tenant_id            uuid        NOT NULL,
     meter_id             uuid        NOT NULL,
@@ -41,3 +42,16 @@ CREATE TABLE usage_daily (
     PRIMARY KEY (tenant_id, meter_id, external_customer_id, day),
     FOREIGN KEY (tenant_id, meter_id) REFERENCES meters (tenant_id, id)
 );
+
+-- The UTC days that have events, per tenant, and whether their rollups are
+-- complete. Ingestion records new days; the rollup worker rolls up a day
+-- once it has ended, after which ingestion keeps that day's rollups current
+-- for late events. Usage reads rollups only below the first day not rolled
+-- up, and raw events from there on.
+CREATE TABLE usage_days (
+    tenant_id uuid        NOT NULL REFERENCES tenants (id),
+    day       timestamptz NOT NULL,
+    rolled_up boolean     NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant_id, day)
+);
+CREATE INDEX usage_days_pending ON usage_days (tenant_id, day) WHERE NOT rolled_up;

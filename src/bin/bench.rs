@@ -125,6 +125,13 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("  COPY: {copy:.0} events/s");
     let total_events = args.events + args.graphql_events * 2;
 
+    // What the rollup worker does once the days have ended.
+    eprintln!("rolling up the ended days");
+    let rollup_started = Instant::now();
+    let rolled_days = billgraph::usage::rollups::roll_up_ended_days(&state.pool, Utc::now()).await?;
+    let rollup_s = rollup_started.elapsed().as_secs_f64();
+    eprintln!("  {rolled_days} days in {rollup_s:.1} s");
+
     eprintln!("dashboard query at concurrency 16 for {} s", args.dashboard_seconds);
     let dashboard = dashboard(&api, &statements, now, args.dashboard_seconds).await?;
 
@@ -141,10 +148,11 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
             "graphql_events_per_s": graphql,
             "copy_streams": args.ingest_concurrency,
             "copy_events_per_s": copy,
-            "note": "REST and GraphQL ingestion also maintain the daily usage rollups; COPY writes the events only",
+            "note": "REST and GraphQL ingestion also record the events' days; COPY writes the events only",
             "rest_vs_copy": rest / copy,
             "graphql_vs_copy": graphql / copy,
         },
+        "rollup": { "days": rolled_days, "seconds": rollup_s, "events_per_s": total_events as f64 / rollup_s },
         "dashboard": dashboard,
         "parent_usage": parent,
     });

@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::events;
-use crate::db::usage_rollups::{rollup_select, rollup_upsert};
+use crate::db::usage_rollups::insert_events_sql;
 use crate::domain::event::ValidEvent;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -46,19 +46,7 @@ pub async fn insert_batch(
     let timestamps: Vec<DateTime<Utc>> = batch.iter().map(|e| e.timestamp).collect();
     let properties: Vec<&serde_json::Value> = batch.iter().map(|e| &e.properties).collect();
     let sources: Vec<Option<&str>> = batch.iter().map(|e| e.source.as_deref()).collect();
-    // The rollups of the inserted events are written by the same statement.
-    let sql = format!(
-        "WITH inserted AS (
-             INSERT INTO events (tenant_id, event_id, event_name, external_customer_id, \"timestamp\", properties, source)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[])
-             ON CONFLICT (tenant_id, event_id) DO NOTHING
-             RETURNING event_id, event_name, external_customer_id, \"timestamp\", properties
-         ), rolled AS (
-             {}
-         )
-         SELECT event_id FROM inserted",
-        rollup_upsert(&rollup_select("inserted", "true"))
-    );
+    let sql = insert_events_sql();
     let rows: Vec<InsertedId> = diesel::sql_query(sql)
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Array<Text>, _>(ids)

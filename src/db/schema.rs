@@ -84,9 +84,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    usage_daily (tenant_id, meter_id, external_customer_id, day) {
+        tenant_id -> Uuid,
+        meter_id -> Uuid,
+        external_customer_id -> Text,
+        day -> Timestamptz,
+        event_count -> Int8,
+        skipped -> Int8,
+        total -> Nullable<Numeric>,
+        maximum -> Nullable<Numeric>,
+        latest_at -> Nullable<Timestamptz>,
+        latest_event_id -> Nullable<Text>,
+        latest_value -> Nullable<Numeric>,
+    }
+}
+
+diesel::table! {
+    usage_days (tenant_id, day) {
+        tenant_id -> Uuid,
+        day -> Timestamptz,
+        rolled_up -> Bool,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(meters -> tenants (tenant_id));
+diesel::joinable!(usage_days -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_keys, customers, events, integration_mappings, meters, tenants,);
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    customers,
+    events,
+    integration_mappings,
+    meters,
+    tenants,
+    usage_daily,
+    usage_days,
+);

@@ -7,9 +7,9 @@
 //! holder from then on. Events that arrived before any customer held the id
 //! belong to its first holder.
 //!
-//! Whole UTC days come from the daily rollups (`usage_daily`); the partial
-//! days at the ends of the range, hourly series and distinct counts from raw
-//! events. The value rules (`billgraph_number`, `billgraph_filters_match`)
+//! Whole UTC days that are rolled up come from the daily rollups
+//! (`usage_daily`); the partial days at the ends of the range, days not
+//! rolled up yet, hourly series and distinct counts come from raw events. The value rules (`billgraph_number`, `billgraph_filters_match`)
 //! are SQL functions of the schema, shared with the rollups.
 
 use chrono::{DateTime, Utc};
@@ -101,11 +101,15 @@ pub async fn aggregate(
              SELECT t.idx, h.external_customer_id,
                     GREATEST(h.valid_from, $5) AS t_from, LEAST(h.valid_to, $6) AS t_to
              FROM tree t JOIN holders h ON h.id = t.id
+         ), horizon AS (
+             -- Rollups are complete below the first day not rolled up.
+             SELECT COALESCE(min(day), 'infinity'::timestamptz) AS day FROM usage_days
+             WHERE tenant_id = $1 AND NOT rolled_up
          ), days AS (
              SELECT s.*,
                     CASE WHEN date_trunc('day', t_from, 'UTC') = t_from THEN t_from
                          ELSE date_trunc('day', t_from, 'UTC') + interval '24 hours' END AS first_day,
-                    date_trunc('day', t_to, 'UTC') AS end_day
+                    LEAST(date_trunc('day', t_to, 'UTC'), (SELECT day FROM horizon)) AS end_day
              FROM scope s WHERE t_from < t_to
          ), spans AS (
              -- Whole UTC days of the range come from the rollups [d_from, d_to);

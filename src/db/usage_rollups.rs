@@ -1,6 +1,11 @@
 //! The daily rollups (`usage_daily`): what each UTC day's events add up to,
-//! per meter and external customer id. Written in the same statement as the
-//! events they summarise, so they can never disagree with them.
+//! per meter and external customer id.
+//!
+//! A day is rolled up once it has ended (`roll_up_day`, by the worker);
+//! from then on the statement that inserts a late event for that day also
+//! updates its rollups. `usage_days` records which days are rolled up.
+//! Ingestion holds the tenant's ingestion lock shared and rolling up holds
+//! it exclusively, so no event can fall between the two.
 
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
@@ -74,10 +79,14 @@ pub async fn lock_ingestion(conn: &mut AsyncPgConnection, tenant_id: Uuid, exclu
     .map(drop)
 }
 
-/// Rolls up the events a new meter already has.
+/// Rolls up, for a new meter, the events of the days already rolled up.
 pub async fn backfill_meter(conn: &mut AsyncPgConnection, tenant_id: Uuid, meter_id: Uuid) -> QueryResult<usize> {
     let select = rollup_select(
-        "(SELECT * FROM events WHERE tenant_id = $1 AND event_name = (SELECT event_name FROM meters WHERE tenant_id = $1 AND id = $2))",
+        "(SELECT ev.* FROM events ev
+          JOIN usage_days d ON d.tenant_id = ev.tenant_id AND d.rolled_up
+              AND d.day = date_trunc('day', ev.\"timestamp\", 'UTC')
+          WHERE ev.tenant_id = $1
+            AND ev.event_name = (SELECT event_name FROM meters WHERE tenant_id = $1 AND id = $2))",
         "m.id = $2",
     );
     diesel::sql_query(rollup_upsert(&select))
@@ -85,4 +94,90 @@ pub async fn backfill_meter(conn: &mut AsyncPgConnection, tenant_id: Uuid, meter
         .bind::<SqlUuid, _>(meter_id)
         .execute(conn)
         .await
+}
+
+/// The SQL that stores a batch of events (arrays $2..$7 for tenant $1),
+/// records their days, and updates the rollups of days already rolled up.
+/// Returns the ids of the events actually inserted.
+pub fn insert_events_sql() -> String {
+    let late = rollup_upsert(&rollup_select(
+        "(SELECT i.* FROM inserted i
+          JOIN usage_days d ON d.tenant_id = $1 AND d.rolled_up
+              AND d.day = date_trunc('day', i.\"timestamp\", 'UTC'))",
+        "true",
+    ));
+    format!(
+        "WITH inserted AS (
+             INSERT INTO events (tenant_id, event_id, event_name, external_customer_id, \"timestamp\", properties, source)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::text[])
+             ON CONFLICT (tenant_id, event_id) DO NOTHING
+             RETURNING event_id, event_name, external_customer_id, \"timestamp\", properties
+         ), days AS (
+             INSERT INTO usage_days (tenant_id, day)
+             SELECT DISTINCT $1::uuid, date_trunc('day', \"timestamp\", 'UTC') FROM inserted ORDER BY 2
+             ON CONFLICT (tenant_id, day) DO NOTHING
+         ), late AS (
+             {late}
+         )
+         SELECT event_id FROM inserted"
+    )
+}
+
+#[derive(QueryableByName, Debug, Clone, Copy)]
+pub struct PendingDay {
+    #[diesel(sql_type = SqlUuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub day: chrono::DateTime<chrono::Utc>,
+}
+
+/// Days not rolled up yet that started before `before`, oldest first.
+pub async fn pending_days(
+    conn: &mut AsyncPgConnection,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<Vec<PendingDay>> {
+    diesel::sql_query(
+        "SELECT tenant_id, day FROM usage_days WHERE NOT rolled_up AND day < $1 ORDER BY day, tenant_id LIMIT $2",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Rolls up one day of one tenant for every meter; call inside a
+/// transaction holding the exclusive ingestion lock. Returns false when the
+/// day was rolled up already (by another instance).
+pub async fn roll_up_day(conn: &mut AsyncPgConnection, day: PendingDay) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        rolled_up: bool,
+    }
+    let claimed: Option<Claimed> =
+        diesel::sql_query("SELECT rolled_up FROM usage_days WHERE tenant_id = $1 AND day = $2 FOR UPDATE")
+            .bind::<SqlUuid, _>(day.tenant_id)
+            .bind::<diesel::sql_types::Timestamptz, _>(day.day)
+            .get_result(conn)
+            .await
+            .optional()?;
+    if claimed.is_none_or(|c| c.rolled_up) {
+        return Ok(false);
+    }
+    let select = rollup_select(
+        "(SELECT * FROM events WHERE tenant_id = $1 AND \"timestamp\" >= $2 AND \"timestamp\" < $2 + interval '24 hours')",
+        "true",
+    );
+    diesel::sql_query(rollup_upsert(&select))
+        .bind::<SqlUuid, _>(day.tenant_id)
+        .bind::<diesel::sql_types::Timestamptz, _>(day.day)
+        .execute(conn)
+        .await?;
+    diesel::sql_query("UPDATE usage_days SET rolled_up = true WHERE tenant_id = $1 AND day = $2")
+        .bind::<SqlUuid, _>(day.tenant_id)
+        .bind::<diesel::sql_types::Timestamptz, _>(day.day)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }

@@ -1,7 +1,7 @@
 //! Usage queries: the time range, the optional time series, and what a
 //! meter's value is when no event counted.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use rust_decimal::Decimal;
 
 use super::ValidationError;
@@ -11,6 +11,21 @@ use super::meter::Aggregation;
 pub const DEFAULT_RANGE: Duration = Duration::days(30);
 /// Most buckets one time series may have.
 pub const MAX_WINDOWS: i64 = 1000;
+
+/// How long after a UTC day ends its rollup waits, for stragglers. Events
+/// arriving later still count: they update the rollups as they come.
+pub const ROLLUP_DELAY: Duration = Duration::minutes(10);
+
+/// Days starting before this instant have ended (plus the delay) at `now`.
+pub fn rollup_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
+    // The day before today is ready once the delay has passed.
+    if now - today >= ROLLUP_DELAY {
+        today
+    } else {
+        today - Duration::days(1)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
@@ -87,6 +102,15 @@ mod tests {
 
     fn at(d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_day_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
+        let day = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
+        // 00:05: yesterday is not ready yet, the day before is.
+        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::days(1));
+        assert_eq!(rollup_cutoff(day + Duration::minutes(10)), day);
+        assert_eq!(rollup_cutoff(day + Duration::hours(23)), day);
     }
 
     #[test]

@@ -310,6 +310,29 @@ async fn every_aggregation(app: &TestApp) {
     .await;
 }
 
+/// Rolls up every ended day, as the worker does.
+async fn roll_up(app: &TestApp) -> usize {
+    billgraph::usage::rollups::roll_up_ended_days(&app.state.pool, Utc::now())
+        .await
+        .unwrap()
+}
+
+/// Rollup rows stored, to show the rollups are really read.
+async fn rollup_rows(app: &TestApp) -> i64 {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    let row: Count = diesel::sql_query("SELECT count(*) AS n FROM usage_daily")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    row.n
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn daily_rollups_agree_with_the_raw_events() {
     let app = TestApp::new().await;
@@ -318,20 +341,39 @@ async fn daily_rollups_agree_with_the_raw_events() {
     for chunk in spread_events("s", &["r", "a", "b", "a1"], 600).chunks(200) {
         app.ok(INGEST, json!({ "events": chunk })).await;
     }
-    // Ranges that start mid-day cover whole days (rollups) and partial days
-    // (raw events); hourly series read raw events only.
-    for from in [Utc::now() - Duration::days(6), Utc::now() - Duration::hours(77)] {
-        for customer in [&t.root, &t.a, &t.b] {
-            let rolled = usage_over(&app, customer, None, from).await;
-            let daily = usage_over(&app, customer, Some("DAY"), from).await;
-            let raw = usage_over(&app, customer, Some("HOUR"), from).await;
-            assert_eq!(rolled, raw, "rollups disagree with raw events from {from}");
-            assert_eq!(daily, raw, "daily series disagree with raw events from {from}");
+    let ranges = [Utc::now() - Duration::days(6), Utc::now() - Duration::hours(77)];
+    let customers = [&t.root, &t.a, &t.b];
+    // Before any rollup every answer comes from raw events.
+    let mut raw = Vec::new();
+    for from in ranges {
+        for customer in customers {
+            raw.push(usage_over(&app, customer, None, from).await);
         }
     }
-    // A hand check: the whole tree saw all 600 events.
-    let all = usage_over(&app, &t.root, None, Utc::now() - Duration::days(6)).await;
-    assert_eq!(all[0].1, 600);
+    assert!(roll_up(&app).await >= 4, "the past days are rolled up");
+    assert!(rollup_rows(&app).await > 0);
+    assert_eq!(roll_up(&app).await, 0, "a day is rolled up once");
+    // Ranges that start mid-day cover whole days (rollups) and partial days
+    // (raw events); hourly series read raw events only.
+    let mut i = 0;
+    for from in ranges {
+        for customer in customers {
+            let rolled = usage_over(&app, customer, None, from).await;
+            let daily = usage_over(&app, customer, Some("DAY"), from).await;
+            let hourly = usage_over(&app, customer, Some("HOUR"), from).await;
+            assert_eq!(rolled, raw[i], "rollups disagree with raw events from {from}");
+            assert_eq!(daily, raw[i], "daily series disagree with raw events from {from}");
+            assert_eq!(hourly, raw[i], "hourly series disagree with raw events from {from}");
+            i += 1;
+        }
+    }
+    // Late events for days already rolled up update their rollups.
+    app.ok(INGEST, json!({ "events": spread_events("late", &["a", "b"], 90) }))
+        .await;
+    let from = ranges[0];
+    let rolled = usage_over(&app, &t.root, None, from).await;
+    assert_eq!(rolled, usage_over(&app, &t.root, Some("HOUR"), from).await);
+    assert_eq!(rolled[0].1, 690);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +382,9 @@ async fn a_meter_created_later_counts_the_events_already_stored() {
     let t = tree(&app).await;
     let events = spread_events("p", &["r", "a1"], 120);
     app.ok(INGEST, json!({ "events": events })).await;
+    roll_up(&app).await;
     every_aggregation(&app).await;
+    assert!(rollup_rows(&app).await > 0, "the new meters rolled up the stored days");
     let from = Utc::now() - Duration::days(6);
     assert_eq!(
         usage_over(&app, &t.root, None, from).await,
@@ -350,9 +394,10 @@ async fn a_meter_created_later_counts_the_events_already_stored() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn meters_created_during_ingestion_miss_no_event() {
+async fn meters_and_rollups_racing_ingestion_miss_no_event() {
     let app = std::sync::Arc::new(TestApp::new().await);
     let t = tree(&app).await;
+    meter(&app, "early", "SUM", Some("tokens"), json!([])).await;
     let events = spread_events("c", &["r", "a", "b", "a1"], 1000);
     let mut senders = Vec::new();
     for (i, chunk) in events.chunks(50).enumerate() {
@@ -362,13 +407,27 @@ async fn meters_created_during_ingestion_miss_no_event() {
             app.ok(INGEST, json!({ "events": chunk })).await;
         }));
     }
+    let roller = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for _ in 0..10 {
+                roll_up(&app).await;
+                tokio::time::sleep(std::time::Duration::from_millis(7)).await;
+            }
+        })
+    };
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     every_aggregation(&app).await;
     for s in senders {
         s.await.unwrap();
     }
+    roller.await.unwrap();
+    roll_up(&app).await;
     let from = Utc::now() - Duration::days(6);
     let rolled = usage_over(&app, &t.root, None, from).await;
     assert_eq!(rolled, usage_over(&app, &t.root, Some("HOUR"), from).await);
-    assert_eq!(rolled[0].1, 1000);
+    assert_eq!(rolled.len(), 8);
+    // The SUM meter counted or skipped every event; the COUNT meter counted all.
+    assert_eq!(rolled[0].1.as_i64().unwrap() + rolled[0].2.as_i64().unwrap(), 1000);
+    assert_eq!(rolled[1].1, 1000);
 }
