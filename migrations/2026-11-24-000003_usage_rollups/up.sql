@@ -23,9 +23,9 @@ $$;
 
 -- Per meter, external customer id and UTC day: what the day's events add up
 -- to. Written by the rollup worker once a day has ended, then kept current
--- by the statement that inserts late events for that day. UNIQUE_COUNT
--- meters are not rolled up (distinct counts do not add up); usage reads
--- their raw events.
+-- by the statement that inserts late events for that day. For UNIQUE_COUNT
+-- meters only the counts are used: distinct counts do not add up, so their
+-- values are kept apart (usage_daily_values).
 CREATE TABLE usage_daily (
     tenant_id            uuid        NOT NULL,
     meter_id             uuid        NOT NULL,
@@ -55,3 +55,16 @@ CREATE TABLE usage_days (
     PRIMARY KEY (tenant_id, day)
 );
 CREATE INDEX usage_days_pending ON usage_days (tenant_id, day) WHERE NOT rolled_up;
+
+-- The distinct values of UNIQUE_COUNT meters per customer and UTC day, for
+-- the days rolled up: a distinct count over many customers and days is the
+-- number of distinct values among these rows.
+CREATE TABLE usage_daily_values (
+    tenant_id            uuid        NOT NULL,
+    meter_id             uuid        NOT NULL,
+    external_customer_id text        NOT NULL,
+    day                  timestamptz NOT NULL,
+    value                text        NOT NULL,
+    PRIMARY KEY (tenant_id, meter_id, external_customer_id, day, value),
+    FOREIGN KEY (tenant_id, meter_id) REFERENCES meters (tenant_id, id)
+);

@@ -101,6 +101,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_daily_values (tenant_id, meter_id, external_customer_id, day, value) {
+        tenant_id -> Uuid,
+        meter_id -> Uuid,
+        external_customer_id -> Text,
+        day -> Timestamptz,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     usage_days (tenant_id, day) {
         tenant_id -> Uuid,
         day -> Timestamptz,
@@ -122,5 +132,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     meters,
     tenants,
     usage_daily,
+    usage_daily_values,
     usage_days,
 );

@@ -8,8 +8,9 @@
 //! belong to its first holder.
 //!
 //! Whole UTC days that are rolled up come from the daily rollups
-//! (`usage_daily`); the partial days at the ends of the range, days not
-//! rolled up yet, hourly series and distinct counts come from raw events. The value rules (`billgraph_number`, `billgraph_filters_match`)
+//! (`usage_daily`, and `usage_daily_values` for distinct counts); the
+//! partial days at the ends of the range, days not rolled up yet and hourly
+//! series come from raw events. The value rules (`billgraph_number`, `billgraph_filters_match`)
 //! are SQL functions of the schema, shared with the rollups.
 
 use chrono::{DateTime, Utc};
@@ -63,9 +64,13 @@ pub async fn aggregate(
     } else {
         "idx, meter_id, bucket"
     };
-    let (event_bucket, day_bucket) = match spec.window {
-        Some(_) => ("date_trunc($7, e.\"timestamp\", 'UTC')", "date_trunc($7, u.day, 'UTC')"),
-        None => ("NULL::timestamptz", "NULL::timestamptz"),
+    let (event_bucket, day_bucket, value_bucket) = match spec.window {
+        Some(_) => (
+            "date_trunc($7, e.\"timestamp\", 'UTC')",
+            "date_trunc($7, u.day, 'UTC')",
+            "date_trunc($7, dv.day, 'UTC')",
+        ),
+        None => ("NULL::timestamptz", "NULL::timestamptz", "NULL::timestamptz"),
     };
     // Hourly series cannot come from daily rollups: read raw events only.
     let use_rollups = spec.window != Some("hour");
@@ -119,13 +124,9 @@ pub async fn aggregate(
                     CASE WHEN $8 AND first_day < end_day THEN end_day ELSE t_to END AS d_to
              FROM days
          ), raw_ranges AS (
-             SELECT idx, external_customer_id, t_from AS r_from, d_from AS r_to, false AS whole FROM spans
-             WHERE t_from < d_from
+             SELECT idx, external_customer_id, t_from AS r_from, d_from AS r_to FROM spans WHERE t_from < d_from
              UNION ALL
-             SELECT idx, external_customer_id, d_to, t_to, false FROM spans WHERE d_to < t_to
-             UNION ALL
-             -- Distinct counts do not add up across days: whole range, raw.
-             SELECT idx, external_customer_id, t_from, t_to, true FROM spans
+             SELECT idx, external_customer_id, d_to, t_to FROM spans WHERE d_to < t_to
          ), m AS (
              SELECT id, event_name, aggregation, property, filters FROM meters
              WHERE tenant_id = $1
@@ -139,7 +140,7 @@ pub async fn aggregate(
                         ELSE v.num IS NOT NULL
                     END AS counts
              FROM raw_ranges r
-             JOIN m ON (m.aggregation = 'UNIQUE_COUNT') = r.whole
+             CROSS JOIN m
              JOIN events e ON e.tenant_id = $1 AND e.external_customer_id = r.external_customer_id
                  AND e.event_name = m.event_name
                  AND e.\"timestamp\" >= r.r_from AND e.\"timestamp\" < r.r_to
@@ -153,7 +154,7 @@ pub async fn aggregate(
              SELECT s.idx, u.meter_id, {day_bucket} AS bucket, u.event_count, u.skipped, u.total, u.maximum,
                     u.latest_at, u.latest_event_id, u.latest_value
              FROM spans s
-             JOIN m ON m.aggregation <> 'UNIQUE_COUNT'
+             CROSS JOIN m
              JOIN usage_daily u ON u.tenant_id = $1 AND u.meter_id = m.id
                  AND u.external_customer_id = s.external_customer_id
                  AND u.day >= s.d_from AND u.day < s.d_to
@@ -177,8 +178,15 @@ pub async fn aggregate(
              GROUP BY {grouping}
          ), uniq_rows AS (
              -- Distinct values: deduplicate first, so the count sorts little.
-             SELECT DISTINCT idx, meter_id, bucket, raw_value FROM valued
+             SELECT idx, meter_id, bucket, raw_value FROM valued
              WHERE aggregation = 'UNIQUE_COUNT' AND counts
+             UNION
+             SELECT s.idx, m.id, {value_bucket}, dv.value
+             FROM spans s
+             JOIN m ON m.aggregation = 'UNIQUE_COUNT'
+             JOIN usage_daily_values dv ON dv.tenant_id = $1 AND dv.meter_id = m.id
+                 AND dv.external_customer_id = s.external_customer_id
+                 AND dv.day >= s.d_from AND dv.day < s.d_to
          ), uniq AS (
              SELECT idx, meter_id, bucket, count(DISTINCT raw_value)::numeric AS value
              FROM uniq_rows GROUP BY {grouping}

@@ -30,10 +30,20 @@ pub fn rollup_select(source: &str, meter_condition: &str) -> String {
                 (array_agg(v.num ORDER BY e.\"timestamp\" DESC, e.event_id DESC)
                     FILTER (WHERE v.counts AND m.aggregation = 'LATEST'))[1] AS latest_value
          FROM {source} e
-         JOIN meters m ON m.tenant_id = $1 AND m.event_name = e.event_name
-             AND m.aggregation <> 'UNIQUE_COUNT' AND {meter_condition}
-         CROSS JOIN LATERAL (SELECT billgraph_number(e.properties ->> m.property) AS num) n
-         CROSS JOIN LATERAL (SELECT m.aggregation = 'COUNT' OR n.num IS NOT NULL AS counts, n.num) v
+         JOIN meters m ON m.tenant_id = $1 AND m.event_name = e.event_name AND {meter_condition}
+         CROSS JOIN LATERAL (
+             SELECT e.properties ->> m.property AS raw_value,
+                    CASE WHEN m.aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
+                         THEN billgraph_number(e.properties ->> m.property) END AS num
+         ) n
+         CROSS JOIN LATERAL (
+             SELECT CASE m.aggregation
+                        WHEN 'COUNT' THEN true
+                        WHEN 'UNIQUE_COUNT' THEN n.raw_value IS NOT NULL
+                        ELSE n.num IS NOT NULL
+                    END AS counts,
+                    n.num
+         ) v
          WHERE billgraph_filters_match(m.filters, e.properties)
          GROUP BY m.id, e.external_customer_id, date_trunc('day', e.\"timestamp\", 'UTC')
          ORDER BY m.id, e.external_customer_id, date_trunc('day', e.\"timestamp\", 'UTC')"
@@ -61,6 +71,22 @@ pub fn rollup_upsert(select: &str) -> String {
     )
 }
 
+/// Stores the distinct values of UNIQUE_COUNT meters per customer and day
+/// for the events of `source`, like [`rollup_select`].
+pub fn values_insert(source: &str, meter_condition: &str) -> String {
+    format!(
+        "INSERT INTO usage_daily_values (tenant_id, meter_id, external_customer_id, day, value)
+         SELECT DISTINCT $1::uuid, m.id, e.external_customer_id, date_trunc('day', e.\"timestamp\", 'UTC'),
+                e.properties ->> m.property
+         FROM {source} e
+         JOIN meters m ON m.tenant_id = $1 AND m.event_name = e.event_name
+             AND m.aggregation = 'UNIQUE_COUNT' AND {meter_condition}
+         WHERE e.properties ->> m.property IS NOT NULL AND billgraph_filters_match(m.filters, e.properties)
+         ORDER BY 2, 3, 4, 5
+         ON CONFLICT DO NOTHING"
+    )
+}
+
 /// Ingestion holds this lock shared; creating a meter holds it exclusively
 /// while it backfills, so no batch can slip between the backfill's snapshot
 /// and the meter becoming visible.
@@ -81,31 +107,34 @@ pub async fn lock_ingestion(conn: &mut AsyncPgConnection, tenant_id: Uuid, exclu
 
 /// Rolls up, for a new meter, the events of the days already rolled up.
 pub async fn backfill_meter(conn: &mut AsyncPgConnection, tenant_id: Uuid, meter_id: Uuid) -> QueryResult<usize> {
-    let select = rollup_select(
-        "(SELECT ev.* FROM events ev
+    let source = "(SELECT ev.* FROM events ev
           JOIN usage_days d ON d.tenant_id = ev.tenant_id AND d.rolled_up
               AND d.day = date_trunc('day', ev.\"timestamp\", 'UTC')
           WHERE ev.tenant_id = $1
-            AND ev.event_name = (SELECT event_name FROM meters WHERE tenant_id = $1 AND id = $2))",
-        "m.id = $2",
-    );
-    diesel::sql_query(rollup_upsert(&select))
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<SqlUuid, _>(meter_id)
-        .execute(conn)
-        .await
+            AND ev.event_name = (SELECT event_name FROM meters WHERE tenant_id = $1 AND id = $2))";
+    let mut rows = 0;
+    for sql in [
+        rollup_upsert(&rollup_select(source, "m.id = $2")),
+        values_insert(source, "m.id = $2"),
+    ] {
+        rows += diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(tenant_id)
+            .bind::<SqlUuid, _>(meter_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(rows)
 }
 
 /// The SQL that stores a batch of events (arrays $2..$7 for tenant $1),
 /// records their days, and updates the rollups of days already rolled up.
 /// Returns the ids of the events actually inserted.
 pub fn insert_events_sql() -> String {
-    let late = rollup_upsert(&rollup_select(
-        "(SELECT i.* FROM inserted i
+    let late_events = "(SELECT i.* FROM inserted i
           JOIN usage_days d ON d.tenant_id = $1 AND d.rolled_up
-              AND d.day = date_trunc('day', i.\"timestamp\", 'UTC'))",
-        "true",
-    ));
+              AND d.day = date_trunc('day', i.\"timestamp\", 'UTC'))";
+    let late = rollup_upsert(&rollup_select(late_events, "true"));
+    let late_values = values_insert(late_events, "true");
     format!(
         "WITH inserted AS (
              INSERT INTO events (tenant_id, event_id, event_name, external_customer_id, \"timestamp\", properties, source)
@@ -118,6 +147,8 @@ pub fn insert_events_sql() -> String {
              ON CONFLICT (tenant_id, day) DO NOTHING
          ), late AS (
              {late}
+         ), late_values AS (
+             {late_values}
          )
          SELECT event_id FROM inserted"
     )
@@ -165,15 +196,17 @@ pub async fn roll_up_day(conn: &mut AsyncPgConnection, day: PendingDay) -> Query
     if claimed.is_none_or(|c| c.rolled_up) {
         return Ok(false);
     }
-    let select = rollup_select(
-        "(SELECT * FROM events WHERE tenant_id = $1 AND \"timestamp\" >= $2 AND \"timestamp\" < $2 + interval '24 hours')",
-        "true",
-    );
-    diesel::sql_query(rollup_upsert(&select))
-        .bind::<SqlUuid, _>(day.tenant_id)
-        .bind::<diesel::sql_types::Timestamptz, _>(day.day)
-        .execute(conn)
-        .await?;
+    let source = "(SELECT * FROM events WHERE tenant_id = $1 AND \"timestamp\" >= $2 AND \"timestamp\" < $2 + interval '24 hours')";
+    for sql in [
+        rollup_upsert(&rollup_select(source, "true")),
+        values_insert(source, "true"),
+    ] {
+        diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(day.tenant_id)
+            .bind::<diesel::sql_types::Timestamptz, _>(day.day)
+            .execute(conn)
+            .await?;
+    }
     diesel::sql_query("UPDATE usage_days SET rolled_up = true WHERE tenant_id = $1 AND day = $2")
         .bind::<SqlUuid, _>(day.tenant_id)
         .bind::<diesel::sql_types::Timestamptz, _>(day.day)

@@ -259,7 +259,13 @@ fn spread_events(prefix: &str, customers: &[&str], count: usize) -> Vec<Value> {
     (0..count)
         .map(|n| {
             let minutes_ago = (n as i64 * 617) % (5 * 24 * 60) + 1;
-            let mut properties = json!({ "tokens": (n % 37) as f64 * 1.25, "user": format!("u{}", n % 11) });
+            // Some users appear once, so each day adds distinct values of its own.
+            let user = if n % 7 == 0 {
+                format!("solo{n}")
+            } else {
+                format!("u{}", n % 11)
+            };
+            let mut properties = json!({ "tokens": (n % 37) as f64 * 1.25, "user": user });
             if n % 13 == 0 {
                 properties["tokens"] = json!("n/a");
             }
