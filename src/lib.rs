@@ -9,6 +9,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod plans;
 pub mod state;
 pub mod telemetry;
 pub mod usage;

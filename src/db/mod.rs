@@ -8,6 +8,7 @@ pub mod events;
 pub mod hierarchy;
 pub mod integrations;
 pub mod meters;
+pub mod plans;
 pub mod schema;
 pub mod statement_counter;
 pub mod tenants;

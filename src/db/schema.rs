@@ -77,6 +77,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    plans (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        lookup_key -> Nullable<Text>,
+        description -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    prices (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        plan_id -> Uuid,
+        currency -> Text,
+        billing_period -> Text,
+        billing_period_count -> Int4,
+        price_type -> Text,
+        amount -> Nullable<Numeric>,
+        invoice_cadence -> Nullable<Text>,
+        quantity -> Nullable<Numeric>,
+        meter_id -> Nullable<Uuid>,
+        billing_model -> Nullable<Text>,
+        model -> Nullable<Jsonb>,
+        status -> Text,
+        created_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
@@ -122,6 +156,7 @@ diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(meters -> tenants (tenant_id));
+diesel::joinable!(plans -> tenants (tenant_id));
 diesel::joinable!(usage_days -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -130,6 +165,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     integration_mappings,
     meters,
+    plans,
+    prices,
     tenants,
     usage_daily,
     usage_daily_values,

@@ -9,6 +9,9 @@ pub mod hierarchy;
 pub mod integration;
 pub mod metadata;
 pub mod meter;
+pub mod money;
+pub mod period;
+pub mod pricing;
 pub mod usage;
 pub mod validation;
 

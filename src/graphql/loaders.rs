@@ -12,6 +12,7 @@ use crate::db::customers::{self, CustomerRow};
 use crate::db::hierarchy::{self, IndexedRow, PageKey};
 use crate::db::integrations::{self, IntegrationRow};
 use crate::db::meters::{self, MeterRow};
+use crate::db::plans::{self, PlanRow, PriceRow};
 use crate::db::usage::{self, UsageSpec};
 use crate::db::{DbPool, connection};
 use crate::domain::meter::Aggregation;
@@ -299,5 +300,41 @@ fn parse_value(text: Option<&str>) -> Option<Decimal> {
             tracing::error!(value = text, error = %e, "usage value out of range");
             None
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlanById(pub Uuid);
+
+impl Loader<PlanById> for TenantLoader {
+    type Value = PlanRow;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[PlanById]) -> Result<HashMap<PlanById, PlanRow>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = plans::plans_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|r| (PlanById(r.id), r)).collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PricesOfPlan(pub Uuid);
+
+impl Loader<PricesOfPlan> for TenantLoader {
+    type Value = Vec<PriceRow>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[PricesOfPlan]) -> Result<HashMap<PricesOfPlan, Vec<PriceRow>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = plans::prices_of_plans(&mut *self.conn().await?, self.tenant_id, &ids)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<PricesOfPlan, Vec<PriceRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(PricesOfPlan(row.plan_id)).or_default().push(row);
+        }
+        Ok(out)
     }
 }

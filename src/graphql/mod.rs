@@ -4,10 +4,12 @@ pub mod batching;
 pub mod context;
 pub mod errors;
 pub mod inputs;
+pub mod inputs_plans;
 pub mod loaders;
 pub mod mutation;
 pub mod mutation_usage;
 pub mod pagination;
+pub mod plans_root;
 pub mod query;
 pub mod query_usage;
 pub mod types;
@@ -18,18 +20,19 @@ use crate::config::Limits;
 use crate::state::AppState;
 use mutation::CustomerMutationRoot;
 use mutation_usage::UsageMutationRoot;
+use plans_root::{PlanMutationRoot, PlanQueryRoot};
 use query::CustomerQueryRoot;
 use query_usage::UsageQueryRoot;
 
 /// Query roots merged per domain.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(CustomerQueryRoot, UsageQueryRoot);
+pub struct QueryRoot(CustomerQueryRoot, UsageQueryRoot, PlanQueryRoot);
 
 /// Mutation roots merged per domain.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(CustomerMutationRoot, UsageMutationRoot);
+pub struct MutationRoot(CustomerMutationRoot, UsageMutationRoot, PlanMutationRoot);
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -9,6 +9,7 @@ mod ingestion;
 mod integrations;
 mod limits;
 mod pagination;
+mod plans;
 mod schema;
 mod statements;
 mod tenancy;

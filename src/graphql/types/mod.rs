@@ -4,4 +4,5 @@ pub mod customer_connection;
 pub mod event;
 pub mod integration;
 pub mod meter;
+pub mod plan;
 pub mod usage;

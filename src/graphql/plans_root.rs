@@ -1,0 +1,97 @@
+//! Queries and mutations of plans and prices.
+
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+use crate::db::{connection, plans as plan_rows};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::inputs_plans::{CreatePlanInput, PriceInput};
+use crate::graphql::loaders::PlanById;
+use crate::graphql::pagination::{PageRequest, cut_page, encode_cursor};
+use crate::graphql::types::plan::{Plan, PlanConnection, PlanEdge, PlanStatus, Price};
+use crate::plans;
+
+#[derive(Default)]
+pub struct PlanQueryRoot;
+
+#[Object]
+impl PlanQueryRoot {
+    async fn plan(&self, ctx: &Context<'_>, id: Uuid) -> Result<Plan> {
+        let row = ctx.loader().load_one(PlanById(id)).await?;
+        Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
+    }
+
+    async fn plan_by_lookup_key(&self, ctx: &Context<'_>, lookup_key: String) -> Result<Plan> {
+        let mut conn = connection(ctx.pool()).await?;
+        let row = plan_rows::plan_by_lookup_key(&mut conn, ctx.tenant_id(), lookup_key.trim())
+            .await
+            .map_err(AppError::from)?;
+        Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
+    }
+
+    /// Plans in creation order.
+    #[graphql(complexity = "crate::graphql::pagination::page_complexity(first, child_complexity)")]
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<PlanStatus>,
+    ) -> Result<PlanConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let status = status.map(|s| match s {
+            PlanStatus::Active => plan_rows::STATUS_ACTIVE,
+            PlanStatus::Archived => plan_rows::STATUS_ARCHIVED,
+        });
+        let mut conn = connection(ctx.pool()).await?;
+        let rows = plan_rows::list_plans(&mut conn, ctx.tenant_id(), status, page.after, page.fetch_limit())
+            .await
+            .map_err(AppError::from)?;
+        let total_count = if ctx.look_ahead().field("totalCount").exists() {
+            plan_rows::count_plans(&mut conn, ctx.tenant_id(), status)
+                .await
+                .map_err(AppError::from)?
+        } else {
+            0
+        };
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        let edges = rows
+            .into_iter()
+            .map(|r| PlanEdge {
+                cursor: encode_cursor(r.id),
+                node: Plan(r),
+            })
+            .collect();
+        Ok(PlanConnection {
+            edges,
+            page_info,
+            total_count,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct PlanMutationRoot;
+
+#[Object]
+impl PlanMutationRoot {
+    /// Creates a plan with its prices, all or nothing.
+    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> Result<Plan> {
+        let draft = input.validate()?;
+        let (plan, _) = plans::create_plan(ctx.pool(), ctx.tenant_id(), draft).await?;
+        Ok(Plan(plan))
+    }
+
+    async fn add_price(&self, ctx: &Context<'_>, plan_id: Uuid, input: PriceInput) -> Result<Price> {
+        let draft = input.validate("input")?;
+        Ok(Price(
+            plans::add_price(ctx.pool(), ctx.tenant_id(), plan_id, draft).await?,
+        ))
+    }
+
+    /// Archived prices stay visible (includeArchived) but no longer bill.
+    async fn archive_price(&self, ctx: &Context<'_>, id: Uuid) -> Result<Price> {
+        Ok(Price(plans::archive_price(ctx.pool(), ctx.tenant_id(), id).await?))
+    }
+}

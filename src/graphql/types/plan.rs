@@ -1,0 +1,342 @@
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::plans::{PlanRow, PriceRow, STATUS_ARCHIVED};
+use crate::domain::period::BillingPeriod;
+use crate::domain::pricing::{BillingModel, PackageRounding, TierMode};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{MeterById, PlanById, PricesOfPlan};
+use crate::graphql::types::meter::Meter;
+use crate::plans::{InvoiceCadence, model_json};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PlanStatus {
+    Active,
+    Archived,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "BillingPeriod")]
+pub enum BillingPeriodType {
+    Daily,
+    Weekly,
+    Monthly,
+    Quarterly,
+    Annual,
+}
+
+impl From<BillingPeriodType> for BillingPeriod {
+    fn from(p: BillingPeriodType) -> Self {
+        match p {
+            BillingPeriodType::Daily => BillingPeriod::Daily,
+            BillingPeriodType::Weekly => BillingPeriod::Weekly,
+            BillingPeriodType::Monthly => BillingPeriod::Monthly,
+            BillingPeriodType::Quarterly => BillingPeriod::Quarterly,
+            BillingPeriodType::Annual => BillingPeriod::Annual,
+        }
+    }
+}
+
+impl From<BillingPeriod> for BillingPeriodType {
+    fn from(p: BillingPeriod) -> Self {
+        match p {
+            BillingPeriod::Daily => BillingPeriodType::Daily,
+            BillingPeriod::Weekly => BillingPeriodType::Weekly,
+            BillingPeriod::Monthly => BillingPeriodType::Monthly,
+            BillingPeriod::Quarterly => BillingPeriodType::Quarterly,
+            BillingPeriod::Annual => BillingPeriodType::Annual,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PriceType {
+    /// An amount per period.
+    Fixed,
+    /// Usage of a meter, billed in arrears.
+    Usage,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "InvoiceCadence")]
+pub enum InvoiceCadenceType {
+    /// Billed at the start of the period.
+    Advance,
+    /// Billed at the end of the period.
+    Arrear,
+}
+
+impl From<InvoiceCadenceType> for InvoiceCadence {
+    fn from(c: InvoiceCadenceType) -> Self {
+        match c {
+            InvoiceCadenceType::Advance => InvoiceCadence::Advance,
+            InvoiceCadenceType::Arrear => InvoiceCadence::Arrear,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "BillingModel")]
+pub enum BillingModelType {
+    PerUnit,
+    Package,
+    Tiered,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "TierMode")]
+pub enum TierModeType {
+    /// Every unit at the price of the tier the total falls in.
+    Volume,
+    /// Each unit at the price of the tier it falls in.
+    Graduated,
+}
+
+impl From<TierModeType> for TierMode {
+    fn from(m: TierModeType) -> Self {
+        match m {
+            TierModeType::Volume => TierMode::Volume,
+            TierModeType::Graduated => TierMode::Graduated,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "PackageRounding")]
+pub enum PackageRoundingType {
+    Up,
+    Down,
+}
+
+impl From<PackageRoundingType> for PackageRounding {
+    fn from(r: PackageRoundingType) -> Self {
+        match r {
+            PackageRoundingType::Up => PackageRounding::Up,
+            PackageRoundingType::Down => PackageRounding::Down,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PackagePrice {
+    pub size: Decimal,
+    pub amount: Decimal,
+    pub rounding: PackageRoundingType,
+}
+
+/// Units up to `upTo` (inclusive; null for the last tier) cost `unitAmount`
+/// each, plus `flatAmount` once.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PriceTier {
+    pub up_to: Option<Decimal>,
+    pub unit_amount: Decimal,
+    pub flat_amount: Decimal,
+}
+
+#[derive(Clone)]
+pub struct Plan(pub PlanRow);
+
+#[Object]
+impl Plan {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn lookup_key(&self) -> Option<&str> {
+        self.0.lookup_key.as_deref()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn status(&self) -> PlanStatus {
+        if self.0.status == STATUS_ARCHIVED {
+            PlanStatus::Archived
+        } else {
+            PlanStatus::Active
+        }
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Prices in creation order; archived ones only when asked for.
+    async fn prices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> Result<Vec<Price>> {
+        let rows = ctx
+            .loader()
+            .load_one(PricesOfPlan(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|p| include_archived || p.status != STATUS_ARCHIVED)
+            .map(Price)
+            .collect())
+    }
+}
+
+#[derive(Clone)]
+pub struct Price(pub PriceRow);
+
+impl Price {
+    fn model(&self) -> Option<BillingModel> {
+        model_json::from_json(self.0.billing_model.as_deref()?, self.0.model.as_ref()?)
+    }
+}
+
+#[Object]
+impl Price {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn plan_id(&self) -> Uuid {
+        self.0.plan_id
+    }
+
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        let row = ctx.loader().load_one(PlanById(self.0.plan_id)).await?;
+        Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
+    }
+
+    /// ISO 4217 code.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+
+    async fn billing_period(&self) -> Option<BillingPeriodType> {
+        BillingPeriod::parse(&self.0.billing_period).map(Into::into)
+    }
+
+    async fn billing_period_count(&self) -> i32 {
+        self.0.billing_period_count
+    }
+
+    #[graphql(name = "type")]
+    async fn price_type(&self) -> PriceType {
+        if self.0.price_type == "USAGE" {
+            PriceType::Usage
+        } else {
+            PriceType::Fixed
+        }
+    }
+
+    /// FIXED: the amount per period and unit of quantity.
+    async fn amount(&self) -> Option<Decimal> {
+        self.0.amount
+    }
+
+    async fn invoice_cadence(&self) -> Option<InvoiceCadenceType> {
+        match self.0.invoice_cadence.as_deref().and_then(InvoiceCadence::parse)? {
+            InvoiceCadence::Advance => Some(InvoiceCadenceType::Advance),
+            InvoiceCadence::Arrear => Some(InvoiceCadenceType::Arrear),
+        }
+    }
+
+    async fn quantity(&self) -> Option<Decimal> {
+        self.0.quantity
+    }
+
+    async fn meter_id(&self) -> Option<Uuid> {
+        self.0.meter_id
+    }
+
+    async fn meter(&self, ctx: &Context<'_>) -> Result<Option<Meter>> {
+        let Some(id) = self.0.meter_id else { return Ok(None) };
+        Ok(ctx.loader().load_one(MeterById(id)).await?.map(Meter))
+    }
+
+    async fn billing_model(&self) -> Option<BillingModelType> {
+        match self.model()? {
+            BillingModel::PerUnit { .. } => Some(BillingModelType::PerUnit),
+            BillingModel::Package { .. } => Some(BillingModelType::Package),
+            BillingModel::Tiered { .. } => Some(BillingModelType::Tiered),
+        }
+    }
+
+    /// PER_UNIT: the amount per unit.
+    async fn unit_amount(&self) -> Option<Decimal> {
+        match self.model()? {
+            BillingModel::PerUnit { unit_amount } => Some(unit_amount),
+            _ => None,
+        }
+    }
+
+    async fn package(&self) -> Option<PackagePrice> {
+        match self.model()? {
+            BillingModel::Package {
+                package_size,
+                package_amount,
+                rounding,
+            } => Some(PackagePrice {
+                size: package_size,
+                amount: package_amount,
+                rounding: match rounding {
+                    PackageRounding::Up => PackageRoundingType::Up,
+                    PackageRounding::Down => PackageRoundingType::Down,
+                },
+            }),
+            _ => None,
+        }
+    }
+
+    async fn tier_mode(&self) -> Option<TierModeType> {
+        match self.model()? {
+            BillingModel::Tiered {
+                mode: TierMode::Volume, ..
+            } => Some(TierModeType::Volume),
+            BillingModel::Tiered {
+                mode: TierMode::Graduated,
+                ..
+            } => Some(TierModeType::Graduated),
+            _ => None,
+        }
+    }
+
+    async fn tiers(&self) -> Option<Vec<PriceTier>> {
+        match self.model()? {
+            BillingModel::Tiered { tiers, .. } => Some(
+                tiers
+                    .into_iter()
+                    .map(|t| PriceTier {
+                        up_to: t.up_to,
+                        unit_amount: t.unit_amount,
+                        flat_amount: t.flat_amount,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    async fn status(&self) -> PlanStatus {
+        if self.0.status == STATUS_ARCHIVED {
+            PlanStatus::Archived
+        } else {
+            PlanStatus::Active
+        }
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+}
+
+crate::graphql::types::connection::connection_type!(PlanConnection, PlanEdge, Plan);

@@ -1,0 +1,203 @@
+//! Plans and prices: validated drafts in, committed rows out. A plan and its
+//! first prices are created in one transaction.
+
+pub mod model_json;
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::errors::unique_violation;
+use crate::db::plans::{self, LOOKUP_KEY_INDEX, PlanRow, PriceRow, STATUS_ACTIVE};
+use crate::db::{DbPool, connection, meters};
+use crate::domain::money::Currency;
+use crate::domain::period::Cadence;
+use crate::domain::pricing::BillingModel;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceCadence {
+    /// Billed at the start of the period.
+    Advance,
+    /// Billed at the end of the period.
+    Arrear,
+}
+
+impl InvoiceCadence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceCadence::Advance => "ADVANCE",
+            InvoiceCadence::Arrear => "ARREAR",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ADVANCE" => Some(InvoiceCadence::Advance),
+            "ARREAR" => Some(InvoiceCadence::Arrear),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum PriceKind {
+    Fixed {
+        amount: Decimal,
+        cadence: InvoiceCadence,
+        quantity: Decimal,
+    },
+    Usage {
+        meter_id: Uuid,
+        model: BillingModel,
+    },
+}
+
+/// A validated price; `field` names its place in the input for errors that
+/// only the database can detect (an unknown meter).
+#[derive(Debug, Clone)]
+pub struct PriceDraft {
+    pub field: String,
+    pub currency: Currency,
+    pub cadence: Cadence,
+    pub kind: PriceKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanDraft {
+    pub name: String,
+    pub lookup_key: Option<String>,
+    pub description: Option<String>,
+    pub prices: Vec<PriceDraft>,
+}
+
+fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
+    let base = PriceRow {
+        tenant_id,
+        id: Uuid::now_v7(),
+        plan_id,
+        currency: draft.currency.code().to_string(),
+        billing_period: draft.cadence.unit.as_str().to_string(),
+        billing_period_count: draft.cadence.count as i32,
+        price_type: String::new(),
+        amount: None,
+        invoice_cadence: None,
+        quantity: None,
+        meter_id: None,
+        billing_model: None,
+        model: None,
+        status: STATUS_ACTIVE.to_string(),
+        created_at: Utc::now(),
+        archived_at: None,
+    };
+    match &draft.kind {
+        PriceKind::Fixed {
+            amount,
+            cadence,
+            quantity,
+        } => PriceRow {
+            price_type: "FIXED".into(),
+            amount: Some(*amount),
+            invoice_cadence: Some(cadence.as_str().into()),
+            quantity: Some(*quantity),
+            ..base
+        },
+        PriceKind::Usage { meter_id, model } => PriceRow {
+            price_type: "USAGE".into(),
+            meter_id: Some(*meter_id),
+            billing_model: Some(model_json::model_name(model).into()),
+            model: Some(model_json::to_json(model)),
+            ..base
+        },
+    }
+}
+
+/// Usage prices must name a meter of the tenant.
+async fn check_meters(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant_id: Uuid,
+    drafts: &[PriceDraft],
+) -> AppResult<()> {
+    let ids: Vec<Uuid> = drafts
+        .iter()
+        .filter_map(|d| match d.kind {
+            PriceKind::Usage { meter_id, .. } => Some(meter_id),
+            PriceKind::Fixed { .. } => None,
+        })
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<Uuid> = meters::find_by_ids(conn, tenant_id, &ids)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    for draft in drafts {
+        if let PriceKind::Usage { meter_id, .. } = draft.kind
+            && !found.contains(&meter_id)
+        {
+            return Err(AppError::validation(
+                format!("{}.meterId", draft.field),
+                "no such meter",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_plan(pool: &DbPool, tenant_id: Uuid, draft: PlanDraft) -> AppResult<(PlanRow, Vec<PriceRow>)> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        check_meters(conn, tenant_id, &draft.prices).await?;
+        let now = Utc::now();
+        let plan = PlanRow {
+            tenant_id,
+            id: Uuid::now_v7(),
+            name: draft.name.clone(),
+            lookup_key: draft.lookup_key.clone(),
+            description: draft.description.clone(),
+            status: STATUS_ACTIVE.to_string(),
+            created_at: now,
+            updated_at: now,
+        };
+        let plan = plans::insert_plan(conn, &plan)
+            .await
+            .map_err(|e| match unique_violation(&e) {
+                Some(LOOKUP_KEY_INDEX) => AppError::conflict(format!(
+                    "a plan with lookupKey {:?} already exists",
+                    draft.lookup_key.as_deref().unwrap_or_default()
+                )),
+                _ => AppError::from(e),
+            })?;
+        let rows: Vec<PriceRow> = draft.prices.iter().map(|p| price_row(tenant_id, plan.id, p)).collect();
+        let prices = plans::insert_prices(conn, &rows).await?;
+        Ok((plan, prices))
+    })
+    .await
+}
+
+pub async fn add_price(pool: &DbPool, tenant_id: Uuid, plan_id: Uuid, draft: PriceDraft) -> AppResult<PriceRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let plan = plans::plan_for_update(conn, tenant_id, plan_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("plan"))?;
+        if plan.status != STATUS_ACTIVE {
+            return Err(AppError::conflict("plan is archived"));
+        }
+        check_meters(conn, tenant_id, std::slice::from_ref(&draft)).await?;
+        let mut rows = plans::insert_prices(conn, &[price_row(tenant_id, plan_id, &draft)]).await?;
+        Ok(rows.remove(0))
+    })
+    .await
+}
+
+/// Archived prices stay on the plan (and on past invoices) but no longer bill.
+pub async fn archive_price(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<PriceRow> {
+    let mut conn = connection(pool).await?;
+    plans::archive_price(&mut conn, tenant_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("price"))
+}
