@@ -103,7 +103,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let now = Utc::now();
 
     eprintln!("ingesting {} events through POST /v1/events/bulk", args.events);
-    let bodies = rest_bodies(&seeded.external_ids, args.events, now, "rest");
+    let bodies = rest_bodies(&seeded.external_ids, args.events, now);
     let rest = ingest_all(&api, "/v1/events/bulk", bodies, args.ingest_concurrency).await?;
     eprintln!("  REST bulk: {rest:.0} events/s");
 
@@ -265,41 +265,56 @@ fn event_fields(external_ids: &[String], n: usize, now: DateTime<Utc>) -> (Strin
     (customer, now - chrono::Duration::seconds(seconds_ago), properties)
 }
 
-fn rest_bodies(external_ids: &[String], count: usize, now: DateTime<Utc>, prefix: &str) -> Vec<Bytes> {
+/// Request bodies of `BATCH` events each: `render` writes one event in the
+/// endpoint's field names, `wrap` makes the body of a batch.
+fn batch_bodies(
+    external_ids: &[String],
+    count: usize,
+    now: DateTime<Utc>,
+    render: impl Fn(usize, String, DateTime<Utc>, Value) -> Value,
+    wrap: impl Fn(Vec<Value>) -> Value,
+) -> Vec<Bytes> {
     (0..count)
         .collect::<Vec<_>>()
         .chunks(BATCH)
         .map(|chunk| {
-            let events: Vec<Value> = chunk
+            let events = chunk
                 .iter()
                 .map(|&n| {
                     let (customer, ts, properties) = event_fields(external_ids, n, now);
-                    json!({ "event_id": format!("{prefix}-{n}"), "event_name": "api_call", "external_customer_id": customer,
-                        "timestamp": ts.to_rfc3339(), "properties": properties, "source": "bench" })
+                    render(n, customer, ts, properties)
                 })
                 .collect();
-            Bytes::from(json!({ "events": events }).to_string())
+            Bytes::from(wrap(events).to_string())
         })
         .collect()
 }
 
+fn rest_bodies(external_ids: &[String], count: usize, now: DateTime<Utc>) -> Vec<Bytes> {
+    batch_bodies(
+        external_ids,
+        count,
+        now,
+        |n, customer, ts, properties| {
+            json!({ "event_id": format!("rest-{n}"), "event_name": "api_call", "external_customer_id": customer,
+                "timestamp": ts.to_rfc3339(), "properties": properties, "source": "bench" })
+        },
+        |events| json!({ "events": events }),
+    )
+}
+
 fn graphql_bodies(external_ids: &[String], count: usize, now: DateTime<Utc>) -> Vec<Bytes> {
     const INGEST: &str = "mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted duplicates refused } }";
-    (0..count)
-        .collect::<Vec<_>>()
-        .chunks(BATCH)
-        .map(|chunk| {
-            let events: Vec<Value> = chunk
-                .iter()
-                .map(|&n| {
-                    let (customer, ts, properties) = event_fields(external_ids, n, now);
-                    json!({ "eventId": format!("gql-{n}"), "eventName": "api_call", "externalCustomerId": customer,
-                        "timestamp": ts.to_rfc3339(), "properties": properties, "source": "bench" })
-                })
-                .collect();
-            Bytes::from(json!({ "query": INGEST, "variables": { "e": events } }).to_string())
-        })
-        .collect()
+    batch_bodies(
+        external_ids,
+        count,
+        now,
+        |n, customer, ts, properties| {
+            json!({ "eventId": format!("gql-{n}"), "eventName": "api_call", "externalCustomerId": customer,
+                "timestamp": ts.to_rfc3339(), "properties": properties, "source": "bench" })
+        },
+        |events| json!({ "query": INGEST, "variables": { "e": events } }),
+    )
 }
 
 /// Sends every body with `concurrency` clients; returns events per second.
