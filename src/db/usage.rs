@@ -141,9 +141,15 @@ pub async fn aggregate(
                     END AS counts
              FROM raw_ranges r
              CROSS JOIN m
-             JOIN events e ON e.tenant_id = $1 AND e.external_customer_id = r.external_customer_id
-                 AND e.event_name = m.event_name
-                 AND e.\"timestamp\" >= r.r_from AND e.\"timestamp\" < r.r_to
+             -- Each lookup is an index range scan, whatever the statistics
+             -- say (OFFSET 0 keeps the planner from flattening it).
+             CROSS JOIN LATERAL (
+                 SELECT ev.\"timestamp\", ev.event_id, ev.properties FROM events ev
+                 WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.external_customer_id
+                   AND ev.event_name = m.event_name
+                   AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
+                 OFFSET 0
+             ) e
              CROSS JOIN LATERAL (
                  SELECT e.properties ->> m.property AS raw_value,
                         CASE WHEN m.aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
@@ -155,9 +161,13 @@ pub async fn aggregate(
                     u.latest_at, u.latest_event_id, u.latest_value
              FROM spans s
              CROSS JOIN m
-             JOIN usage_daily u ON u.tenant_id = $1 AND u.meter_id = m.id
-                 AND u.external_customer_id = s.external_customer_id
-                 AND u.day >= s.d_from AND u.day < s.d_to
+             CROSS JOIN LATERAL (
+                 SELECT * FROM usage_daily ud
+                 WHERE ud.tenant_id = $1 AND ud.meter_id = m.id
+                   AND ud.external_customer_id = s.external_customer_id
+                   AND ud.day >= s.d_from AND ud.day < s.d_to
+                 OFFSET 0
+             ) u
          ), parts AS (
              SELECT idx, meter_id, bucket, event_count, skipped, total, maximum FROM rolled
              UNION ALL
@@ -184,9 +194,13 @@ pub async fn aggregate(
              SELECT s.idx, m.id, {value_bucket}, dv.value
              FROM spans s
              JOIN m ON m.aggregation = 'UNIQUE_COUNT'
-             JOIN usage_daily_values dv ON dv.tenant_id = $1 AND dv.meter_id = m.id
-                 AND dv.external_customer_id = s.external_customer_id
-                 AND dv.day >= s.d_from AND dv.day < s.d_to
+             CROSS JOIN LATERAL (
+                 SELECT v.day, v.value FROM usage_daily_values v
+                 WHERE v.tenant_id = $1 AND v.meter_id = m.id
+                   AND v.external_customer_id = s.external_customer_id
+                   AND v.day >= s.d_from AND v.day < s.d_to
+                 OFFSET 0
+             ) dv
          ), uniq AS (
              SELECT idx, meter_id, bucket, count(DISTINCT raw_value)::numeric AS value
              FROM uniq_rows GROUP BY {grouping}
