@@ -70,6 +70,12 @@ impl PageRequest {
     }
 }
 
+/// Whether the query selected the connection's totalCount: counting costs a
+/// statement, so it happens only when asked for.
+pub fn wants_total_count(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 /// The query-complexity cost of a list field: its page size times the cost
 /// of one item. Saturates, so absurd page sizes are refused by the
 /// complexity limit instead of overflowing.

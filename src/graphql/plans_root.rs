@@ -8,8 +8,8 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs_plans::{CreatePlanInput, PriceInput};
 use crate::graphql::loaders::PlanById;
-use crate::graphql::pagination::{PageRequest, cut_page, encode_cursor};
-use crate::graphql::types::plan::{Plan, PlanConnection, PlanEdge, PlanStatus, Price};
+use crate::graphql::pagination::{PageRequest, wants_total_count};
+use crate::graphql::types::plan::{Plan, PlanConnection, PlanStatus, Price};
 use crate::plans;
 
 #[derive(Default)]
@@ -48,26 +48,14 @@ impl PlanQueryRoot {
         let rows = plan_rows::list_plans(&mut conn, ctx.tenant_id(), status, page.after, page.fetch_limit())
             .await
             .map_err(AppError::from)?;
-        let total_count = if ctx.look_ahead().field("totalCount").exists() {
+        let total_count = if wants_total_count(ctx) {
             plan_rows::count_plans(&mut conn, ctx.tenant_id(), status)
                 .await
                 .map_err(AppError::from)?
         } else {
             0
         };
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        let edges = rows
-            .into_iter()
-            .map(|r| PlanEdge {
-                cursor: encode_cursor(r.id),
-                node: Plan(r),
-            })
-            .collect();
-        Ok(PlanConnection {
-            edges,
-            page_info,
-            total_count,
-        })
+        Ok(PlanConnection::from_rows(rows, &page, total_count, |r| r.id, Plan))
     }
 }
 

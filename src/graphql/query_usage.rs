@@ -10,11 +10,9 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::EventFilterInput;
 use crate::graphql::loaders::MeterById;
-use crate::graphql::pagination::{
-    PageRequest, cut_page, decode_text_cursor, encode_cursor, encode_text_cursor, page_limit,
-};
+use crate::graphql::pagination::{PageRequest, decode_text_cursor, encode_text_cursor, page_limit, wants_total_count};
 use crate::graphql::types::event::{Event, EventConnection, EventEdge};
-use crate::graphql::types::meter::{Meter, MeterConnection, MeterEdge, MeterStatus};
+use crate::graphql::types::meter::{Meter, MeterConnection, MeterStatus};
 
 #[derive(Default)]
 pub struct UsageQueryRoot;
@@ -54,26 +52,14 @@ impl UsageQueryRoot {
         let rows = meters::list(&mut conn, ctx.tenant_id(), status, page.after, page.fetch_limit())
             .await
             .map_err(AppError::from)?;
-        let total_count = if ctx.look_ahead().field("totalCount").exists() {
+        let total_count = if wants_total_count(ctx) {
             meters::count(&mut conn, ctx.tenant_id(), status)
                 .await
                 .map_err(AppError::from)?
         } else {
             0
         };
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        let edges = rows
-            .into_iter()
-            .map(|r| MeterEdge {
-                cursor: encode_cursor(r.id),
-                node: Meter(r),
-            })
-            .collect();
-        Ok(MeterConnection {
-            edges,
-            page_info,
-            total_count,
-        })
+        Ok(MeterConnection::from_rows(rows, &page, total_count, |r| r.id, Meter))
     }
 
     /// Raw events, newest first.
@@ -97,7 +83,7 @@ impl UsageQueryRoot {
         let mut rows = events::list(&mut conn, ctx.tenant_id(), &filter, after.as_ref(), limit as i64 + 1)
             .await
             .map_err(AppError::from)?;
-        let total_count = if ctx.look_ahead().field("totalCount").exists() {
+        let total_count = if wants_total_count(ctx) {
             events::count(&mut conn, ctx.tenant_id(), &filter)
                 .await
                 .map_err(AppError::from)?

@@ -18,6 +18,16 @@ pub enum PlanStatus {
     Archived,
 }
 
+impl PlanStatus {
+    fn from_db(status: &str) -> Self {
+        if status == STATUS_ARCHIVED {
+            PlanStatus::Archived
+        } else {
+            PlanStatus::Active
+        }
+    }
+}
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "BillingPeriod")]
 pub enum BillingPeriodType {
@@ -158,11 +168,7 @@ impl Plan {
     }
 
     async fn status(&self) -> PlanStatus {
-        if self.0.status == STATUS_ARCHIVED {
-            PlanStatus::Archived
-        } else {
-            PlanStatus::Active
-        }
+        PlanStatus::from_db(&self.0.status)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -323,11 +329,7 @@ impl Price {
     }
 
     async fn status(&self) -> PlanStatus {
-        if self.0.status == STATUS_ARCHIVED {
-            PlanStatus::Archived
-        } else {
-            PlanStatus::Active
-        }
+        PlanStatus::from_db(&self.0.status)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
