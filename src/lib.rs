@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod http;
 pub mod plans;
 pub mod state;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod usage;
 

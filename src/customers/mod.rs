@@ -98,7 +98,8 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
     .await
 }
 
-/// Archives a customer; its live children must be moved or archived first.
+/// Archives a customer; its live children must be moved or archived first,
+/// and its subscriptions must have ended.
 /// Archiving an archived customer returns it unchanged.
 pub async fn archive(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<CustomerRow> {
     let mut conn = connection(pool).await?;
@@ -114,6 +115,11 @@ pub async fn archive(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Cust
         if customers::has_active_children(conn, tenant_id, id).await? {
             return Err(AppError::conflict(
                 "customer has active children: move or archive them before archiving it",
+            ));
+        }
+        if crate::db::subscriptions::has_live_subscription(conn, tenant_id, id, chrono::Utc::now()).await? {
+            return Err(AppError::conflict(
+                "customer has subscriptions that have not ended: cancel them before archiving it",
             ));
         }
         Ok(customers::archive(conn, tenant_id, id).await?)

@@ -11,6 +11,7 @@ pub mod meters;
 pub mod plans;
 pub mod schema;
 pub mod statement_counter;
+pub mod subscriptions;
 pub mod tenants;
 pub mod usage;
 pub mod usage_rollups;

@@ -111,6 +111,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    subscription_pauses (tenant_id, subscription_id, started_at) {
+        tenant_id -> Uuid,
+        subscription_id -> Uuid,
+        started_at -> Timestamptz,
+        ended_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    subscriptions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        customer_id -> Uuid,
+        plan_id -> Uuid,
+        payer -> Text,
+        currency -> Text,
+        billing_period -> Text,
+        billing_period_count -> Int4,
+        start_at -> Timestamptz,
+        billing_anchor -> Timestamptz,
+        trial_end -> Nullable<Timestamptz>,
+        paused_at -> Nullable<Timestamptz>,
+        ends_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
@@ -167,6 +197,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     meters,
     plans,
     prices,
+    subscription_pauses,
+    subscriptions,
     tenants,
     usage_daily,
     usage_daily_values,

@@ -22,7 +22,7 @@ use uuid::Uuid;
 /// One aggregate: the whole range (`bucket` None) or one window of it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct UsageRow {
-    /// 1-based position of the customer in the request.
+    /// The group of the ranges it aggregates.
     #[diesel(sql_type = BigInt)]
     pub idx: i64,
     #[diesel(sql_type = SqlUuid)]
@@ -41,13 +41,23 @@ pub struct UsageRow {
     pub skipped: i64,
 }
 
+/// One stretch of time to aggregate for a customer. Ranges sharing a
+/// `group` are added up into one result (they must not overlap), so usage
+/// over a period with gaps (pauses) is still one value per meter.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageRange {
+    /// The result's `idx`: 1-based, dense.
+    pub group: i64,
+    pub customer_id: Uuid,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
 pub struct UsageSpec<'a> {
-    pub customer_ids: &'a [Uuid],
+    pub ranges: &'a [UsageRange],
     /// Empty: every active meter.
     pub meter_ids: &'a [Uuid],
     pub include_children: bool,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
     /// date_trunc unit ("hour", "day", "month") for a time series.
     pub window: Option<&'static str>,
 }
@@ -86,11 +96,12 @@ pub async fn aggregate(
     };
     let sql = format!(
         "WITH RECURSIVE req AS (
-             SELECT r.root, r.idx FROM unnest($2::uuid[]) WITH ORDINALITY AS r(root, idx)
-         ), tree(idx, id, lvl) AS (
-             SELECT idx, root, 1 FROM req
+             SELECT * FROM unnest($2::uuid[], $9::int8[], $5::timestamptz[], $6::timestamptz[])
+                 AS r(root, idx, r_from, r_to)
+         ), tree(idx, id, lvl, r_from, r_to) AS (
+             SELECT idx, root, 1, r_from, r_to FROM req
              UNION ALL
-             SELECT t.idx, c.id, t.lvl + 1 FROM tree t
+             SELECT t.idx, c.id, t.lvl + 1, t.r_from, t.r_to FROM tree t
              JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = t.id
              WHERE $4 AND t.lvl < 64
          ), holders AS (
@@ -104,7 +115,7 @@ pub async fn aggregate(
              WINDOW w AS (PARTITION BY c.external_customer_id ORDER BY c.archived_at NULLS LAST, c.id)
          ), scope AS (
              SELECT t.idx, h.external_customer_id,
-                    GREATEST(h.valid_from, $5) AS t_from, LEAST(h.valid_to, $6) AS t_to
+                    GREATEST(h.valid_from, t.r_from) AS t_from, LEAST(h.valid_to, t.r_to) AS t_to
              FROM tree t JOIN holders h ON h.id = t.id
          ), horizon AS (
              -- Rollups are complete below the first day not rolled up.
@@ -221,21 +232,26 @@ pub async fn aggregate(
          SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket,
                 COALESCE(a.value, u.value, l.value)::text AS value,
                 COALESCE(a.event_count, 0)::bigint AS event_count, COALESCE(a.skipped, 0)::bigint AS skipped
-         FROM req CROSS JOIN m
+         FROM (SELECT DISTINCT idx FROM req) req CROSS JOIN m
          LEFT JOIN agg a ON a.idx = req.idx AND a.meter_id = m.id
          LEFT JOIN uniq u ON u.idx = a.idx AND u.meter_id = a.meter_id AND u.bucket IS NOT DISTINCT FROM a.bucket
          LEFT JOIN latest l ON l.idx = a.idx AND l.meter_id = a.meter_id AND l.bucket IS NOT DISTINCT FROM a.bucket
          ORDER BY idx, meter_id, bucket NULLS FIRST"
     );
+    let customer_ids: Vec<Uuid> = spec.ranges.iter().map(|r| r.customer_id).collect();
+    let groups: Vec<i64> = spec.ranges.iter().map(|r| r.group).collect();
+    let froms: Vec<DateTime<Utc>> = spec.ranges.iter().map(|r| r.from).collect();
+    let tos: Vec<DateTime<Utc>> = spec.ranges.iter().map(|r| r.to).collect();
     diesel::sql_query(sql)
         .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(spec.customer_ids)
+        .bind::<Array<SqlUuid>, _>(customer_ids)
         .bind::<Array<SqlUuid>, _>(spec.meter_ids)
         .bind::<Bool, _>(spec.include_children)
-        .bind::<Timestamptz, _>(spec.from)
-        .bind::<Timestamptz, _>(spec.to)
+        .bind::<Array<Timestamptz>, _>(froms)
+        .bind::<Array<Timestamptz>, _>(tos)
         .bind::<Text, _>(spec.window.unwrap_or("day"))
         .bind::<Bool, _>(use_rollups)
+        .bind::<Array<BigInt>, _>(groups)
         .load(conn)
         .await
 }

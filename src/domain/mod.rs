@@ -2,6 +2,7 @@
 //! so the rules can be tested without a database or an HTTP server.
 
 pub mod api_key;
+pub mod charges;
 pub mod country;
 pub mod customer;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod meter;
 pub mod money;
 pub mod period;
 pub mod pricing;
+pub mod subscription;
 pub mod usage;
 pub mod validation;
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_graphql::Context;
+use chrono::{DateTime, Utc};
 use async_graphql::dataloader::DataLoader;
 use uuid::Uuid;
 
@@ -14,6 +15,8 @@ use crate::state::AppState;
 
 pub struct RequestContext {
     pub tenant_id: Uuid,
+    /// The request's clock: statuses and previews in one response agree.
+    pub now: DateTime<Utc>,
     /// Bound to the tenant: a loader can never return another tenant's rows.
     pub loader: DataLoader<TenantLoader>,
 }
@@ -22,12 +25,13 @@ impl RequestContext {
     /// The loader's dispatches go to `queue`, to run inside the request's
     /// task (see [`crate::graphql::batching`]).
     pub fn new(state: &AppState, tenant_id: Uuid, queue: DispatchQueue) -> Self {
-        let loader = DataLoader::new(TenantLoader::new(state.pool.clone(), tenant_id), move |task| {
+        let now = Utc::now();
+        let loader = DataLoader::new(TenantLoader::new(state.pool.clone(), tenant_id, now), move |task| {
             queue.spawn(task)
         })
         // Dispatches wait for the query to yield anyway; no timer needed.
         .delay(Duration::ZERO);
-        RequestContext { tenant_id, loader }
+        RequestContext { tenant_id, now, loader }
     }
 }
 
@@ -36,6 +40,9 @@ pub trait ContextExt {
     fn request(&self) -> &RequestContext;
     fn tenant_id(&self) -> Uuid {
         self.request().tenant_id
+    }
+    fn now(&self) -> DateTime<Utc> {
+        self.request().now
     }
     fn loader(&self) -> &DataLoader<TenantLoader> {
         &self.request().loader

@@ -13,7 +13,8 @@ use crate::db::hierarchy::{self, IndexedRow, PageKey};
 use crate::db::integrations::{self, IntegrationRow};
 use crate::db::meters::{self, MeterRow};
 use crate::db::plans::{self, PlanRow, PriceRow};
-use crate::db::usage::{self, UsageSpec};
+use crate::db::subscriptions::{self, PauseRow, SubscriptionPageKey, SubscriptionRow};
+use crate::db::usage::{self, UsageRange, UsageSpec};
 use crate::db::{DbPool, connection};
 use crate::domain::meter::Aggregation;
 use crate::domain::usage::Window;
@@ -24,11 +25,13 @@ use crate::graphql::types::usage::UsageWindowValue;
 pub struct TenantLoader {
     pool: DbPool,
     tenant_id: Uuid,
+    /// The request's clock, for rows whose state depends on time.
+    now: DateTime<Utc>,
 }
 
 impl TenantLoader {
-    pub fn new(pool: DbPool, tenant_id: Uuid) -> Self {
-        TenantLoader { pool, tenant_id }
+    pub fn new(pool: DbPool, tenant_id: Uuid, now: DateTime<Utc>) -> Self {
+        TenantLoader { pool, tenant_id, now }
     }
 
     async fn conn(&self) -> Result<crate::db::DbConn, SharedError> {
@@ -238,12 +241,19 @@ impl Loader<UsageOf> for TenantLoader {
         let mut conn = self.conn().await?;
         let mut out = HashMap::with_capacity(keys.len());
         for (query, customer_ids) in by_query {
+            let ranges: Vec<UsageRange> = (1..)
+                .zip(&customer_ids)
+                .map(|(group, customer_id)| UsageRange {
+                    group,
+                    customer_id: *customer_id,
+                    from: query.from,
+                    to: query.to,
+                })
+                .collect();
             let spec = UsageSpec {
-                customer_ids: &customer_ids,
+                ranges: &ranges,
                 meter_ids: &query.meter_ids,
                 include_children: query.include_children,
-                from: query.from,
-                to: query.to,
                 window: query.window.map(Window::date_trunc_unit),
             };
             let rows = usage::aggregate(&mut conn, self.tenant_id, &spec)
@@ -334,6 +344,195 @@ impl Loader<PricesOfPlan> for TenantLoader {
         let mut out: HashMap<PricesOfPlan, Vec<PriceRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             out.entry(PricesOfPlan(row.plan_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Usage of one customer (not its subtree) over stretches of time that are
+/// added up: a billing period minus its pauses. Keys with different
+/// stretches still share one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BillableUsage {
+    pub customer_id: Uuid,
+    /// Sorted, disjoint, half-open.
+    pub intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Sorted, deduplicated.
+    pub meter_ids: Vec<Uuid>,
+}
+
+impl Loader<BillableUsage> for TenantLoader {
+    /// The quantity per meter (0 when nothing was used).
+    type Value = HashMap<Uuid, Decimal>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[BillableUsage]) -> Result<HashMap<BillableUsage, Self::Value>, SharedError> {
+        let mut ranges = Vec::new();
+        let mut meter_ids: Vec<Uuid> = Vec::new();
+        for (group, key) in (1..).zip(keys) {
+            meter_ids.extend(&key.meter_ids);
+            ranges.extend(key.intervals.iter().map(|(from, to)| UsageRange {
+                group,
+                customer_id: key.customer_id,
+                from: *from,
+                to: *to,
+            }));
+        }
+        meter_ids.sort();
+        meter_ids.dedup();
+        let mut quantities: Vec<HashMap<Uuid, Decimal>> = vec![HashMap::new(); keys.len()];
+        // No time or no meters: nothing to read (and an empty meter list
+        // would mean every meter to the aggregation).
+        if !ranges.is_empty() && !meter_ids.is_empty() {
+            let spec = UsageSpec {
+                ranges: &ranges,
+                meter_ids: &meter_ids,
+                include_children: false,
+                window: None,
+            };
+            let rows = usage::aggregate(&mut *self.conn().await?, self.tenant_id, &spec)
+                .await
+                .map_err(shared)?;
+            for row in rows {
+                if let Some(value) = parse_value(row.value.as_deref()) {
+                    quantities[(row.idx - 1) as usize].insert(row.meter_id, value);
+                }
+            }
+        }
+        Ok(keys
+            .iter()
+            .zip(quantities)
+            .map(|(key, mut found)| {
+                let usage = key
+                    .meter_ids
+                    .iter()
+                    .map(|m| (*m, found.remove(m).unwrap_or(Decimal::ZERO)))
+                    .collect();
+                (key.clone(), usage)
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionById(pub Uuid);
+
+impl Loader<SubscriptionById> for TenantLoader {
+    type Value = SubscriptionRow;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[SubscriptionById]) -> Result<HashMap<SubscriptionById, SubscriptionRow>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = subscriptions::by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|r| (SubscriptionById(r.id), r)).collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionsPage(pub SubscriptionPageKey);
+
+impl Loader<SubscriptionsPage> for TenantLoader {
+    type Value = Vec<SubscriptionRow>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[SubscriptionsPage],
+    ) -> Result<HashMap<SubscriptionsPage, Vec<SubscriptionRow>>, SharedError> {
+        let page_keys: Vec<SubscriptionPageKey> = keys.iter().map(|k| k.0).collect();
+        let rows = subscriptions::subscription_pages(&mut *self.conn().await?, self.tenant_id, &page_keys, self.now)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<SubscriptionsPage, Vec<SubscriptionRow>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(keys[(row.idx - 1) as usize]).or_default().push(row.subscription);
+        }
+        Ok(out)
+    }
+}
+
+/// How many subscriptions a customer has, of one status or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionCount {
+    pub customer_id: Uuid,
+    pub status: Option<&'static str>,
+}
+
+impl Loader<SubscriptionCount> for TenantLoader {
+    type Value = i64;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[SubscriptionCount]) -> Result<HashMap<SubscriptionCount, i64>, SharedError> {
+        let pairs: Vec<(Uuid, Option<&'static str>)> = keys.iter().map(|k| (k.customer_id, k.status)).collect();
+        let rows = subscriptions::subscription_counts(&mut *self.conn().await?, self.tenant_id, &pairs, self.now)
+            .await
+            .map_err(shared)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (keys[(r.idx - 1) as usize], r.count))
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PausesOf(pub Uuid);
+
+impl Loader<PausesOf> for TenantLoader {
+    /// Closed pauses, in time order.
+    type Value = Vec<PauseRow>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[PausesOf]) -> Result<HashMap<PausesOf, Vec<PauseRow>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = subscriptions::pauses_of(&mut *self.conn().await?, self.tenant_id, &ids)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<PausesOf, Vec<PauseRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(PausesOf(row.subscription_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// The live subscriptions a customer pays for (see
+/// [`subscriptions::paid_subscriptions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaidSubscriptions {
+    pub customer_id: Uuid,
+    pub include_children: bool,
+}
+
+impl Loader<PaidSubscriptions> for TenantLoader {
+    type Value = Vec<SubscriptionRow>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[PaidSubscriptions],
+    ) -> Result<HashMap<PaidSubscriptions, Vec<SubscriptionRow>>, SharedError> {
+        let mut out: HashMap<PaidSubscriptions, Vec<SubscriptionRow>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut conn = self.conn().await?;
+        for include_children in [false, true] {
+            let group: Vec<PaidSubscriptions> = keys
+                .iter()
+                .filter(|k| k.include_children == include_children)
+                .copied()
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let ids: Vec<Uuid> = group.iter().map(|k| k.customer_id).collect();
+            let rows = subscriptions::paid_subscriptions(&mut conn, self.tenant_id, &ids, include_children, self.now)
+                .await
+                .map_err(shared)?;
+            for row in rows {
+                out.entry(group[(row.idx - 1) as usize]).or_default().push(row.subscription);
+            }
         }
         Ok(out)
     }

@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod plans_root;
 pub mod query;
 pub mod query_usage;
+pub mod subscriptions_root;
 pub mod types;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
@@ -23,16 +24,22 @@ use mutation_usage::UsageMutationRoot;
 use plans_root::{PlanMutationRoot, PlanQueryRoot};
 use query::CustomerQueryRoot;
 use query_usage::UsageQueryRoot;
+use subscriptions_root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
 
 /// Query roots merged per domain.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(CustomerQueryRoot, UsageQueryRoot, PlanQueryRoot);
+pub struct QueryRoot(CustomerQueryRoot, UsageQueryRoot, PlanQueryRoot, SubscriptionQueryRoot);
 
 /// Mutation roots merged per domain.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(CustomerMutationRoot, UsageMutationRoot, PlanMutationRoot);
+pub struct MutationRoot(
+    CustomerMutationRoot,
+    UsageMutationRoot,
+    PlanMutationRoot,
+    SubscriptionMutationRoot,
+);
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::db::errors::unique_violation;
 use crate::db::plans::{self, LOOKUP_KEY_INDEX, PlanRow, PriceRow, STATUS_ACTIVE};
 use crate::db::{DbPool, connection, meters};
+use crate::domain::charges::PriceTerms;
 use crate::domain::money::Currency;
 use crate::domain::period::Cadence;
 use crate::domain::pricing::BillingModel;
@@ -200,4 +201,19 @@ pub async fn archive_price(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResul
     plans::archive_price(&mut conn, tenant_id, id)
         .await?
         .ok_or_else(|| AppError::not_found("price"))
+}
+
+/// A stored price as the charge rules see it; None only for a row that the
+/// price rules did not write (a usage price whose model does not parse).
+pub fn price_terms(row: &PriceRow) -> Option<PriceTerms> {
+    match (row.meter_id, row.billing_model.as_deref(), row.model.as_ref()) {
+        (Some(meter_id), Some(name), Some(model)) => Some(PriceTerms::Usage {
+            meter_id,
+            model: model_json::from_json(name, model)?,
+        }),
+        _ => Some(PriceTerms::Fixed {
+            amount: row.amount?,
+            quantity: row.quantity.unwrap_or(Decimal::ONE),
+        }),
+    }
 }

@@ -10,11 +10,13 @@ use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{
-    AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf, UsageOf, UsageQuery,
+    AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf, PaidSubscriptions, UsageOf, UsageQuery,
 };
 use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
 use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
 use crate::graphql::types::integration::IntegrationMapping;
+use crate::graphql::types::preview::{UpcomingCharges, upcoming_invoice};
+use crate::graphql::types::subscription::{SubscriptionConnection, SubscriptionStatus};
 use crate::graphql::types::usage::{MeterUsage, UsageWindow};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -223,6 +225,38 @@ impl Customer {
             .into_iter()
             .map(|(meter_id, totals)| MeterUsage { meter_id, totals })
             .collect())
+    }
+
+    /// The customer's subscriptions in creation order, optionally of one
+    /// status (as of this request).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<SubscriptionStatus>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SubscriptionConnection> {
+        SubscriptionConnection::load(ctx, self.0.id, status, first, after).await
+    }
+
+    /// What the customer would be invoiced if every current period ended
+    /// now: its own subscriptions with payer SELF and, with
+    /// includeChildren, the PARENT-paid subscriptions of descendants that
+    /// it is the nearest paying ancestor of.
+    async fn upcoming_charges(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = true)] include_children: bool,
+    ) -> Result<UpcomingCharges> {
+        let key = PaidSubscriptions {
+            customer_id: self.0.id,
+            include_children,
+        };
+        let subscriptions = ctx.loader().load_one(key).await?.unwrap_or_default();
+        let previews =
+            futures_util::future::try_join_all(subscriptions.into_iter().map(|s| upcoming_invoice(ctx, s))).await?;
+        Ok(UpcomingCharges::new(previews))
     }
 
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<IntegrationMapping>> {

@@ -5,4 +5,6 @@ pub mod event;
 pub mod integration;
 pub mod meter;
 pub mod plan;
+pub mod preview;
+pub mod subscription;
 pub mod usage;

@@ -1,0 +1,2 @@
+DROP TABLE subscription_pauses;
+DROP TABLE subscriptions;

@@ -1,0 +1,277 @@
+//! The subscriptions and subscription_pauses tables.
+//!
+//! Status is derived, in SQL as in `domain::subscription::status_at`; the
+//! `STATUS_SQL` expression below must agree with it (the API tests filter by
+//! every status).
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{subscription_pauses, subscriptions};
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = subscriptions, check_for_backend(Pg))]
+pub struct SubscriptionRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub plan_id: Uuid,
+    pub payer: String,
+    pub currency: String,
+    pub billing_period: String,
+    pub billing_period_count: i32,
+    pub start_at: DateTime<Utc>,
+    pub billing_anchor: DateTime<Utc>,
+    pub trial_end: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subscription_pauses, check_for_backend(Pg))]
+pub struct PauseRow {
+    pub tenant_id: Uuid,
+    pub subscription_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+}
+
+/// A subscription's status at `$now` (bound as the given parameter).
+fn status_sql(now: &str) -> String {
+    format!(
+        "CASE WHEN s.ends_at <= {now} THEN 'CANCELLED'
+              WHEN s.paused_at IS NOT NULL THEN 'PAUSED'
+              WHEN s.trial_end > {now} THEN 'TRIALING'
+              ELSE 'ACTIVE' END"
+    )
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, row: &SubscriptionRow) -> QueryResult<SubscriptionRow> {
+    diesel::insert_into(subscriptions::table)
+        .values(row)
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn by_ids(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::tenant_id.eq(tenant_id))
+        .filter(subscriptions::id.eq_any(ids))
+        .select(SubscriptionRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Locks the subscription for the rest of the transaction.
+pub async fn for_update(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::tenant_id.eq(tenant_id))
+        .filter(subscriptions::id.eq(id))
+        .select(SubscriptionRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Writes the lifecycle instants a transition changed.
+pub async fn update_lifecycle(
+    conn: &mut AsyncPgConnection,
+    row: &SubscriptionRow,
+    now: DateTime<Utc>,
+) -> QueryResult<SubscriptionRow> {
+    diesel::update(
+        subscriptions::table
+            .filter(subscriptions::tenant_id.eq(row.tenant_id))
+            .filter(subscriptions::id.eq(row.id)),
+    )
+    .set((
+        subscriptions::paused_at.eq(row.paused_at),
+        subscriptions::ends_at.eq(row.ends_at),
+        subscriptions::cancelled_at.eq(row.cancelled_at),
+        subscriptions::updated_at.eq(now),
+    ))
+    .returning(SubscriptionRow::as_returning())
+    .get_result(conn)
+    .await
+}
+
+pub async fn insert_pause(conn: &mut AsyncPgConnection, pause: &PauseRow) -> QueryResult<()> {
+    diesel::insert_into(subscription_pauses::table)
+        .values(pause)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The closed pauses of many subscriptions, in time order.
+pub async fn pauses_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<PauseRow>> {
+    subscription_pauses::table
+        .filter(subscription_pauses::tenant_id.eq(tenant_id))
+        .filter(subscription_pauses::subscription_id.eq_any(ids))
+        .order((subscription_pauses::subscription_id, subscription_pauses::started_at))
+        .select(PauseRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Whether the customer has a subscription that has not ended at `now`.
+pub async fn has_live_subscription(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        subscriptions::table
+            .filter(subscriptions::tenant_id.eq(tenant_id))
+            .filter(subscriptions::customer_id.eq(customer_id))
+            .filter(subscriptions::ends_at.is_null().or(subscriptions::ends_at.gt(now))),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// One requested page of a customer's subscriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionPageKey {
+    pub customer_id: Uuid,
+    /// A status's stored name, or None for every status.
+    pub status: Option<&'static str>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// A row answering the `idx`-th requested key (1-based).
+#[derive(QueryableByName)]
+pub struct IndexedSubscription {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(embed)]
+    pub subscription: SubscriptionRow,
+}
+
+/// Pages of subscriptions, in creation order, for many customers at once.
+pub async fn subscription_pages(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    keys: &[SubscriptionPageKey],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<IndexedSubscription>> {
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.customer_id).collect();
+    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
+    let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
+    let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
+    diesel::sql_query(format!(
+        "SELECT k.idx, s.*
+         FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::int8[]) WITH ORDINALITY AS k(customer, status, after, lim, idx)
+         CROSS JOIN LATERAL (
+             SELECT * FROM subscriptions s
+             WHERE s.tenant_id = $1 AND s.customer_id = k.customer
+               AND (k.after IS NULL OR s.id > k.after)
+               AND (k.status IS NULL OR {status} = k.status)
+             ORDER BY s.id
+             LIMIT k.lim
+         ) s
+         ORDER BY k.idx, s.id",
+        status = status_sql("$6")
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Nullable<Text>>, _>(statuses)
+    .bind::<Array<Nullable<SqlUuid>>, _>(afters)
+    .bind::<Array<BigInt>, _>(limits)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+pub struct SubscriptionCount {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+}
+
+/// How many subscriptions (of one status, or all) each customer has.
+pub async fn subscription_counts(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    keys: &[(Uuid, Option<&'static str>)],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<SubscriptionCount>> {
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.1).collect();
+    diesel::sql_query(format!(
+        "SELECT k.idx, (
+             SELECT count(*) FROM subscriptions s
+             WHERE s.tenant_id = $1 AND s.customer_id = k.customer
+               AND (k.status IS NULL OR {status} = k.status)
+         ) AS count
+         FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS k(customer, status, idx)",
+        status = status_sql("$4")
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Nullable<Text>>, _>(statuses)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}
+
+/// The subscriptions each customer pays for at `now`, for many customers:
+/// its own with payer SELF (or PARENT, when it has no parent to pass them
+/// to), and with `include_children` those of descendants whose payer is
+/// PARENT and whose nearest paying ancestor it is.
+///
+/// A customer pays for itself when it has a live SELF subscription, or has
+/// no parent. Charges of PARENT subscriptions climb past customers that do
+/// not, so the walk down from a customer stops below each one that does.
+pub async fn paid_subscriptions(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_ids: &[Uuid],
+    include_children: bool,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<IndexedSubscription>> {
+    let pays_self = "EXISTS (SELECT 1 FROM subscriptions p
+                      WHERE p.tenant_id = $1 AND p.customer_id = c.id AND p.payer = 'SELF'
+                        AND (p.ends_at IS NULL OR p.ends_at > $4))";
+    diesel::sql_query(format!(
+        "WITH RECURSIVE req AS (
+             SELECT r.root, r.idx FROM unnest($2::uuid[]) WITH ORDINALITY AS r(root, idx)
+         ), tree(idx, id, lvl, descend) AS (
+             SELECT req.idx, c.id, 0,
+                    c.parent_customer_id IS NULL OR {pays_self}
+             FROM req JOIN customers c ON c.tenant_id = $1 AND c.id = req.root
+             UNION ALL
+             SELECT t.idx, c.id, t.lvl + 1, NOT {pays_self}
+             FROM tree t
+             JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = t.id
+             WHERE $3 AND t.descend AND t.lvl < 64
+         )
+         SELECT t.idx, s.*
+         FROM tree t
+         JOIN customers c ON c.tenant_id = $1 AND c.id = t.id
+         JOIN subscriptions s ON s.tenant_id = $1 AND s.customer_id = t.id
+         WHERE (s.ends_at IS NULL OR s.ends_at > $4)
+           AND CASE WHEN t.lvl = 0 THEN s.payer = 'SELF' OR c.parent_customer_id IS NULL
+                    ELSE s.payer = 'PARENT' END
+         ORDER BY t.idx, s.id"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(customer_ids)
+    .bind::<Bool, _>(include_children)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}

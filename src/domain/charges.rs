@@ -1,0 +1,153 @@
+//! What one billing period of a subscription costs: a line per price, from
+//! the pricing rules, and the subtotal. The preview and the invoice use
+//! this one function, so they can never disagree.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::money::{Currency, round_amount};
+use super::pricing::{BillingModel, Charge, price_fixed, price_usage};
+
+/// A price as the charge rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriceTerms {
+    Fixed { amount: Decimal, quantity: Decimal },
+    Usage { meter_id: Uuid, model: BillingModel },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceLine {
+    pub price_id: Uuid,
+    /// The meter of a usage price.
+    pub meter_id: Option<Uuid>,
+    pub charge: Charge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodCharges {
+    pub lines: Vec<PriceLine>,
+    /// The lines' amounts added up, rounded once more for safety (each line
+    /// already is, so this never changes the sum).
+    pub subtotal: Decimal,
+}
+
+/// The lines a period bills. `accrued` says whether any of the period
+/// counted (not all trial, paused or after the end): fixed prices bill only
+/// then, in full. `usage` holds the quantity per meter over the stretches
+/// that counted; a meter without one used nothing.
+pub fn period_charges(
+    prices: &[(Uuid, PriceTerms)],
+    usage: &HashMap<Uuid, Decimal>,
+    accrued: bool,
+    currency: Currency,
+) -> PeriodCharges {
+    let lines: Vec<PriceLine> = prices
+        .iter()
+        .filter_map(|(price_id, terms)| match terms {
+            PriceTerms::Fixed { amount, quantity } => accrued.then(|| PriceLine {
+                price_id: *price_id,
+                meter_id: None,
+                charge: price_fixed(*amount, *quantity, currency),
+            }),
+            PriceTerms::Usage { meter_id, model } => {
+                let quantity = usage.get(meter_id).copied().unwrap_or(Decimal::ZERO);
+                Some(PriceLine {
+                    price_id: *price_id,
+                    meter_id: Some(*meter_id),
+                    charge: price_usage(model, quantity, currency),
+                })
+            }
+        })
+        .collect();
+    let subtotal = round_amount(lines.iter().map(|l| l.charge.amount).sum(), currency);
+    PeriodCharges { lines, subtotal }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::pricing::{Tier, TierMode};
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn usd() -> Currency {
+        Currency::parse("c", "USD").unwrap()
+    }
+
+    fn graduated() -> BillingModel {
+        BillingModel::Tiered {
+            mode: TierMode::Graduated,
+            tiers: vec![
+                Tier {
+                    up_to: Some(d("1000")),
+                    unit_amount: d("0"),
+                    flat_amount: d("0"),
+                },
+                Tier {
+                    up_to: None,
+                    unit_amount: d("0.002"),
+                    flat_amount: d("0"),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn fixed_and_usage_lines_add_up() {
+        let meter = Uuid::now_v7();
+        let (fee, calls) = (Uuid::now_v7(), Uuid::now_v7());
+        let prices = vec![
+            (
+                fee,
+                PriceTerms::Fixed {
+                    amount: d("49"),
+                    quantity: d("1"),
+                },
+            ),
+            (
+                calls,
+                PriceTerms::Usage {
+                    meter_id: meter,
+                    model: graduated(),
+                },
+            ),
+        ];
+        let usage = HashMap::from([(meter, d("1501"))]);
+        let charges = period_charges(&prices, &usage, true, usd());
+        assert_eq!(charges.lines.len(), 2);
+        assert_eq!(charges.lines[0].charge.amount, d("49.00"));
+        // 501 units above the free thousand at 0.002: 1.002 -> 1.00.
+        assert_eq!(charges.lines[1].charge.amount, d("1.00"));
+        assert_eq!(charges.lines[1].meter_id, Some(meter));
+        assert_eq!(charges.subtotal, d("50.00"));
+    }
+
+    #[test]
+    fn a_period_that_never_accrued_bills_no_fixed_fee() {
+        let meter = Uuid::now_v7();
+        let prices = vec![
+            (
+                Uuid::now_v7(),
+                PriceTerms::Fixed {
+                    amount: d("49"),
+                    quantity: d("1"),
+                },
+            ),
+            (
+                Uuid::now_v7(),
+                PriceTerms::Usage {
+                    meter_id: meter,
+                    model: graduated(),
+                },
+            ),
+        ];
+        let charges = period_charges(&prices, &HashMap::new(), false, usd());
+        assert_eq!(charges.lines.len(), 1);
+        assert_eq!(charges.lines[0].charge.quantity, d("0"));
+        assert_eq!(charges.subtotal, d("0.00"));
+    }
+}

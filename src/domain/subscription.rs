@@ -1,0 +1,405 @@
+//! Subscription rules: status, lifecycle transitions, the current period and
+//! the stretches of time in which charges accrue.
+//!
+//! A subscription's status is never stored. It follows from a few instants
+//! (start, trial end, an open pause, the end) and the clock, so it is right
+//! at every moment without a worker flipping it on time.
+
+use chrono::{DateTime, Utc};
+
+use super::ValidationError;
+use super::period::{Cadence, Period, boundary, period_containing, trial_end};
+
+/// The longest trial accepted: two years.
+pub const MAX_TRIAL_DAYS: i32 = 730;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Payer {
+    /// Invoiced to the subscribing customer.
+    Customer,
+    /// Invoiced to the nearest ancestor that pays for itself.
+    Parent,
+}
+
+impl Payer {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payer::Customer => "SELF",
+            Payer::Parent => "PARENT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Payer> {
+        match s {
+            "SELF" => Some(Payer::Customer),
+            "PARENT" => Some(Payer::Parent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Trialing,
+    Active,
+    Paused,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Trialing => "TRIALING",
+            Status::Active => "ACTIVE",
+            Status::Paused => "PAUSED",
+            Status::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// The instants a subscription's state follows from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub start_at: DateTime<Utc>,
+    pub billing_anchor: DateTime<Utc>,
+    pub cadence: Cadence,
+    pub trial_end: Option<DateTime<Utc>>,
+    /// Start of the pause in force, if any.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// When the subscription ends (or ended).
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+/// Status at `now`: an ended subscription is CANCELLED whatever else holds;
+/// a pause outranks a trial, since nothing accrues either way and the pause
+/// is the thing a client must undo.
+pub fn status_at(life: &Lifecycle, now: DateTime<Utc>) -> Status {
+    if life.ends_at.is_some_and(|end| end <= now) {
+        Status::Cancelled
+    } else if life.paused_at.is_some() {
+        Status::Paused
+    } else if life.trial_end.is_some_and(|end| now < end) {
+        Status::Trialing
+    } else {
+        Status::Active
+    }
+}
+
+/// Why a lifecycle change is refused; callers report these as CONFLICT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+fn refuse<T>(message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal(message.into()))
+}
+
+fn refuse_if_cancelled(life: &Lifecycle, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if status_at(life, now) == Status::Cancelled {
+        return refuse("subscription is cancelled");
+    }
+    Ok(())
+}
+
+/// Pausing needs a subscription that runs and is not paused already.
+pub fn check_pause(life: &Lifecycle, now: DateTime<Utc>) -> Result<(), Refusal> {
+    refuse_if_cancelled(life, now)?;
+    if life.paused_at.is_some() {
+        return refuse("subscription is already paused");
+    }
+    Ok(())
+}
+
+/// Resuming needs a paused subscription that has not ended.
+pub fn check_resume(life: &Lifecycle, now: DateTime<Utc>) -> Result<(), Refusal> {
+    refuse_if_cancelled(life, now)?;
+    if life.paused_at.is_none() {
+        return refuse("subscription is not paused");
+    }
+    Ok(())
+}
+
+/// The instant a cancellation asked for at `now` ends the subscription:
+/// `now`, or the end of the current period. A cancellation already set for
+/// the period end can be brought forward to now, not set again.
+pub fn cancellation_end(life: &Lifecycle, now: DateTime<Utc>, at_period_end: bool) -> Result<DateTime<Utc>, Refusal> {
+    refuse_if_cancelled(life, now)?;
+    if !at_period_end {
+        return Ok(now);
+    }
+    if let Some(end) = life.ends_at {
+        return refuse(format!("subscription is already set to end at {}", end.to_rfc3339()));
+    }
+    Ok(current_period(life, now).end)
+}
+
+/// The anchor periods follow when the client names none: the end of the
+/// trial (so the first paid period starts when the trial ends), else the start.
+pub fn default_anchor(start_at: DateTime<Utc>, trial_days: u32) -> DateTime<Utc> {
+    if trial_days == 0 {
+        start_at
+    } else {
+        trial_end(start_at, trial_days)
+    }
+}
+
+/// Checks a client's anchor: periods may follow any instant up to one
+/// period after the first paid day, so the first period is never longer than
+/// a trial plus one period.
+pub fn validate_anchor(
+    field: &str,
+    anchor: DateTime<Utc>,
+    first_paid: DateTime<Utc>,
+    cadence: Cadence,
+) -> Result<DateTime<Utc>, ValidationError> {
+    if anchor > boundary(first_paid, cadence, 1) {
+        return Err(ValidationError::new(
+            field,
+            "must be at most one billing period after the start (or the trial's end)",
+        ));
+    }
+    Ok(anchor)
+}
+
+/// The period containing `at`: periods follow the anchor, and the first one
+/// starts with the subscription (it can be shorter than the rest, or, before
+/// an anchor at the trial's end, cover the trial). Before the start, the
+/// first period.
+pub fn current_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
+    let at = at.max(life.start_at);
+    let period = if at >= life.billing_anchor {
+        period_containing(life.billing_anchor, life.cadence, at)
+    } else {
+        // Count back from the anchor; the anchor is at most a trial plus a
+        // period ahead of the start (validate_anchor), so this is short.
+        let mut n = -1;
+        while boundary(life.billing_anchor, life.cadence, n) > at {
+            n -= 1;
+        }
+        Period {
+            start: boundary(life.billing_anchor, life.cadence, n),
+            end: boundary(life.billing_anchor, life.cadence, n + 1),
+        }
+    };
+    Period {
+        start: period.start.max(life.start_at),
+        end: period.end,
+    }
+}
+
+/// The stretches of `period` before `until` in which charges accrue: from
+/// the start (after any trial) until the subscription ends, minus pauses.
+/// `pauses` are the closed pauses, half-open; the open one is in `life`.
+/// Sorted and disjoint.
+pub fn billable_intervals(life: &Lifecycle, period: Period, pauses: &[Period], until: DateTime<Utc>) -> Vec<Period> {
+    let from = period.start.max(life.start_at).max(life.trial_end.unwrap_or(life.start_at));
+    let to = period.end.min(until).min(life.ends_at.unwrap_or(DateTime::<Utc>::MAX_UTC));
+    if from >= to {
+        return Vec::new();
+    }
+    let mut gaps: Vec<Period> = pauses.to_vec();
+    if let Some(paused_at) = life.paused_at {
+        gaps.push(Period {
+            start: paused_at,
+            end: DateTime::<Utc>::MAX_UTC,
+        });
+    }
+    gaps.sort_by_key(|gap| gap.start);
+    let mut intervals = Vec::new();
+    let mut cursor = from;
+    for gap in gaps {
+        if gap.end <= cursor {
+            continue;
+        }
+        if gap.start >= to {
+            break;
+        }
+        if gap.start > cursor {
+            intervals.push(Period {
+                start: cursor,
+                end: gap.start,
+            });
+        }
+        cursor = gap.end;
+        if cursor >= to {
+            break;
+        }
+    }
+    if cursor < to {
+        intervals.push(Period { start: cursor, end: to });
+    }
+    intervals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::period::BillingPeriod;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    const MONTHLY: Cadence = Cadence {
+        unit: BillingPeriod::Monthly,
+        count: 1,
+    };
+
+    fn life(start: DateTime<Utc>) -> Lifecycle {
+        Lifecycle {
+            start_at: start,
+            billing_anchor: start,
+            cadence: MONTHLY,
+            trial_end: None,
+            paused_at: None,
+            ends_at: None,
+        }
+    }
+
+    fn period(start: DateTime<Utc>, end: DateTime<Utc>) -> Period {
+        Period { start, end }
+    }
+
+    #[test]
+    fn status_follows_the_clock() {
+        let mut l = life(utc(2026, 1, 1));
+        l.trial_end = Some(utc(2026, 1, 15));
+        assert_eq!(status_at(&l, utc(2026, 1, 14)), Status::Trialing);
+        assert_eq!(status_at(&l, utc(2026, 1, 15)), Status::Active);
+        l.paused_at = Some(utc(2026, 1, 10));
+        assert_eq!(status_at(&l, utc(2026, 1, 12)), Status::Paused);
+        l.ends_at = Some(utc(2026, 2, 1));
+        assert_eq!(status_at(&l, utc(2026, 1, 31)), Status::Paused);
+        assert_eq!(status_at(&l, utc(2026, 2, 1)), Status::Cancelled);
+    }
+
+    #[test]
+    fn transitions_are_checked() {
+        let now = utc(2026, 1, 10);
+        let mut l = life(utc(2026, 1, 1));
+        assert!(check_resume(&l, now).is_err());
+        assert!(check_pause(&l, now).is_ok());
+        l.paused_at = Some(now);
+        assert_eq!(check_pause(&l, now).unwrap_err().0, "subscription is already paused");
+        assert!(check_resume(&l, now).is_ok());
+        l.ends_at = Some(now);
+        assert_eq!(check_resume(&l, now).unwrap_err().0, "subscription is cancelled");
+        assert!(check_pause(&l, now).is_err());
+        assert!(cancellation_end(&l, now, false).is_err());
+    }
+
+    #[test]
+    fn cancelling_at_period_end_uses_the_current_period() {
+        let l = life(utc(2026, 1, 31));
+        let now = utc(2026, 2, 10);
+        assert_eq!(cancellation_end(&l, now, true), Ok(utc(2026, 2, 28)));
+        assert_eq!(cancellation_end(&l, now, false), Ok(now));
+        let scheduled = Lifecycle {
+            ends_at: Some(utc(2026, 2, 28)),
+            ..l
+        };
+        assert!(cancellation_end(&scheduled, now, true).is_err());
+        assert_eq!(cancellation_end(&scheduled, now, false), Ok(now));
+    }
+
+    #[test]
+    fn periods_follow_the_anchor_with_a_short_first_period() {
+        let mut l = life(utc(2026, 1, 10));
+        l.billing_anchor = utc(2026, 1, 1);
+        assert_eq!(
+            current_period(&l, utc(2026, 1, 20)),
+            period(utc(2026, 1, 10), utc(2026, 2, 1))
+        );
+        assert_eq!(
+            current_period(&l, utc(2026, 2, 20)),
+            period(utc(2026, 2, 1), utc(2026, 3, 1))
+        );
+        // Before the start: the first period.
+        assert_eq!(
+            current_period(&l, utc(2025, 12, 1)),
+            period(utc(2026, 1, 10), utc(2026, 2, 1))
+        );
+    }
+
+    #[test]
+    fn a_trial_is_its_own_period_before_the_anchor() {
+        let start = utc(2026, 1, 1);
+        let anchor = default_anchor(start, 14);
+        assert_eq!(anchor, utc(2026, 1, 15));
+        let l = Lifecycle {
+            billing_anchor: anchor,
+            trial_end: Some(anchor),
+            ..life(start)
+        };
+        assert_eq!(current_period(&l, utc(2026, 1, 5)), period(start, anchor));
+        assert_eq!(current_period(&l, utc(2026, 1, 15)), period(anchor, utc(2026, 2, 15)));
+        // Nothing accrues in the trial.
+        assert!(billable_intervals(&l, period(start, anchor), &[], utc(2026, 3, 1)).is_empty());
+    }
+
+    #[test]
+    fn anchors_more_than_a_period_ahead_are_refused() {
+        let start = utc(2026, 1, 31);
+        assert!(validate_anchor("a", utc(2026, 2, 28), start, MONTHLY).is_ok());
+        assert!(validate_anchor("a", utc(2026, 3, 1), start, MONTHLY).is_err());
+        assert!(validate_anchor("a", utc(2020, 3, 1), start, MONTHLY).is_ok());
+    }
+
+    #[test]
+    fn pauses_and_ends_cut_the_billable_time() {
+        let mut l = life(utc(2026, 1, 1));
+        let p = period(utc(2026, 1, 1), utc(2026, 2, 1));
+        let pauses = [period(utc(2026, 1, 5), utc(2026, 1, 10))];
+        l.paused_at = Some(utc(2026, 1, 20));
+        assert_eq!(
+            billable_intervals(&l, p, &pauses, utc(2026, 1, 25)),
+            vec![
+                period(utc(2026, 1, 1), utc(2026, 1, 5)),
+                period(utc(2026, 1, 10), utc(2026, 1, 20))
+            ]
+        );
+        l.paused_at = None;
+        l.ends_at = Some(utc(2026, 1, 7));
+        assert_eq!(
+            billable_intervals(&l, p, &pauses, utc(2026, 3, 1)),
+            vec![period(utc(2026, 1, 1), utc(2026, 1, 5))]
+        );
+        // Paused since before the period: nothing accrues.
+        let paused = Lifecycle {
+            paused_at: Some(utc(2025, 12, 1)),
+            ..life(utc(2025, 11, 1))
+        };
+        assert!(billable_intervals(&paused, p, &[], utc(2026, 3, 1)).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn billable_intervals_are_sorted_disjoint_and_inside_the_period(
+            start_day in 0i64..60,
+            pauses in proptest::collection::vec((0i64..90, 1i64..20), 0..5),
+            until_day in 0i64..90,
+        ) {
+            let base = utc(2026, 1, 1);
+            let day = |d: i64| base + chrono::Duration::days(d);
+            let l = life(day(start_day));
+            let p = period(day(10), day(40));
+            let mut closed: Vec<Period> = pauses.iter().map(|(s, len)| period(day(*s), day(s + len))).collect();
+            // Closed pauses never overlap one another.
+            closed.sort_by_key(|g| g.start);
+            closed.dedup_by(|b, a| b.start < a.end);
+            let intervals = billable_intervals(&l, p, &closed, day(until_day));
+            for w in intervals.windows(2) {
+                prop_assert!(w[0].end < w[1].start || w[0].end == w[1].start);
+            }
+            for i in &intervals {
+                prop_assert!(i.start < i.end);
+                prop_assert!(i.start >= p.start.max(l.start_at) && i.end <= p.end.min(day(until_day)));
+                for g in &closed {
+                    prop_assert!(i.end <= g.start || i.start >= g.end);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Queries and mutations of subscriptions.
+
+use async_graphql::{Context, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::subscription::MAX_TRIAL_DAYS;
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::SubscriptionById;
+use crate::graphql::types::subscription::{PayerType, Subscription};
+use crate::subscriptions::{self, Change, SubscriptionDraft};
+
+#[derive(InputObject, Debug, Clone)]
+pub struct CreateSubscriptionInput {
+    pub customer_id: Uuid,
+    pub plan_id: Uuid,
+    /// Defaults to now; may be in the past or the future.
+    pub start_at: Option<DateTime<Utc>>,
+    /// The instant periods are cut from; defaults to the end of the trial,
+    /// or the start. At most one period after that.
+    pub billing_anchor: Option<DateTime<Utc>>,
+    /// Days from the start in which nothing accrues.
+    #[graphql(default = 0)]
+    pub trial_days: i32,
+    #[graphql(default_with = "PayerType::Customer")]
+    pub payer: PayerType,
+}
+
+impl CreateSubscriptionInput {
+    fn validate(self) -> AppResult<SubscriptionDraft> {
+        let trial_days = u32::try_from(self.trial_days)
+            .ok()
+            .filter(|d| *d <= MAX_TRIAL_DAYS as u32)
+            .ok_or_else(|| {
+                AppError::validation("input.trialDays", format!("must be between 0 and {MAX_TRIAL_DAYS}"))
+            })?;
+        Ok(SubscriptionDraft {
+            customer_id: self.customer_id,
+            plan_id: self.plan_id,
+            start_at: self.start_at.unwrap_or_else(Utc::now),
+            billing_anchor: self.billing_anchor,
+            trial_days,
+            payer: self.payer.into(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct SubscriptionQueryRoot;
+
+#[Object]
+impl SubscriptionQueryRoot {
+    async fn subscription(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+        let row = ctx.loader().load_one(SubscriptionById(id)).await?;
+        Ok(Subscription(row.ok_or_else(|| AppError::not_found("subscription"))?))
+    }
+}
+
+#[derive(Default)]
+pub struct SubscriptionMutationRoot;
+
+#[Object]
+impl SubscriptionMutationRoot {
+    /// Subscribes a customer to a plan whose active prices share one
+    /// currency and billing period.
+    async fn create_subscription(&self, ctx: &Context<'_>, input: CreateSubscriptionInput) -> Result<Subscription> {
+        let draft = input.validate()?;
+        Ok(Subscription(
+            subscriptions::create(ctx.pool(), ctx.tenant_id(), draft).await?,
+        ))
+    }
+
+    /// Ends the subscription now, or with atPeriodEnd at the end of the
+    /// current period (which can later be brought forward to now).
+    async fn cancel_subscription(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default = false)] at_period_end: bool,
+    ) -> Result<Subscription> {
+        let change = Change::Cancel { at_period_end };
+        Ok(Subscription(
+            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, change).await?,
+        ))
+    }
+
+    /// Stops charges from accruing: no fixed fees for periods spent wholly
+    /// paused, and usage events in the pause do not bill.
+    async fn pause_subscription(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+        Ok(Subscription(
+            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Pause).await?,
+        ))
+    }
+
+    async fn resume_subscription(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+        Ok(Subscription(
+            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Resume).await?,
+        ))
+    }
+}

@@ -1,0 +1,280 @@
+//! The live preview: what a subscription's current period would bill if it
+//! ended now, priced by the same rules an invoice uses.
+
+use std::collections::BTreeMap;
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use futures_util::try_join;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::plans::{PriceRow, STATUS_ACTIVE};
+use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::charges::{PriceLine, period_charges};
+use crate::domain::money::{Currency, round_amount};
+use crate::domain::period::Period;
+use crate::domain::pricing::TierCharge;
+use crate::domain::subscription as rules;
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{BillableUsage, CustomerById, MeterById, PausesOf, PlanById, PricesOfPlan};
+use crate::graphql::types::customer::Customer;
+use crate::graphql::types::meter::Meter;
+use crate::graphql::types::plan::Price;
+use crate::graphql::types::subscription::Subscription;
+use crate::plans::price_terms;
+use crate::subscriptions::lifecycle_of;
+
+/// The part of a tiered charge one tier contributes.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TierBreakdown {
+    /// 0-based position of the tier in the price.
+    pub tier: i32,
+    pub quantity: Decimal,
+    pub unit_amount: Decimal,
+    pub flat_amount: Decimal,
+    /// Exact, before the line's one rounding.
+    pub amount: Decimal,
+}
+
+impl From<&TierCharge> for TierBreakdown {
+    fn from(t: &TierCharge) -> Self {
+        TierBreakdown {
+            tier: i32::try_from(t.tier).unwrap_or(i32::MAX),
+            quantity: t.quantity,
+            unit_amount: t.unit_amount,
+            flat_amount: t.flat_amount,
+            amount: t.amount,
+        }
+    }
+}
+
+/// One charge of a period.
+#[derive(Clone)]
+pub struct LineItem {
+    customer_id: Uuid,
+    plan_id: Uuid,
+    price: PriceRow,
+    line: PriceLine,
+    period: Period,
+}
+
+#[Object]
+impl LineItem {
+    /// The plan's name for a fixed price, the meter's for a usage price.
+    async fn description(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(match self.line.meter_id {
+            Some(meter_id) => ctx
+                .loader()
+                .load_one(MeterById(meter_id))
+                .await?
+                .map(|m| m.name)
+                .unwrap_or_default(),
+            None => ctx
+                .loader()
+                .load_one(PlanById(self.plan_id))
+                .await?
+                .map(|p| p.name)
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The customer the charge is for.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    async fn price(&self) -> Price {
+        Price(self.price.clone())
+    }
+
+    async fn meter(&self, ctx: &Context<'_>) -> Result<Option<Meter>> {
+        let Some(meter_id) = self.line.meter_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(MeterById(meter_id)).await?.map(Meter))
+    }
+
+    /// Units used (usage) or the price's quantity (fixed).
+    async fn quantity(&self) -> Decimal {
+        self.line.charge.quantity
+    }
+
+    /// The price of one unit, where a single one applies.
+    async fn unit_amount(&self) -> Option<Decimal> {
+        self.line.charge.unit_amount
+    }
+
+    /// Per tier, for tiered prices.
+    async fn tiers(&self) -> Vec<TierBreakdown> {
+        self.line.charge.tiers.iter().map(TierBreakdown::from).collect()
+    }
+
+    /// Rounded to the currency's minor units.
+    async fn amount(&self) -> Decimal {
+        self.line.charge.amount
+    }
+
+    async fn period_start(&self) -> DateTime<Utc> {
+        self.period.start
+    }
+
+    async fn period_end(&self) -> DateTime<Utc> {
+        self.period.end
+    }
+}
+
+#[derive(Clone)]
+pub struct UpcomingInvoice {
+    subscription: SubscriptionRow,
+    period: Period,
+    line_items: Vec<LineItem>,
+    subtotal: Decimal,
+}
+
+#[Object]
+impl UpcomingInvoice {
+    async fn subscription(&self) -> Subscription {
+        Subscription(self.subscription.clone())
+    }
+
+    /// The subscribing customer.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.subscription.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    async fn currency(&self) -> &str {
+        &self.subscription.currency
+    }
+
+    async fn period_start(&self) -> DateTime<Utc> {
+        self.period.start
+    }
+
+    async fn period_end(&self) -> DateTime<Utc> {
+        self.period.end
+    }
+
+    async fn line_items(&self) -> &[LineItem] {
+        &self.line_items
+    }
+
+    async fn subtotal(&self) -> Decimal {
+        self.subtotal
+    }
+}
+
+/// An amount in one currency.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CurrencyAmount {
+    pub currency: String,
+    pub amount: Decimal,
+}
+
+/// The previews a customer pays for, and their sums per currency.
+#[derive(SimpleObject, Clone)]
+pub struct UpcomingCharges {
+    /// Per currency, in code order.
+    pub totals: Vec<CurrencyAmount>,
+    pub invoices: Vec<UpcomingInvoice>,
+}
+
+impl UpcomingCharges {
+    pub fn new(invoices: Vec<UpcomingInvoice>) -> Self {
+        let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
+        for invoice in &invoices {
+            *sums.entry(invoice.subscription.currency.clone()).or_default() += invoice.subtotal;
+        }
+        let totals = sums
+            .into_iter()
+            .map(|(currency, amount)| {
+                let amount = match Currency::parse("currency", &currency) {
+                    Ok(c) => round_amount(amount, c),
+                    Err(_) => amount,
+                };
+                CurrencyAmount { currency, amount }
+            })
+            .collect();
+        UpcomingCharges { totals, invoices }
+    }
+}
+
+/// Whether a price bills on this subscription: active, and in its currency
+/// and cadence (a plan may gain prices in others after it was subscribed).
+fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
+    price.status == STATUS_ACTIVE
+        && price.currency == subscription.currency
+        && price.billing_period == subscription.billing_period
+        && price.billing_period_count == subscription.billing_period_count
+}
+
+/// The preview of one subscription: its prices and pauses, then its usage
+/// over the stretches that count, each through a loader so a page of
+/// subscriptions shares the statements.
+pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) -> Result<UpcomingInvoice> {
+    let currency = Currency::parse("currency", &subscription.currency).map_err(AppError::from)?;
+    let loader = ctx.loader();
+    let (prices, pauses) = try_join!(
+        loader.load_one(PricesOfPlan(subscription.plan_id)),
+        loader.load_one(PausesOf(subscription.id)),
+    )?;
+    let prices: Vec<PriceRow> = prices
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| bills_on(p, &subscription))
+        .collect();
+    let pauses: Vec<Period> = pauses
+        .unwrap_or_default()
+        .iter()
+        .map(|p| Period {
+            start: p.started_at,
+            end: p.ended_at,
+        })
+        .collect();
+    let now = ctx.now();
+    let life = lifecycle_of(&subscription);
+    let period = rules::current_period(&life, life.ends_at.map_or(now, |end| now.min(end)));
+    let intervals = rules::billable_intervals(&life, period, &pauses, now);
+
+    let terms: Vec<_> = prices
+        .iter()
+        .filter_map(|p| Some((p.id, price_terms(p)?)))
+        .collect();
+    let mut meter_ids: Vec<Uuid> = prices.iter().filter_map(|p| p.meter_id).collect();
+    meter_ids.sort();
+    meter_ids.dedup();
+    let usage = if meter_ids.is_empty() || intervals.is_empty() {
+        Default::default()
+    } else {
+        let key = BillableUsage {
+            customer_id: subscription.customer_id,
+            intervals: intervals.iter().map(|i| (i.start, i.end)).collect(),
+            meter_ids,
+        };
+        loader.load_one(key).await?.unwrap_or_default()
+    };
+    let charges = period_charges(&terms, &usage, !intervals.is_empty(), currency);
+    let line_items = charges
+        .lines
+        .into_iter()
+        .filter_map(|line| {
+            let price = prices.iter().find(|p| p.id == line.price_id)?.clone();
+            Some(LineItem {
+                customer_id: subscription.customer_id,
+                plan_id: subscription.plan_id,
+                price,
+                line,
+                period,
+            })
+        })
+        .collect();
+    Ok(UpcomingInvoice {
+        subscription,
+        period,
+        line_items,
+        subtotal: charges.subtotal,
+    })
+}

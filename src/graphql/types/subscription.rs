@@ -1,0 +1,259 @@
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::subscriptions::{SubscriptionPageKey, SubscriptionRow};
+use crate::domain::period::{self, BillingPeriod};
+use crate::domain::subscription::{self as rules, Payer, Status};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{CustomerById, PausesOf, PlanById, SubscriptionCount, SubscriptionsPage};
+use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor};
+use crate::graphql::types::customer::Customer;
+use crate::graphql::types::plan::{BillingPeriodType, Plan};
+use crate::graphql::types::preview::{UpcomingInvoice, upcoming_invoice};
+use crate::subscriptions::lifecycle_of;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "Payer")]
+pub enum PayerType {
+    /// Invoiced to the subscribing customer.
+    #[graphql(name = "SELF")]
+    Customer,
+    /// Invoiced to the nearest ancestor that pays for itself: one with a
+    /// SELF subscription that has not ended, or the top of the hierarchy.
+    Parent,
+}
+
+impl From<PayerType> for Payer {
+    fn from(p: PayerType) -> Self {
+        match p {
+            PayerType::Customer => Payer::Customer,
+            PayerType::Parent => Payer::Parent,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    /// In its trial: nothing accrues.
+    Trialing,
+    Active,
+    /// Nothing accrues until it is resumed.
+    Paused,
+    /// Ended; no more periods.
+    Cancelled,
+}
+
+impl SubscriptionStatus {
+    /// The stored name the status filter compares with.
+    pub fn as_str(self) -> &'static str {
+        self.to_rule().as_str()
+    }
+
+    fn to_rule(self) -> Status {
+        match self {
+            SubscriptionStatus::Trialing => Status::Trialing,
+            SubscriptionStatus::Active => Status::Active,
+            SubscriptionStatus::Paused => Status::Paused,
+            SubscriptionStatus::Cancelled => Status::Cancelled,
+        }
+    }
+
+    fn from_rule(status: Status) -> Self {
+        match status {
+            Status::Trialing => SubscriptionStatus::Trialing,
+            Status::Active => SubscriptionStatus::Active,
+            Status::Paused => SubscriptionStatus::Paused,
+            Status::Cancelled => SubscriptionStatus::Cancelled,
+        }
+    }
+}
+
+/// A half-open stretch of time: [start, end).
+#[derive(SimpleObject, Debug, Clone, Copy)]
+#[graphql(name = "Period")]
+pub struct PeriodValue {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl From<period::Period> for PeriodValue {
+    fn from(p: period::Period) -> Self {
+        PeriodValue {
+            start: p.start,
+            end: p.end,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Subscription(pub SubscriptionRow);
+
+#[Object(name = "Subscription")]
+impl Subscription {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.0.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        let row = ctx.loader().load_one(PlanById(self.0.plan_id)).await?;
+        Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
+    }
+
+    async fn payer(&self) -> PayerType {
+        match Payer::parse(&self.0.payer) {
+            Some(Payer::Parent) => PayerType::Parent,
+            _ => PayerType::Customer,
+        }
+    }
+
+    /// As of this request.
+    async fn status(&self, ctx: &Context<'_>) -> SubscriptionStatus {
+        SubscriptionStatus::from_rule(rules::status_at(&lifecycle_of(&self.0), ctx.now()))
+    }
+
+    /// ISO 4217 code of every charge.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+
+    async fn billing_period(&self) -> Option<BillingPeriodType> {
+        BillingPeriod::parse(&self.0.billing_period).map(Into::into)
+    }
+
+    async fn billing_period_count(&self) -> i32 {
+        self.0.billing_period_count
+    }
+
+    async fn start_at(&self) -> DateTime<Utc> {
+        self.0.start_at
+    }
+
+    /// Periods are cut from this instant, calendar-correct.
+    async fn billing_anchor(&self) -> DateTime<Utc> {
+        self.0.billing_anchor
+    }
+
+    async fn trial_end(&self) -> Option<DateTime<Utc>> {
+        self.0.trial_end
+    }
+
+    /// Start of the pause in force.
+    async fn paused_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paused_at
+    }
+
+    /// When it ends or ended; set by cancellation.
+    async fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ends_at
+    }
+
+    async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.cancelled_at
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The billing period this request's moment falls in (the first one
+    /// before the start, the last one after the end).
+    async fn current_period(&self, ctx: &Context<'_>) -> PeriodValue {
+        let life = lifecycle_of(&self.0);
+        let at = life.ends_at.map_or(ctx.now(), |end| ctx.now().min(end));
+        rules::current_period(&life, at).into()
+    }
+
+    /// Past pauses, in time order; the one in force is `pausedAt`.
+    async fn pauses(&self, ctx: &Context<'_>) -> Result<Vec<PeriodValue>> {
+        let rows = ctx.loader().load_one(PausesOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|p| PeriodValue {
+                start: p.started_at,
+                end: p.ended_at,
+            })
+            .collect())
+    }
+
+    /// What the current period would bill if it ended now.
+    async fn upcoming_invoice(&self, ctx: &Context<'_>) -> Result<UpcomingInvoice> {
+        upcoming_invoice(ctx, self.0.clone()).await
+    }
+}
+
+pub struct SubscriptionConnection {
+    rows: Vec<SubscriptionRow>,
+    page_info: PageInfo,
+    total: SubscriptionCount,
+}
+
+#[derive(SimpleObject)]
+pub struct SubscriptionEdge {
+    pub cursor: String,
+    pub node: Subscription,
+}
+
+impl SubscriptionConnection {
+    /// One page of a customer's subscriptions, through the page loader.
+    pub async fn load(
+        ctx: &Context<'_>,
+        customer_id: Uuid,
+        status: Option<SubscriptionStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Self> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let status = status.map(SubscriptionStatus::as_str);
+        let key = SubscriptionPageKey {
+            customer_id,
+            status,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx
+            .loader()
+            .load_one(SubscriptionsPage(key))
+            .await?
+            .unwrap_or_default();
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        Ok(SubscriptionConnection {
+            rows,
+            page_info,
+            total: SubscriptionCount { customer_id, status },
+        })
+    }
+}
+
+#[Object]
+impl SubscriptionConnection {
+    async fn edges(&self) -> Vec<SubscriptionEdge> {
+        self.rows
+            .iter()
+            .map(|r| SubscriptionEdge {
+                cursor: encode_cursor(r.id),
+                node: Subscription(r.clone()),
+            })
+            .collect()
+    }
+
+    /// The page's subscriptions without cursors.
+    async fn nodes(&self) -> Vec<Subscription> {
+        self.rows.iter().cloned().map(Subscription).collect()
+    }
+
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// Subscriptions in the whole list, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(ctx.loader().load_one(self.total).await?.unwrap_or(0))
+    }
+}

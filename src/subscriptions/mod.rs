@@ -1,0 +1,176 @@
+//! Subscriptions: creation and lifecycle changes, each one transaction that
+//! locks what it checks.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::customers::live_customer_for_update;
+use crate::db::plans::{self, PriceRow, STATUS_ACTIVE};
+use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
+use crate::db::{DbPool, connection};
+use crate::domain::period::{BillingPeriod, Cadence};
+use crate::domain::subscription::{self as rules, Lifecycle, Payer, Refusal};
+use crate::error::{AppError, AppResult};
+
+/// A validated request to subscribe.
+#[derive(Debug, Clone)]
+pub struct SubscriptionDraft {
+    pub customer_id: Uuid,
+    pub plan_id: Uuid,
+    pub start_at: DateTime<Utc>,
+    pub billing_anchor: Option<DateTime<Utc>>,
+    pub trial_days: u32,
+    pub payer: Payer,
+}
+
+/// The cadence a stored subscription or price bills on.
+pub fn cadence_of(billing_period: &str, count: i32) -> Cadence {
+    Cadence {
+        // The column's CHECK constraint admits only known periods.
+        unit: BillingPeriod::parse(billing_period).unwrap_or(BillingPeriod::Monthly),
+        count: u32::try_from(count).unwrap_or(1),
+    }
+}
+
+pub fn lifecycle_of(row: &SubscriptionRow) -> Lifecycle {
+    Lifecycle {
+        start_at: row.start_at,
+        billing_anchor: row.billing_anchor,
+        cadence: cadence_of(&row.billing_period, row.billing_period_count),
+        trial_end: row.trial_end,
+        paused_at: row.paused_at,
+        ends_at: row.ends_at,
+    }
+}
+
+/// The one currency and cadence all of a plan's active prices share; a
+/// subscription bills in exactly one of each.
+fn plan_terms(prices: &[PriceRow]) -> AppResult<(String, Cadence)> {
+    let active: Vec<&PriceRow> = prices.iter().filter(|p| p.status == STATUS_ACTIVE).collect();
+    let first = active
+        .first()
+        .ok_or_else(|| AppError::validation("input.planId", "plan has no active prices"))?;
+    let mixed = active.iter().any(|p| {
+        p.currency != first.currency
+            || p.billing_period != first.billing_period
+            || p.billing_period_count != first.billing_period_count
+    });
+    if mixed {
+        return Err(AppError::validation(
+            "input.planId",
+            "plan's active prices mix currencies or billing periods; a subscription bills in one of each",
+        ));
+    }
+    Ok((
+        first.currency.clone(),
+        cadence_of(&first.billing_period, first.billing_period_count),
+    ))
+}
+
+pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) -> AppResult<SubscriptionRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let customer = live_customer_for_update(conn, tenant_id, draft.customer_id).await?;
+        if draft.payer == Payer::Parent && customer.parent_customer_id.is_none() {
+            return Err(AppError::validation(
+                "input.payer",
+                "PARENT needs a customer with a parent to pay for it",
+            ));
+        }
+        // Locked, so a price in another currency cannot be added meanwhile.
+        let plan = plans::plan_for_update(conn, tenant_id, draft.plan_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("plan"))?;
+        if plan.status != STATUS_ACTIVE {
+            return Err(AppError::conflict("plan is archived"));
+        }
+        let prices = plans::prices_of_plans(conn, tenant_id, &[plan.id]).await?;
+        let (currency, cadence) = plan_terms(&prices)?;
+        let first_paid = rules::default_anchor(draft.start_at, draft.trial_days);
+        let anchor = match draft.billing_anchor {
+            Some(anchor) => rules::validate_anchor("input.billingAnchor", anchor, first_paid, cadence)?,
+            None => first_paid,
+        };
+        let now = Utc::now();
+        let row = SubscriptionRow {
+            tenant_id,
+            id: Uuid::now_v7(),
+            customer_id: customer.id,
+            plan_id: plan.id,
+            payer: draft.payer.as_str().to_string(),
+            currency,
+            billing_period: cadence.unit.as_str().to_string(),
+            billing_period_count: cadence.count as i32,
+            start_at: draft.start_at,
+            billing_anchor: anchor,
+            trial_end: (draft.trial_days > 0).then_some(first_paid),
+            paused_at: None,
+            ends_at: None,
+            cancelled_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(subscriptions::insert(conn, &row).await?)
+    })
+    .await
+}
+
+fn conflict(refusal: Refusal) -> AppError {
+    AppError::conflict(refusal.0)
+}
+
+/// A lifecycle change a client asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Ends the subscription now, or at the end of its current period.
+    Cancel { at_period_end: bool },
+    /// Stops charges from accruing until the subscription is resumed.
+    Pause,
+    /// Closes the open pause; its stretch of time stays exempt from charges.
+    Resume,
+}
+
+/// Applies one lifecycle change to the locked subscription and stores it.
+pub async fn change(pool: &DbPool, tenant_id: Uuid, id: Uuid, change: Change) -> AppResult<SubscriptionRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let mut row = subscriptions::for_update(conn, tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("subscription"))?;
+        let now = Utc::now();
+        let life = lifecycle_of(&row);
+        match change {
+            Change::Cancel { at_period_end } => {
+                let end = rules::cancellation_end(&life, now, at_period_end).map_err(conflict)?;
+                row.ends_at = Some(end);
+                row.cancelled_at = Some(now);
+            }
+            Change::Pause => {
+                rules::check_pause(&life, now).map_err(conflict)?;
+                row.paused_at = Some(now);
+            }
+            Change::Resume => {
+                rules::check_resume(&life, now).map_err(conflict)?;
+                close_pause(conn, &mut row, now).await?;
+            }
+        }
+        Ok(subscriptions::update_lifecycle(conn, &row, now).await?)
+    })
+    .await
+}
+
+async fn close_pause(conn: &mut AsyncPgConnection, row: &mut SubscriptionRow, now: DateTime<Utc>) -> AppResult<()> {
+    if let Some(started_at) = row.paused_at.take()
+        && started_at < now
+    {
+        let pause = PauseRow {
+            tenant_id: row.tenant_id,
+            subscription_id: row.id,
+            started_at,
+            ended_at: now,
+        };
+        subscriptions::insert_pause(conn, &pause).await?;
+    }
+    Ok(())
+}
