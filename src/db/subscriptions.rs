@@ -71,7 +71,11 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid])
 }
 
 /// Locks the subscription for the rest of the transaction.
-pub async fn for_update(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<SubscriptionRow>> {
+pub async fn for_update(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::tenant_id.eq(tenant_id))
         .filter(subscriptions::id.eq(id))

@@ -8,6 +8,7 @@ pub mod customer;
 pub mod event;
 pub mod hierarchy;
 pub mod integration;
+pub mod invoice;
 pub mod metadata;
 pub mod meter;
 pub mod money;
@@ -16,5 +17,6 @@ pub mod pricing;
 pub mod subscription;
 pub mod usage;
 pub mod validation;
+pub mod wallet;
 
 pub use validation::ValidationError;

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use async_graphql::Context;
-use chrono::{DateTime, Utc};
 use async_graphql::dataloader::DataLoader;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::config::Limits;

@@ -445,10 +445,11 @@ impl Loader<SubscriptionsPage> for TenantLoader {
         let rows = subscriptions::subscription_pages(&mut *self.conn().await?, self.tenant_id, &page_keys, self.now)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<SubscriptionsPage, Vec<SubscriptionRow>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut out: HashMap<SubscriptionsPage, Vec<SubscriptionRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
-            out.entry(keys[(row.idx - 1) as usize]).or_default().push(row.subscription);
+            out.entry(keys[(row.idx - 1) as usize])
+                .or_default()
+                .push(row.subscription);
         }
         Ok(out)
     }
@@ -514,8 +515,7 @@ impl Loader<PaidSubscriptions> for TenantLoader {
         &self,
         keys: &[PaidSubscriptions],
     ) -> Result<HashMap<PaidSubscriptions, Vec<SubscriptionRow>>, SharedError> {
-        let mut out: HashMap<PaidSubscriptions, Vec<SubscriptionRow>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut out: HashMap<PaidSubscriptions, Vec<SubscriptionRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         let mut conn = self.conn().await?;
         for include_children in [false, true] {
             let group: Vec<PaidSubscriptions> = keys
@@ -531,7 +531,9 @@ impl Loader<PaidSubscriptions> for TenantLoader {
                 .await
                 .map_err(shared)?;
             for row in rows {
-                out.entry(group[(row.idx - 1) as usize]).or_default().push(row.subscription);
+                out.entry(group[(row.idx - 1) as usize])
+                    .or_default()
+                    .push(row.subscription);
             }
         }
         Ok(out)

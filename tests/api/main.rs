@@ -12,5 +12,6 @@ mod pagination;
 mod plans;
 mod schema;
 mod statements;
+mod subscriptions;
 mod tenancy;
 mod usage;

@@ -22,7 +22,7 @@ use crate::graphql::loaders::{BillableUsage, CustomerById, MeterById, PausesOf, 
 use crate::graphql::types::customer::Customer;
 use crate::graphql::types::meter::Meter;
 use crate::graphql::types::plan::Price;
-use crate::graphql::types::subscription::Subscription;
+use crate::graphql::types::subscription::{Subscription, as_of};
 use crate::plans::price_terms;
 use crate::subscriptions::lifecycle_of;
 
@@ -142,7 +142,10 @@ impl UpcomingInvoice {
 
     /// The subscribing customer.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
-        let row = ctx.loader().load_one(CustomerById(self.subscription.customer_id)).await?;
+        let row = ctx
+            .loader()
+            .load_one(CustomerById(self.subscription.customer_id))
+            .await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
@@ -234,15 +237,12 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
             end: p.ended_at,
         })
         .collect();
-    let now = ctx.now();
+    let now = as_of(ctx, &subscription);
     let life = lifecycle_of(&subscription);
     let period = rules::current_period(&life, life.ends_at.map_or(now, |end| now.min(end)));
     let intervals = rules::billable_intervals(&life, period, &pauses, now);
 
-    let terms: Vec<_> = prices
-        .iter()
-        .filter_map(|p| Some((p.id, price_terms(p)?)))
-        .collect();
+    let terms: Vec<_> = prices.iter().filter_map(|p| Some((p.id, price_terms(p)?))).collect();
     let mut meter_ids: Vec<Uuid> = prices.iter().filter_map(|p| p.meter_id).collect();
     meter_ids.sort();
     meter_ids.dedup();

@@ -90,6 +90,12 @@ impl From<period::Period> for PeriodValue {
 #[derive(Clone)]
 pub struct Subscription(pub SubscriptionRow);
 
+/// The moment a subscription is shown as of: the request's clock, or the
+/// row's last change if that came later (a mutation in this request).
+pub fn as_of(ctx: &Context<'_>, row: &SubscriptionRow) -> DateTime<Utc> {
+    ctx.now().max(row.updated_at)
+}
+
 #[Object(name = "Subscription")]
 impl Subscription {
     async fn id(&self) -> Uuid {
@@ -115,7 +121,7 @@ impl Subscription {
 
     /// As of this request.
     async fn status(&self, ctx: &Context<'_>) -> SubscriptionStatus {
-        SubscriptionStatus::from_rule(rules::status_at(&lifecycle_of(&self.0), ctx.now()))
+        SubscriptionStatus::from_rule(rules::status_at(&lifecycle_of(&self.0), as_of(ctx, &self.0)))
     }
 
     /// ISO 4217 code of every charge.
@@ -166,7 +172,8 @@ impl Subscription {
     /// before the start, the last one after the end).
     async fn current_period(&self, ctx: &Context<'_>) -> PeriodValue {
         let life = lifecycle_of(&self.0);
-        let at = life.ends_at.map_or(ctx.now(), |end| ctx.now().min(end));
+        let now = as_of(ctx, &self.0);
+        let at = life.ends_at.map_or(now, |end| now.min(end));
         rules::current_period(&life, at).into()
     }
 
@@ -217,11 +224,7 @@ impl SubscriptionConnection {
             after: page.after,
             limit: page.fetch_limit(),
         };
-        let rows = ctx
-            .loader()
-            .load_one(SubscriptionsPage(key))
-            .await?
-            .unwrap_or_default();
+        let rows = ctx.loader().load_one(SubscriptionsPage(key)).await?.unwrap_or_default();
         let (rows, page_info) = cut_page(rows, &page, |r| r.id);
         Ok(SubscriptionConnection {
             rows,
