@@ -135,6 +135,12 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("dashboard query at concurrency 16 for {} s", args.dashboard_seconds);
     let dashboard = dashboard(&api, &statements, now, args.dashboard_seconds).await?;
 
+    eprintln!(
+        "upcoming invoices of 50 subscribed customers at concurrency 16 for {} s",
+        args.dashboard_seconds
+    );
+    let preview = preview(&api, &statements, &meter_ids, now, args.dashboard_seconds).await?;
+
     eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
     let parent = parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?;
 
@@ -154,6 +160,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         },
         "rollup": { "days": rolled_days, "seconds": rollup_s, "events_per_s": total_events as f64 / rollup_s },
         "dashboard": dashboard,
+        "upcoming_invoice_page": preview,
         "parent_usage": parent,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -415,34 +422,46 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn dashboard(
-    api: &Api,
-    statements: &StatementCounter,
-    now: DateTime<Utc>,
-    seconds: u64,
-) -> anyhow::Result<Value> {
-    let vars = json!({ "from": (now - chrono::Duration::days(DAYS)).to_rfc3339(), "to": now.to_rfc3339() });
-    // Statements and latency of one request, measured alone.
-    let before = statements.get();
-    let alone = Instant::now();
-    api.gql(DASHBOARD, vars.clone()).await?;
-    let alone_ms = alone.elapsed().as_secs_f64() * 1000.0;
-    let per_request = statements.get() - before;
-    eprintln!("  one dashboard request alone: {alone_ms:.0} ms, {per_request} statements");
+/// Latencies of one query sent by `concurrency` clients for `seconds`.
+struct LoadRun {
+    latencies_ms: Vec<f64>,
+    failures: usize,
+    elapsed_s: f64,
+}
 
+impl LoadRun {
+    fn report(&self, concurrency: usize) -> Value {
+        json!({
+            "concurrency": concurrency,
+            "requests": self.latencies_ms.len(),
+            "failed_requests": self.failures,
+            "requests_per_s": self.latencies_ms.len() as f64 / self.elapsed_s,
+            "p50_ms": percentile(&self.latencies_ms, 0.5),
+            "p99_ms": percentile(&self.latencies_ms, 0.99),
+        })
+    }
+}
+
+async fn load(
+    api: &Api,
+    query: &'static str,
+    vars: Value,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<LoadRun> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..16 {
+    for _ in 0..concurrency {
         let (api, vars) = (api.clone(), vars.clone());
         workers.push(tokio::spawn(async move {
             let (mut latencies, mut failures) = (Vec::new(), 0usize);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match api.gql(DASHBOARD, vars.clone()).await {
+                match api.gql(query, vars.clone()).await {
                     Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
                     Err(e) => {
-                        eprintln!("  dashboard request failed after {:?}: {e}", t.elapsed());
+                        eprintln!("  request failed after {:?}: {e}", t.elapsed());
                         failures += 1;
                     }
                 }
@@ -450,25 +469,113 @@ async fn dashboard(
             anyhow::Ok((latencies, failures))
         }));
     }
-    let (mut latencies, mut failures) = (Vec::new(), 0);
+    let (mut latencies_ms, mut failures) = (Vec::new(), 0);
     for w in workers {
         let (l, f) = w.await??;
-        latencies.extend(l);
+        latencies_ms.extend(l);
         failures += f;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    Ok(json!({
-        "query": "customers(first: 50, roots) { usage children(first: 20) { usage } } over 30 days, all meters",
-        "concurrency": 16,
-        "requests": latencies.len(),
-        "failed_requests": failures,
-        "requests_per_s": latencies.len() as f64 / elapsed,
-        "p50_ms": percentile(&latencies, 0.5),
-        "p99_ms": percentile(&latencies, 0.99),
-        "statements_per_request": per_request,
-        "single_request_ms": alone_ms,
-    }))
+    latencies_ms.sort_by(|a, b| a.total_cmp(b));
+    Ok(LoadRun {
+        latencies_ms,
+        failures,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One request measured alone: milliseconds and SQL statements.
+async fn alone(api: &Api, statements: &StatementCounter, query: &str, vars: Value) -> anyhow::Result<(f64, u64)> {
+    let before = statements.get();
+    let started = Instant::now();
+    api.gql(query, vars).await?;
+    Ok((started.elapsed().as_secs_f64() * 1000.0, statements.get() - before))
+}
+
+async fn dashboard(
+    api: &Api,
+    statements: &StatementCounter,
+    now: DateTime<Utc>,
+    seconds: u64,
+) -> anyhow::Result<Value> {
+    let vars = json!({ "from": (now - chrono::Duration::days(DAYS)).to_rfc3339(), "to": now.to_rfc3339() });
+    let (alone_ms, per_request) = alone(api, statements, DASHBOARD, vars.clone()).await?;
+    eprintln!("  one dashboard request alone: {alone_ms:.0} ms, {per_request} statements");
+    let run = load(api, DASHBOARD, vars, 16, seconds).await?;
+    let mut report = run.report(16);
+    report["query"] =
+        json!("customers(first: 50, roots) { usage children(first: 20) { usage } } over 30 days, all meters");
+    report["statements_per_request"] = json!(per_request);
+    report["single_request_ms"] = json!(alone_ms);
+    Ok(report)
+}
+
+const PREVIEW: &str = "query {
+    customers(first: 50, filter: { rootsOnly: true }) { edges { node {
+        id name
+        subscriptions(first: 5) { edges { node {
+            status currentPeriod { start end }
+            upcomingInvoice { subtotal lineItems { description quantity unitAmount amount } }
+        } } }
+    } } }
+}";
+
+/// Subscribes every root to a plan (a fixed fee, calls per unit, graduated
+/// tokens) from 20 days ago, then measures the page of 50 customers with
+/// their subscriptions and upcoming invoices.
+async fn preview(
+    api: &Api,
+    statements: &StatementCounter,
+    meter_ids: &[Uuid],
+    now: DateTime<Utc>,
+    seconds: u64,
+) -> anyhow::Result<Value> {
+    let plan = json!({ "name": "Bench", "prices": [
+        { "currency": "USD", "billingPeriod": "MONTHLY", "type": "FIXED", "amount": "49" },
+        { "currency": "USD", "billingPeriod": "MONTHLY", "type": "USAGE", "meterId": meter_ids[0],
+          "billingModel": "PER_UNIT", "unitAmount": "0.001" },
+        { "currency": "USD", "billingPeriod": "MONTHLY", "type": "USAGE", "meterId": meter_ids[1],
+          "billingModel": "TIERED", "tierMode": "GRADUATED", "tiers": [
+            { "upTo": "10000", "unitAmount": "0" }, { "upTo": null, "unitAmount": "0.0002" } ] }
+    ] });
+    let data = api
+        .gql(
+            "mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }",
+            json!({ "i": plan }),
+        )
+        .await?;
+    let plan_id = data["createPlan"]["id"].as_str().context("plan id")?.to_string();
+    let start = (now - chrono::Duration::days(20)).to_rfc3339();
+    let mut after: Option<String> = None;
+    loop {
+        let page = api
+            .gql(
+                "query($after: String) { customers(first: 100, after: $after, filter: { rootsOnly: true }) {
+                    edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await?;
+        for edge in page["customers"]["edges"].as_array().context("edges")? {
+            api.gql(
+                "mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { id } }",
+                json!({ "i": { "customerId": edge["node"]["id"], "planId": plan_id, "startAt": start } }),
+            )
+            .await?;
+        }
+        let info = &page["customers"]["pageInfo"];
+        if info["hasNextPage"] != json!(true) {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_string);
+    }
+    let (alone_ms, per_request) = alone(api, statements, PREVIEW, json!({})).await?;
+    eprintln!("  one preview page alone: {alone_ms:.0} ms, {per_request} statements");
+    let run = load(api, PREVIEW, json!({}), 16, seconds).await?;
+    let mut report = run.report(16);
+    report["query"] =
+        json!("customers(first: 50, roots) { subscriptions { upcomingInvoice { lineItems } } }, 20 days of usage each");
+    report["statements_per_request"] = json!(per_request);
+    report["single_request_ms"] = json!(alone_ms);
+    Ok(report)
 }
 
 async fn parent_usage(
