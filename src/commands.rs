@@ -1,5 +1,5 @@
-//! What the `billgraph` binary does: serve, migrate, print the schema,
-//! manage API keys. Each command finds its database the same way.
+//! What the `billgraph` binary does: serve, migrate, bill, print the
+//! schema, manage API keys. Each command finds its database the same way.
 
 use std::sync::Arc;
 
@@ -66,6 +66,12 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         config: Arc::new(config.clone()),
         statements,
     };
+    if let Some(interval) = config.rollup_interval {
+        crate::usage::rollups::spawn_worker(state.pool.clone(), interval);
+    }
+    if let Some(interval) = config.billing_interval {
+        crate::billing::run::spawn_worker(state.pool.clone(), config.billing, interval);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "binding {} (set BILLGRAPH_LISTEN to use another address)",
@@ -135,6 +141,32 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Bills every subscription boundary up to `until` (default now), finalizes
+/// the drafts whose grace is over and expires due wallet credits; safe to
+/// run beside servers doing the same.
+pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
+    let database = Database::open(&config).await?;
+    let result = bill_on(&config, &database, until).await;
+    database.close().await;
+    let summary = result?;
+    println!(
+        "billed {} boundaries: {} invoices created, {} finalized, {} wallet credit expiries",
+        summary.boundaries, summary.invoices_created, summary.invoices_finalized, summary.credits_expired
+    );
+    Ok(())
+}
+
+async fn bill_on(
+    config: &Config,
+    database: &Database,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<crate::billing::run::RunSummary> {
+    db::run_migrations(&database.url).await?;
+    let pool = db::build_pool(&database.url, 2, StatementCounter::default())?;
+    let until = until.unwrap_or_else(chrono::Utc::now);
+    Ok(crate::billing::run::run(&pool, &config.billing, until).await?)
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {

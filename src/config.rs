@@ -19,7 +19,28 @@ pub struct Config {
     pub dev_tenant: bool,
     /// How often the usage rollup worker runs; None switches it off.
     pub rollup_interval: Option<Duration>,
+    /// How often the billing worker runs; None switches it off.
+    pub billing_interval: Option<Duration>,
+    pub billing: BillingSettings,
     pub log_format: LogFormat,
+}
+
+/// How invoices are issued.
+#[derive(Debug, Clone, Copy)]
+pub struct BillingSettings {
+    /// How long a new invoice stays a draft, so late usage still counts.
+    pub invoice_grace: Duration,
+    /// Days from issue to due date.
+    pub net_terms_days: u32,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        BillingSettings {
+            invoice_grace: Duration::from_secs(3600),
+            net_terms_days: 30,
+        }
+    }
 }
 
 /// Limits that protect the server from hostile or careless clients.
@@ -100,6 +121,22 @@ impl Config {
             rollup_interval: match parse(&get, "BILLGRAPH_ROLLUP_INTERVAL_SECS", 60u64)? {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
+            },
+            billing_interval: match parse(&get, "BILLGRAPH_BILLING_INTERVAL_SECS", 60u64)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            billing: BillingSettings {
+                invoice_grace: Duration::from_secs(parse(
+                    &get,
+                    "BILLGRAPH_INVOICE_GRACE_SECS",
+                    BillingSettings::default().invoice_grace.as_secs(),
+                )?),
+                net_terms_days: parse(
+                    &get,
+                    "BILLGRAPH_NET_TERMS_DAYS",
+                    BillingSettings::default().net_terms_days,
+                )?,
             },
             log_format,
         })

@@ -47,6 +47,9 @@ pub enum AppError {
     Validation(#[from] ValidationError),
     #[error("{0}")]
     Conflict(String),
+    /// A wallet or balance cannot cover what was asked.
+    #[error("{0}")]
+    InsufficientFunds(String),
     #[error("{0}")]
     Timeout(String),
     /// The detail is logged, never shown to the client.
@@ -61,6 +64,7 @@ impl AppError {
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::Validation(_) => ErrorCode::Validation,
             AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::InsufficientFunds(_) => ErrorCode::InsufficientFunds,
             AppError::Timeout(_) => ErrorCode::Timeout,
             AppError::Internal(_) => ErrorCode::Internal,
         }
@@ -76,6 +80,10 @@ impl AppError {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         AppError::Conflict(message.into())
+    }
+
+    pub fn insufficient_funds(message: impl Into<String>) -> Self {
+        AppError::InsufficientFunds(message.into())
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {

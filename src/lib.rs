@@ -1,5 +1,6 @@
 //! billgraph: a usage-based billing API server.
 
+pub mod billing;
 pub mod commands;
 pub mod config;
 pub mod customers;

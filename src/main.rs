@@ -21,6 +21,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Invoice every subscription period ended by --until (default now),
+    /// finalize drafts past their grace period, and exit.
+    Bill {
+        /// RFC 3339, e.g. 2026-12-01T00:00:00Z; not in the future.
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Manage API keys.
@@ -70,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve(config).await,
         Command::Migrate => commands::migrate(config).await,
+        Command::Bill { until } => commands::bill(config, until).await,
         Command::Schema => unreachable!("handled above"),
         Command::ApiKey(ApiKeyCommand::Create { tenant, label }) => {
             commands::create_api_key(config, &tenant, label.as_deref()).await

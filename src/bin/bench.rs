@@ -141,6 +141,9 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     );
     let preview = preview(&api, &statements, &meter_ids, now, args.dashboard_seconds).await?;
 
+    eprintln!("billing run over {BILLED_SUBSCRIPTIONS} subscriptions");
+    let billing = billing_run(&api, &state, &statements, &meter_ids, Utc::now()).await?;
+
     eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
     let parent = parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?;
 
@@ -161,6 +164,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         "rollup": { "days": rolled_days, "seconds": rollup_s, "events_per_s": total_events as f64 / rollup_s },
         "dashboard": dashboard,
         "upcoming_invoice_page": preview,
+        "billing_run": billing,
         "parent_usage": parent,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -576,6 +580,125 @@ async fn preview(
     report["statements_per_request"] = json!(per_request);
     report["single_request_ms"] = json!(alone_ms);
     Ok(report)
+}
+
+/// Subscriptions billed by the billing-run figure.
+const BILLED_SUBSCRIPTIONS: usize = 10_000;
+
+/// Creates `count` customers (or subscriptions) with aliased mutations,
+/// 100 a request; returns what each alias answered.
+async fn create_many(api: &Api, count: usize, mutation: impl Fn(usize) -> String) -> anyhow::Result<Vec<Value>> {
+    let mut answers = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(100) {
+        let body: String = chunk.iter().map(|&i| format!("m{i}: {} ", mutation(i))).collect();
+        let data = api.gql(&format!("mutation {{ {body} }}"), json!({})).await?;
+        for &i in chunk {
+            answers.push(data[format!("m{i}")].clone());
+        }
+    }
+    Ok(answers)
+}
+
+const BILLING_DASHBOARD: &str = "query { customers(first: 50, filter: { search: \"billed-\" }) { edges { node {
+    id name
+    subscriptions(first: 3) { edges { node { status plan { name } } } }
+    invoices(first: 3) { totalCount edges { node { number status total amountDue lineItems { description amount } } } }
+    wallets { name creditBalance balance }
+    balanceDue { currency amount }
+} } } }";
+
+/// 10,000 daily subscriptions that started a day and an hour ago, with ten
+/// usage events each: the run bills two boundaries per subscription (the
+/// start, with the fee billed in advance, and the first day's end).
+async fn billing_run(
+    api: &Api,
+    state: &AppState,
+    statements: &StatementCounter,
+    meter_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    let plan = json!({ "name": "Daily", "prices": [
+        { "currency": "USD", "billingPeriod": "DAILY", "type": "FIXED", "amount": "10", "invoiceCadence": "ADVANCE" },
+        { "currency": "USD", "billingPeriod": "DAILY", "type": "USAGE", "meterId": meter_ids[0],
+          "billingModel": "PER_UNIT", "unitAmount": "0.01" },
+        { "currency": "USD", "billingPeriod": "DAILY", "type": "USAGE", "meterId": meter_ids[1],
+          "billingModel": "TIERED", "tierMode": "GRADUATED", "tiers": [
+            { "upTo": "1000", "unitAmount": "0" }, { "upTo": null, "unitAmount": "0.001" } ] }
+    ] });
+    let data = api
+        .gql(
+            "mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }",
+            json!({ "i": plan }),
+        )
+        .await?;
+    let plan_id = data["createPlan"]["id"].as_str().context("plan id")?.to_string();
+    let customers = create_many(api, BILLED_SUBSCRIPTIONS, |i| {
+        format!("createCustomer(input: {{ externalCustomerId: \"billed-{i}\", name: \"billed-{i}\" }}) {{ id }}")
+    })
+    .await?;
+    let start = (now - chrono::Duration::hours(25)).to_rfc3339();
+    create_many(api, BILLED_SUBSCRIPTIONS, |i| {
+        format!(
+            "createSubscription(input: {{ customerId: \"{}\", planId: \"{plan_id}\", startAt: \"{start}\" }}) {{ id }}",
+            customers[i]["id"].as_str().unwrap_or_default()
+        )
+    })
+    .await?;
+    let events: Vec<Value> = (0..BILLED_SUBSCRIPTIONS * 10)
+        .map(|n| {
+            let ts = now - chrono::Duration::hours(24) + chrono::Duration::seconds((n % 80_000) as i64);
+            json!({ "event_id": format!("billed-{n}"), "event_name": "api_call",
+                    "external_customer_id": format!("billed-{}", n % BILLED_SUBSCRIPTIONS),
+                    "timestamp": ts.to_rfc3339(), "properties": { "tokens": 150 } })
+        })
+        .collect();
+    for chunk in events.chunks(BATCH) {
+        api.post("/v1/events/bulk", Bytes::from(json!({ "events": chunk }).to_string()))
+            .await?;
+    }
+
+    let settings = state.config.billing;
+    let started = Instant::now();
+    let summary = billgraph::billing::run::run(&state.pool, &settings, Utc::now()).await?;
+    let bill_s = started.elapsed().as_secs_f64();
+    eprintln!(
+        "  {} invoices for {} boundaries in {bill_s:.1} s",
+        summary.invoices_created, summary.boundaries
+    );
+    // Finalize every draft as if its grace period were over.
+    let started = Instant::now();
+    let mut finalized = 0;
+    loop {
+        let n = billgraph::billing::invoices::finalize_due_batch(
+            &state.pool,
+            &settings,
+            Utc::now() + chrono::Duration::hours(2),
+        )
+        .await?;
+        if n == 0 {
+            break;
+        }
+        finalized += n;
+    }
+    let finalize_s = started.elapsed().as_secs_f64();
+    eprintln!("  {finalized} invoices finalized in {finalize_s:.1} s");
+
+    let (alone_ms, per_request) = alone(api, statements, BILLING_DASHBOARD, json!({})).await?;
+    eprintln!("  billing dashboard page alone: {alone_ms:.0} ms, {per_request} statements");
+    Ok(json!({
+        "subscriptions": BILLED_SUBSCRIPTIONS,
+        "usage_events": BILLED_SUBSCRIPTIONS * 10,
+        "boundaries": summary.boundaries,
+        "invoices_created": summary.invoices_created,
+        "billing_seconds": bill_s,
+        "invoices_per_s": summary.invoices_created as f64 / bill_s,
+        "invoices_finalized": finalized,
+        "finalize_seconds": finalize_s,
+        "finalized_per_s": finalized as f64 / finalize_s,
+        "dashboard_query": "customers(first: 50) { subscriptions invoices(first: 3) { lineItems } wallets balanceDue }",
+        "dashboard_statements_per_request": per_request,
+        "dashboard_single_request_ms": alone_ms,
+    }))
 }
 
 async fn parent_usage(

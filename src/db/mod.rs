@@ -7,6 +7,7 @@ pub mod errors;
 pub mod events;
 pub mod hierarchy;
 pub mod integrations;
+pub mod invoices;
 pub mod meters;
 pub mod plans;
 pub mod schema;
@@ -15,6 +16,7 @@ pub mod subscriptions;
 pub mod tenants;
 pub mod usage;
 pub mod usage_rollups;
+pub mod wallets;
 
 use std::time::Duration;
 

@@ -62,6 +62,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    invoice_counters (tenant_id) {
+        tenant_id -> Uuid,
+        last_number -> Int8,
+    }
+}
+
+diesel::table! {
+    invoice_line_items (tenant_id, invoice_id, position) {
+        tenant_id -> Uuid,
+        invoice_id -> Uuid,
+        position -> Int4,
+        customer_id -> Uuid,
+        price_id -> Nullable<Uuid>,
+        meter_id -> Nullable<Uuid>,
+        description -> Text,
+        quantity -> Numeric,
+        unit_amount -> Nullable<Numeric>,
+        amount -> Numeric,
+        period_start -> Nullable<Timestamptz>,
+        period_end -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoices (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        customer_id -> Uuid,
+        subscription_id -> Nullable<Uuid>,
+        status -> Text,
+        number -> Nullable<Text>,
+        currency -> Text,
+        period_start -> Nullable<Timestamptz>,
+        period_end -> Nullable<Timestamptz>,
+        subtotal -> Numeric,
+        credits_applied -> Numeric,
+        total -> Numeric,
+        amount_paid -> Numeric,
+        finalize_after -> Timestamptz,
+        issued_at -> Nullable<Timestamptz>,
+        due_at -> Nullable<Timestamptz>,
+        finalized_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     meters (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -73,6 +122,19 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        invoice_id -> Uuid,
+        amount -> Numeric,
+        method -> Text,
+        reference -> Nullable<Text>,
+        idempotency_key -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -137,6 +199,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        next_billing_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -182,9 +245,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    wallet_lots (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        wallet_id -> Uuid,
+        kind -> Text,
+        credits -> Numeric,
+        remaining -> Numeric,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    wallet_transactions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        wallet_id -> Uuid,
+        kind -> Text,
+        credits -> Numeric,
+        amount -> Numeric,
+        balance_after -> Numeric,
+        reason -> Text,
+        reference -> Nullable<Text>,
+        lots -> Jsonb,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    wallets (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        customer_id -> Uuid,
+        currency -> Text,
+        name -> Text,
+        conversion_rate -> Numeric,
+        status -> Text,
+        credit_balance -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
+diesel::joinable!(invoice_counters -> tenants (tenant_id));
 diesel::joinable!(meters -> tenants (tenant_id));
 diesel::joinable!(plans -> tenants (tenant_id));
 diesel::joinable!(usage_days -> tenants (tenant_id));
@@ -194,7 +303,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     events,
     integration_mappings,
+    invoice_counters,
+    invoice_line_items,
+    invoices,
     meters,
+    payments,
     plans,
     prices,
     subscription_pauses,
@@ -203,4 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_daily,
     usage_daily_values,
     usage_days,
+    wallet_lots,
+    wallet_transactions,
+    wallets,
 );

@@ -32,6 +32,8 @@ pub struct SubscriptionRow {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The next boundary the billing run invoices; None once all are.
+    pub next_billing_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -101,6 +103,7 @@ pub async fn update_lifecycle(
         subscriptions::paused_at.eq(row.paused_at),
         subscriptions::ends_at.eq(row.ends_at),
         subscriptions::cancelled_at.eq(row.cancelled_at),
+        subscriptions::next_billing_at.eq(row.next_billing_at),
         subscriptions::updated_at.eq(now),
     ))
     .returning(SubscriptionRow::as_returning())
@@ -278,4 +281,26 @@ pub async fn paid_subscriptions(
     .bind::<Timestamptz, _>(now)
     .load(conn)
     .await
+}
+
+/// The (currency, billing period, count) of a plan's subscriptions that
+/// have not ended at `now`.
+pub async fn live_terms_of_plan(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    plan_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<(String, String, i32)>> {
+    subscriptions::table
+        .filter(subscriptions::tenant_id.eq(tenant_id))
+        .filter(subscriptions::plan_id.eq(plan_id))
+        .filter(subscriptions::ends_at.is_null().or(subscriptions::ends_at.gt(now)))
+        .select((
+            subscriptions::currency,
+            subscriptions::billing_period,
+            subscriptions::billing_period_count,
+        ))
+        .distinct()
+        .load(conn)
+        .await
 }

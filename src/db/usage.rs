@@ -17,6 +17,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// One aggregate: the whole range (`bucket` None) or one window of it.
@@ -254,4 +257,74 @@ pub async fn aggregate(
         .bind::<Array<BigInt>, _>(groups)
         .load(conn)
         .await
+}
+
+/// An aggregate from PostgreSQL; digits beyond a Decimal's 28 are rounded.
+pub fn parse_value(text: Option<&str>) -> Option<Decimal> {
+    let text = text?;
+    match text.parse::<Decimal>() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(value = text, error = %e, "usage value out of range");
+            None
+        }
+    }
+}
+
+/// The usage of one customer (not its subtree) over stretches of time that
+/// are added up, e.g. a billing period minus its pauses.
+pub struct QuantityRequest<'a> {
+    pub customer_id: Uuid,
+    /// Sorted, disjoint, half-open.
+    pub intervals: &'a [(DateTime<Utc>, DateTime<Utc>)],
+    pub meter_ids: &'a [Uuid],
+}
+
+/// The quantity per requested meter of each request (0 when nothing was
+/// used), all in one statement.
+pub async fn quantities(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    requests: &[QuantityRequest<'_>],
+) -> QueryResult<Vec<HashMap<Uuid, Decimal>>> {
+    let mut ranges = Vec::new();
+    let mut meter_ids: Vec<Uuid> = Vec::new();
+    for (group, request) in (1..).zip(requests) {
+        meter_ids.extend(request.meter_ids);
+        ranges.extend(request.intervals.iter().map(|(from, to)| UsageRange {
+            group,
+            customer_id: request.customer_id,
+            from: *from,
+            to: *to,
+        }));
+    }
+    meter_ids.sort();
+    meter_ids.dedup();
+    let mut found: Vec<HashMap<Uuid, Decimal>> = vec![HashMap::new(); requests.len()];
+    // No time or no meters: nothing to read (and an empty meter list would
+    // mean every meter to the aggregation).
+    if !ranges.is_empty() && !meter_ids.is_empty() {
+        let spec = UsageSpec {
+            ranges: &ranges,
+            meter_ids: &meter_ids,
+            include_children: false,
+            window: None,
+        };
+        for row in aggregate(conn, tenant_id, &spec).await? {
+            if let Some(value) = parse_value(row.value.as_deref()) {
+                found[(row.idx - 1) as usize].insert(row.meter_id, value);
+            }
+        }
+    }
+    Ok(requests
+        .iter()
+        .zip(found)
+        .map(|(request, mut found)| {
+            request
+                .meter_ids
+                .iter()
+                .map(|m| (*m, found.remove(m).unwrap_or(Decimal::ZERO)))
+                .collect()
+        })
+        .collect())
 }

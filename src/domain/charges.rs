@@ -8,13 +8,22 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::money::{Currency, round_amount};
+use super::period::Period;
 use super::pricing::{BillingModel, Charge, price_fixed, price_usage};
 
 /// A price as the charge rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PriceTerms {
-    Fixed { amount: Decimal, quantity: Decimal },
-    Usage { meter_id: Uuid, model: BillingModel },
+    Fixed {
+        amount: Decimal,
+        quantity: Decimal,
+        /// Billed at the start of its period rather than the end.
+        in_advance: bool,
+    },
+    Usage {
+        meter_id: Uuid,
+        model: BillingModel,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +55,7 @@ pub fn period_charges(
     let lines: Vec<PriceLine> = prices
         .iter()
         .filter_map(|(price_id, terms)| match terms {
-            PriceTerms::Fixed { amount, quantity } => accrued.then(|| PriceLine {
+            PriceTerms::Fixed { amount, quantity, .. } => accrued.then(|| PriceLine {
                 price_id: *price_id,
                 meter_id: None,
                 charge: price_fixed(*amount, *quantity, currency),
@@ -63,6 +72,59 @@ pub fn period_charges(
         .collect();
     let subtotal = round_amount(lines.iter().map(|l| l.charge.amount).sum(), currency);
     PeriodCharges { lines, subtotal }
+}
+
+/// A line of a boundary invoice and the period it pays for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BilledLine {
+    pub line: PriceLine,
+    pub period: Period,
+}
+
+/// What one boundary invoices: fees billed in advance for the period that
+/// starts (`advance`), and for the period that ends (`arrears`, with whether
+/// any of it accrued) fees billed at the end and the usage in `usage`. A
+/// period spent wholly in a trial or a pause bills nothing at its end, so
+/// it makes no invoice of zeros.
+pub fn boundary_lines(
+    prices: &[(Uuid, PriceTerms)],
+    usage: &HashMap<Uuid, Decimal>,
+    arrears: Option<(Period, bool)>,
+    advance: Option<Period>,
+    currency: Currency,
+) -> Vec<BilledLine> {
+    let mut lines = Vec::new();
+    for (price_id, terms) in prices {
+        let billed = match terms {
+            PriceTerms::Fixed {
+                amount,
+                quantity,
+                in_advance: true,
+            } => advance.map(|period| (period, None, price_fixed(*amount, *quantity, currency))),
+            PriceTerms::Fixed {
+                amount,
+                quantity,
+                in_advance: false,
+            } => arrears
+                .filter(|(_, accrued)| *accrued)
+                .map(|(period, _)| (period, None, price_fixed(*amount, *quantity, currency))),
+            PriceTerms::Usage { meter_id, model } => arrears.filter(|(_, accrued)| *accrued).map(|(period, _)| {
+                let quantity = usage.get(meter_id).copied().unwrap_or(Decimal::ZERO);
+                (period, Some(*meter_id), price_usage(model, quantity, currency))
+            }),
+        };
+        if let Some((period, meter_id, charge)) = billed {
+            lines.push(BilledLine {
+                line: PriceLine {
+                    price_id: *price_id,
+                    meter_id,
+                    charge,
+                },
+                period,
+            });
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -106,6 +168,7 @@ mod tests {
                 PriceTerms::Fixed {
                     amount: d("49"),
                     quantity: d("1"),
+                    in_advance: true,
                 },
             ),
             (
@@ -127,6 +190,48 @@ mod tests {
     }
 
     #[test]
+    fn a_boundary_bills_advance_fees_for_the_next_period_and_the_rest_for_the_last() {
+        let meter = Uuid::now_v7();
+        let fixed = |in_advance| PriceTerms::Fixed {
+            amount: d("10"),
+            quantity: d("2"),
+            in_advance,
+        };
+        let prices = vec![
+            (Uuid::now_v7(), fixed(true)),
+            (Uuid::now_v7(), fixed(false)),
+            (
+                Uuid::now_v7(),
+                PriceTerms::Usage {
+                    meter_id: meter,
+                    model: BillingModel::PerUnit { unit_amount: d("0.5") },
+                },
+            ),
+        ];
+        let t = |day| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, day, 0, 0, 0).unwrap();
+        let (last, next) = (
+            Period {
+                start: t(1),
+                end: t(11),
+            },
+            Period {
+                start: t(11),
+                end: t(21),
+            },
+        );
+        let usage = HashMap::from([(meter, d("3"))]);
+        let lines = boundary_lines(&prices, &usage, Some((last, true)), Some(next), usd());
+        let summary: Vec<(Decimal, Period)> = lines.iter().map(|l| (l.line.charge.amount, l.period)).collect();
+        assert_eq!(summary, vec![(d("20.00"), next), (d("20.00"), last), (d("1.50"), last)]);
+        // The opening boundary: advance fees only.
+        let opening = boundary_lines(&prices, &usage, None, Some(last), usd());
+        assert_eq!(opening.len(), 1);
+        // A period spent wholly paused bills nothing.
+        let paused = boundary_lines(&prices, &usage, Some((last, false)), None, usd());
+        assert!(paused.is_empty());
+    }
+
+    #[test]
     fn a_period_that_never_accrued_bills_no_fixed_fee() {
         let meter = Uuid::now_v7();
         let prices = vec![
@@ -135,6 +240,7 @@ mod tests {
                 PriceTerms::Fixed {
                     amount: d("49"),
                     quantity: d("1"),
+                    in_advance: true,
                 },
             ),
             (

@@ -237,6 +237,48 @@ pub fn billable_intervals(life: &Lifecycle, period: Period, pauses: &[Period], u
     intervals
 }
 
+/// What the billing run invoices at one boundary of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundaryBill {
+    /// The period that ends here, billed in arrears (fees due at the end,
+    /// usage); None at the start.
+    pub arrears: Option<Period>,
+    /// The period that starts here, whose fees are billed in advance; None
+    /// when the subscription ends here, or is in its trial or paused now.
+    pub advance: Option<Period>,
+    /// The next boundary to bill; None once the subscription has ended.
+    pub next: Option<DateTime<Utc>>,
+}
+
+/// The bill at boundary `at`: the subscription's start, a period's end, or
+/// its own end. Boundaries are where the billing cursor stops, so each is
+/// invoiced exactly once.
+pub fn bill_at(life: &Lifecycle, at: DateTime<Utc>) -> BoundaryBill {
+    let arrears = (at > life.start_at).then(|| {
+        let just_before = at - chrono::Duration::microseconds(1);
+        Period {
+            start: current_period(life, just_before).start,
+            end: at,
+        }
+    });
+    let continues = life.ends_at.is_none_or(|end| end > at);
+    if !continues {
+        return BoundaryBill {
+            arrears,
+            advance: None,
+            next: None,
+        };
+    }
+    let period = current_period(life, at);
+    let in_trial = life.trial_end.is_some_and(|end| at < end);
+    let paused = life.paused_at.is_some_and(|paused| paused <= at);
+    BoundaryBill {
+        arrears,
+        advance: (!in_trial && !paused).then_some(period),
+        next: Some(life.ends_at.map_or(period.end, |end| end.min(period.end))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +420,54 @@ mod tests {
             ..life(utc(2025, 11, 1))
         };
         assert!(billable_intervals(&paused, p, &[], utc(2026, 3, 1)).is_empty());
+    }
+
+    #[test]
+    fn boundaries_bill_advance_fees_at_the_start_and_arrears_at_the_end() {
+        let start = utc(2026, 1, 31);
+        let l = life(start);
+        let opening = bill_at(&l, start);
+        assert_eq!(opening.arrears, None);
+        assert_eq!(opening.advance, Some(period(start, utc(2026, 2, 28))));
+        assert_eq!(opening.next, Some(utc(2026, 2, 28)));
+        let second = bill_at(&l, utc(2026, 2, 28));
+        assert_eq!(second.arrears, Some(period(start, utc(2026, 2, 28))));
+        assert_eq!(second.advance, Some(period(utc(2026, 2, 28), utc(2026, 3, 31))));
+        assert_eq!(second.next, Some(utc(2026, 3, 31)));
+    }
+
+    #[test]
+    fn the_end_is_the_last_boundary() {
+        let ended = Lifecycle {
+            ends_at: Some(utc(2026, 2, 10)),
+            ..life(utc(2026, 1, 1))
+        };
+        let before = bill_at(&ended, utc(2026, 2, 1));
+        assert_eq!(before.next, Some(utc(2026, 2, 10)));
+        let last = bill_at(&ended, utc(2026, 2, 10));
+        assert_eq!(last.arrears, Some(period(utc(2026, 2, 1), utc(2026, 2, 10))));
+        assert_eq!((last.advance, last.next), (None, None));
+    }
+
+    #[test]
+    fn no_advance_fee_in_a_trial_or_a_pause() {
+        let start = utc(2026, 1, 1);
+        let trial = Lifecycle {
+            trial_end: Some(utc(2026, 1, 15)),
+            billing_anchor: utc(2026, 1, 15),
+            ..life(start)
+        };
+        let opening = bill_at(&trial, start);
+        assert_eq!((opening.advance, opening.next), (None, Some(utc(2026, 1, 15))));
+        let first_paid = bill_at(&trial, utc(2026, 1, 15));
+        assert_eq!(first_paid.advance, Some(period(utc(2026, 1, 15), utc(2026, 2, 15))));
+        let paused = Lifecycle {
+            paused_at: Some(utc(2026, 1, 20)),
+            ..life(start)
+        };
+        let at_end = bill_at(&paused, utc(2026, 2, 1));
+        assert_eq!(at_end.advance, None);
+        assert_eq!(at_end.next, Some(utc(2026, 3, 1)));
     }
 
     proptest! {

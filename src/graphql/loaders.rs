@@ -14,7 +14,7 @@ use crate::db::integrations::{self, IntegrationRow};
 use crate::db::meters::{self, MeterRow};
 use crate::db::plans::{self, PlanRow, PriceRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionPageKey, SubscriptionRow};
-use crate::db::usage::{self, UsageRange, UsageSpec};
+use crate::db::usage::{self, QuantityRequest, UsageRange, UsageSpec};
 use crate::db::{DbPool, connection};
 use crate::domain::meter::Aggregation;
 use crate::domain::usage::Window;
@@ -34,12 +34,16 @@ impl TenantLoader {
         TenantLoader { pool, tenant_id, now }
     }
 
-    async fn conn(&self) -> Result<crate::db::DbConn, SharedError> {
+    pub(crate) async fn conn(&self) -> Result<crate::db::DbConn, SharedError> {
         connection(&self.pool).await.map_err(SharedError::new)
+    }
+
+    pub(crate) fn tenant_id(&self) -> Uuid {
+        self.tenant_id
     }
 }
 
-fn shared(err: diesel::result::Error) -> SharedError {
+pub(crate) fn shared(err: diesel::result::Error) -> SharedError {
     SharedError::new(AppError::from(err))
 }
 
@@ -268,7 +272,7 @@ impl Loader<UsageOf> for TenantLoader {
                         row.meter_id,
                         UsageTotals {
                             aggregation: Aggregation::parse(&row.aggregation).unwrap_or(Aggregation::Count),
-                            value: parse_value(row.value.as_deref()),
+                            value: usage::parse_value(row.value.as_deref()),
                             event_count: row.event_count,
                             skipped: row.skipped,
                             windows: Vec::new(),
@@ -280,7 +284,7 @@ impl Loader<UsageOf> for TenantLoader {
                             totals.windows.push(UsageWindowValue {
                                 start,
                                 end: window.bucket_end(start),
-                                value: parse_value(row.value.as_deref()),
+                                value: usage::parse_value(row.value.as_deref()),
                                 event_count: row.event_count,
                             });
                         }
@@ -298,18 +302,6 @@ impl Loader<UsageOf> for TenantLoader {
             }
         }
         Ok(out)
-    }
-}
-
-/// An aggregate from PostgreSQL; digits beyond a Decimal's 28 are rounded.
-fn parse_value(text: Option<&str>) -> Option<Decimal> {
-    let text = text?;
-    match text.parse::<Decimal>() {
-        Ok(v) => Some(v),
-        Err(e) => {
-            tracing::error!(value = text, error = %e, "usage value out of range");
-            None
-        }
     }
 }
 
@@ -367,50 +359,18 @@ impl Loader<BillableUsage> for TenantLoader {
     type Error = SharedError;
 
     async fn load(&self, keys: &[BillableUsage]) -> Result<HashMap<BillableUsage, Self::Value>, SharedError> {
-        let mut ranges = Vec::new();
-        let mut meter_ids: Vec<Uuid> = Vec::new();
-        for (group, key) in (1..).zip(keys) {
-            meter_ids.extend(&key.meter_ids);
-            ranges.extend(key.intervals.iter().map(|(from, to)| UsageRange {
-                group,
-                customer_id: key.customer_id,
-                from: *from,
-                to: *to,
-            }));
-        }
-        meter_ids.sort();
-        meter_ids.dedup();
-        let mut quantities: Vec<HashMap<Uuid, Decimal>> = vec![HashMap::new(); keys.len()];
-        // No time or no meters: nothing to read (and an empty meter list
-        // would mean every meter to the aggregation).
-        if !ranges.is_empty() && !meter_ids.is_empty() {
-            let spec = UsageSpec {
-                ranges: &ranges,
-                meter_ids: &meter_ids,
-                include_children: false,
-                window: None,
-            };
-            let rows = usage::aggregate(&mut *self.conn().await?, self.tenant_id, &spec)
-                .await
-                .map_err(shared)?;
-            for row in rows {
-                if let Some(value) = parse_value(row.value.as_deref()) {
-                    quantities[(row.idx - 1) as usize].insert(row.meter_id, value);
-                }
-            }
-        }
-        Ok(keys
+        let requests: Vec<QuantityRequest> = keys
             .iter()
-            .zip(quantities)
-            .map(|(key, mut found)| {
-                let usage = key
-                    .meter_ids
-                    .iter()
-                    .map(|m| (*m, found.remove(m).unwrap_or(Decimal::ZERO)))
-                    .collect();
-                (key.clone(), usage)
+            .map(|k| QuantityRequest {
+                customer_id: k.customer_id,
+                intervals: &k.intervals,
+                meter_ids: &k.meter_ids,
             })
-            .collect())
+            .collect();
+        let quantities = usage::quantities(&mut *self.conn().await?, self.tenant_id, &requests)
+            .await
+            .map_err(shared)?;
+        Ok(keys.iter().cloned().zip(quantities).collect())
     }
 }
 
@@ -537,5 +497,21 @@ impl Loader<PaidSubscriptions> for TenantLoader {
             }
         }
         Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PriceById(pub Uuid);
+
+impl Loader<PriceById> for TenantLoader {
+    type Value = PriceRow;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[PriceById]) -> Result<HashMap<PriceById, PriceRow>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = plans::prices_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|r| (PriceById(r.id), r)).collect())
     }
 }

@@ -1,11 +1,14 @@
 //! The GraphQL API: schema, resolvers, loaders and the error contract.
 
 pub mod batching;
+pub mod billing_root;
 pub mod context;
 pub mod errors;
 pub mod inputs;
 pub mod inputs_plans;
 pub mod loaders;
+pub mod loaders_billing;
+pub mod loaders_wallets;
 pub mod mutation;
 pub mod mutation_usage;
 pub mod pagination;
@@ -14,22 +17,32 @@ pub mod query;
 pub mod query_usage;
 pub mod subscriptions_root;
 pub mod types;
+pub mod wallets_root;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::config::Limits;
 use crate::state::AppState;
+use billing_root::{BillingMutationRoot, BillingQueryRoot};
 use mutation::CustomerMutationRoot;
 use mutation_usage::UsageMutationRoot;
 use plans_root::{PlanMutationRoot, PlanQueryRoot};
 use query::CustomerQueryRoot;
 use query_usage::UsageQueryRoot;
 use subscriptions_root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
+use wallets_root::{WalletMutationRoot, WalletQueryRoot};
 
 /// Query roots merged per domain.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(CustomerQueryRoot, UsageQueryRoot, PlanQueryRoot, SubscriptionQueryRoot);
+pub struct QueryRoot(
+    CustomerQueryRoot,
+    UsageQueryRoot,
+    PlanQueryRoot,
+    SubscriptionQueryRoot,
+    WalletQueryRoot,
+    BillingQueryRoot,
+);
 
 /// Mutation roots merged per domain.
 #[derive(MergedObject, Default)]
@@ -39,6 +52,8 @@ pub struct MutationRoot(
     UsageMutationRoot,
     PlanMutationRoot,
     SubscriptionMutationRoot,
+    WalletMutationRoot,
+    BillingMutationRoot,
 );
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -189,6 +189,17 @@ pub async fn add_price(pool: &DbPool, tenant_id: Uuid, plan_id: Uuid, draft: Pri
             return Err(AppError::conflict("plan is archived"));
         }
         check_meters(conn, tenant_id, std::slice::from_ref(&draft)).await?;
+        let terms = (
+            draft.currency.code().to_string(),
+            draft.cadence.unit.as_str().to_string(),
+            draft.cadence.count as i32,
+        );
+        let live = crate::db::subscriptions::live_terms_of_plan(conn, tenant_id, plan_id, Utc::now()).await?;
+        if live.iter().any(|t| *t != terms) {
+            return Err(AppError::conflict(
+                "the plan has subscriptions in another currency or billing period; this price would never bill them",
+            ));
+        }
         let mut rows = plans::insert_prices(conn, &[price_row(tenant_id, plan_id, &draft)]).await?;
         Ok(rows.remove(0))
     })
@@ -214,6 +225,7 @@ pub fn price_terms(row: &PriceRow) -> Option<PriceTerms> {
         _ => Some(PriceTerms::Fixed {
             amount: row.amount?,
             quantity: row.quantity.unwrap_or(Decimal::ONE),
+            in_advance: row.invoice_cadence.as_deref() != Some(InvoiceCadence::Arrear.as_str()),
         }),
     }
 }

@@ -44,6 +44,15 @@ pub fn lifecycle_of(row: &SubscriptionRow) -> Lifecycle {
     }
 }
 
+/// Whether a price bills on this subscription: active, and in its currency
+/// and cadence (a plan may gain prices in others after it was subscribed).
+pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
+    price.status == STATUS_ACTIVE
+        && price.currency == subscription.currency
+        && price.billing_period == subscription.billing_period
+        && price.billing_period_count == subscription.billing_period_count
+}
+
 /// The one currency and cadence all of a plan's active prices share; a
 /// subscription bills in exactly one of each.
 fn plan_terms(prices: &[PriceRow]) -> AppResult<(String, Cadence)> {
@@ -110,6 +119,8 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
             cancelled_at: None,
             created_at: now,
             updated_at: now,
+            // The start is the first boundary: fees billed in advance.
+            next_billing_at: Some(draft.start_at),
         };
         Ok(subscriptions::insert(conn, &row).await?)
     })
@@ -145,6 +156,8 @@ pub async fn change(pool: &DbPool, tenant_id: Uuid, id: Uuid, change: Change) ->
                 let end = rules::cancellation_end(&life, now, at_period_end).map_err(conflict)?;
                 row.ends_at = Some(end);
                 row.cancelled_at = Some(now);
+                // The end becomes the last boundary to invoice.
+                row.next_billing_at = row.next_billing_at.map(|next| next.min(end));
             }
             Change::Pause => {
                 rules::check_pause(&life, now).map_err(conflict)?;

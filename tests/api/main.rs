@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod billing;
 mod customers;
 mod hierarchy;
 mod ingestion;
@@ -15,3 +16,4 @@ mod statements;
 mod subscriptions;
 mod tenancy;
 mod usage;
+mod wallets;

@@ -12,10 +12,12 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{
     AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf, PaidSubscriptions, UsageOf, UsageQuery,
 };
+use crate::graphql::loaders_billing::BalanceDue;
 use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
 use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
 use crate::graphql::types::integration::IntegrationMapping;
-use crate::graphql::types::preview::{UpcomingCharges, upcoming_invoice};
+use crate::graphql::types::invoice::{InvoiceConnection, InvoiceStatusType};
+use crate::graphql::types::preview::{CurrencyAmount, UpcomingCharges, upcoming_invoice};
 use crate::graphql::types::subscription::{SubscriptionConnection, SubscriptionStatus};
 use crate::graphql::types::usage::{MeterUsage, UsageWindow};
 
@@ -257,6 +259,45 @@ impl Customer {
         let previews =
             futures_util::future::try_join_all(subscriptions.into_iter().map(|s| upcoming_invoice(ctx, s))).await?;
         Ok(UpcomingCharges::new(previews))
+    }
+
+    /// The customer's wallets, of every status, in creation order.
+    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::types::wallet::Wallet>> {
+        let key = crate::graphql::loaders_wallets::WalletsOf(self.0.id);
+        let rows = ctx.loader().load_one(key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(crate::graphql::types::wallet::Wallet).collect())
+    }
+
+    /// Invoices the customer pays (with includeChildren, those of its whole
+    /// subtree), newest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<InvoiceStatusType>,
+        #[graphql(default = false)] include_children: bool,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<InvoiceConnection> {
+        InvoiceConnection::load(ctx, self.0.id, include_children, status, first, after).await
+    }
+
+    /// What finalized invoices still ask for, per currency (with
+    /// includeChildren, those of the whole subtree).
+    async fn balance_due(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_children: bool,
+    ) -> Result<Vec<CurrencyAmount>> {
+        let key = BalanceDue {
+            customer_id: self.0.id,
+            include_children,
+        };
+        let balances = ctx.loader().load_one(key).await?.unwrap_or_default();
+        Ok(balances
+            .into_iter()
+            .map(|(currency, amount)| CurrencyAmount::new(currency, amount))
+            .collect())
     }
 
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<IntegrationMapping>> {

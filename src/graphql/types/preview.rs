@@ -9,7 +9,7 @@ use futures_util::try_join;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::plans::{PriceRow, STATUS_ACTIVE};
+use crate::db::plans::PriceRow;
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::charges::{PriceLine, period_charges};
 use crate::domain::money::{Currency, round_amount};
@@ -24,7 +24,7 @@ use crate::graphql::types::meter::Meter;
 use crate::graphql::types::plan::Price;
 use crate::graphql::types::subscription::{Subscription, as_of};
 use crate::plans::price_terms;
-use crate::subscriptions::lifecycle_of;
+use crate::subscriptions::{bills_on, lifecycle_of};
 
 /// The part of a tiered charge one tier contributes.
 #[derive(SimpleObject, Debug, Clone)]
@@ -177,6 +177,17 @@ pub struct CurrencyAmount {
     pub amount: Decimal,
 }
 
+impl CurrencyAmount {
+    /// Rounded to the currency's minor units.
+    pub fn new(currency: String, amount: Decimal) -> Self {
+        let amount = match Currency::parse("currency", &currency) {
+            Ok(c) => round_amount(amount, c),
+            Err(_) => amount,
+        };
+        CurrencyAmount { currency, amount }
+    }
+}
+
 /// The previews a customer pays for, and their sums per currency.
 #[derive(SimpleObject, Clone)]
 pub struct UpcomingCharges {
@@ -193,25 +204,10 @@ impl UpcomingCharges {
         }
         let totals = sums
             .into_iter()
-            .map(|(currency, amount)| {
-                let amount = match Currency::parse("currency", &currency) {
-                    Ok(c) => round_amount(amount, c),
-                    Err(_) => amount,
-                };
-                CurrencyAmount { currency, amount }
-            })
+            .map(|(currency, amount)| CurrencyAmount::new(currency, amount))
             .collect();
         UpcomingCharges { totals, invoices }
     }
-}
-
-/// Whether a price bills on this subscription: active, and in its currency
-/// and cadence (a plan may gain prices in others after it was subscribed).
-fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
-    price.status == STATUS_ACTIVE
-        && price.currency == subscription.currency
-        && price.billing_period == subscription.billing_period
-        && price.billing_period_count == subscription.billing_period_count
 }
 
 /// The preview of one subscription: its prices and pauses, then its usage

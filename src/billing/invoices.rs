@@ -1,0 +1,329 @@
+//! Invoices: assembly, finalization (usage recomputed, number assigned,
+//! wallet credits applied, amounts frozen), voiding and one-off invoices.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::billing::wallets;
+use crate::config::BillingSettings;
+use crate::customers::live_customer_for_update;
+use crate::db::invoices::{self as rows, InvoiceRow, LineRow, STATUS_DRAFT, STATUS_FINALIZED, STATUS_VOIDED};
+use crate::db::usage::{self, QuantityRequest};
+use crate::db::{DbPool, connection, plans, subscriptions};
+use crate::domain::invoice::{format_invoice_number, totals};
+use crate::domain::money::Currency;
+use crate::domain::period::Period;
+use crate::domain::pricing::{Charge, price_usage};
+use crate::domain::subscription as rules;
+use crate::error::{AppError, AppResult};
+use crate::plans::model_json;
+use crate::subscriptions::lifecycle_of;
+
+/// Drafts finalized per transaction by the billing run.
+const FINALIZE_BATCH: i64 = 100;
+
+/// A line before it is stored.
+pub struct NewLine {
+    pub description: String,
+    /// The customer the charge is for.
+    pub customer_id: Uuid,
+    pub price_id: Option<Uuid>,
+    pub meter_id: Option<Uuid>,
+    pub charge: Charge,
+    pub period: Option<Period>,
+}
+
+/// A new draft invoice and its lines; amounts are added up here, once.
+#[allow(clippy::too_many_arguments)]
+pub fn build_invoice(
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    subscription_id: Option<Uuid>,
+    currency: Currency,
+    period: Option<Period>,
+    lines: Vec<NewLine>,
+    finalize_after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (InvoiceRow, Vec<LineRow>) {
+    let id = Uuid::now_v7();
+    let amounts: Vec<Decimal> = lines.iter().map(|l| l.charge.amount).collect();
+    let sums = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency);
+    let invoice = InvoiceRow {
+        tenant_id,
+        id,
+        customer_id,
+        subscription_id,
+        status: STATUS_DRAFT.to_string(),
+        number: None,
+        currency: currency.code().to_string(),
+        period_start: period.map(|p| p.start),
+        period_end: period.map(|p| p.end),
+        subtotal: sums.subtotal,
+        credits_applied: sums.credits_applied,
+        total: sums.total,
+        amount_paid: sums.amount_paid,
+        finalize_after,
+        issued_at: None,
+        due_at: None,
+        finalized_at: None,
+        voided_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let lines = (0..)
+        .zip(lines)
+        .map(|(position, line)| LineRow {
+            tenant_id,
+            invoice_id: id,
+            position,
+            customer_id: line.customer_id,
+            price_id: line.price_id,
+            meter_id: line.meter_id,
+            description: line.description,
+            quantity: line.charge.quantity,
+            unit_amount: line.charge.unit_amount,
+            amount: line.charge.amount,
+            period_start: line.period.map(|p| p.start),
+            period_end: line.period.map(|p| p.end),
+        })
+        .collect();
+    (invoice, lines)
+}
+
+/// The end of a draft's grace period, from `now`.
+pub fn grace_end(settings: &BillingSettings, now: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::Duration::from_std(settings.invoice_grace)
+        .ok()
+        .and_then(|grace| now.checked_add_signed(grace))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Finalizes the drafts whose grace is over; returns how many.
+pub async fn finalize_due_batch(pool: &DbPool, settings: &BillingSettings, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let drafts = rows::due_drafts_for_update(conn, now, FINALIZE_BATCH).await?;
+        for draft in &drafts {
+            finalize_locked(conn, settings, draft.clone(), now).await?;
+        }
+        Ok(drafts.len())
+    })
+    .await
+}
+
+/// Finalizes a draft now (finalizeInvoice).
+pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid, id: Uuid) -> AppResult<InvoiceRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let invoice = rows::invoice_for_update(conn, tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("invoice"))?;
+        if invoice.status != STATUS_DRAFT {
+            return Err(AppError::conflict(format!(
+                "invoice is {}; only a DRAFT can be finalized",
+                invoice.status
+            )));
+        }
+        finalize_locked(conn, settings, invoice, Utc::now()).await
+    })
+    .await
+}
+
+/// Recomputes usage lines (late events count until now), assigns the next
+/// number, lets the payer's wallets pay what they can, and freezes the
+/// amounts. The invoice is locked by the caller.
+async fn finalize_locked(
+    conn: &mut AsyncPgConnection,
+    settings: &BillingSettings,
+    mut invoice: InvoiceRow,
+    now: DateTime<Utc>,
+) -> AppResult<InvoiceRow> {
+    let currency = Currency::parse("currency", &invoice.currency)?;
+    let mut lines = rows::lines_of(conn, invoice.tenant_id, &[invoice.id]).await?;
+    if let Some(subscription_id) = invoice.subscription_id {
+        recompute_usage(conn, &invoice, subscription_id, &mut lines, currency).await?;
+    }
+    let number = rows::next_invoice_number(conn, invoice.tenant_id).await?;
+    let amounts: Vec<Decimal> = lines.iter().map(|l| l.amount).collect();
+    let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency).subtotal;
+    let credits = wallets::pay_invoice(
+        conn,
+        invoice.tenant_id,
+        invoice.customer_id,
+        &invoice.currency,
+        invoice.id,
+        subtotal,
+        now,
+    )
+    .await?;
+    let sums = totals(&amounts, credits, Decimal::ZERO, currency);
+    invoice.status = STATUS_FINALIZED.to_string();
+    invoice.number = Some(format_invoice_number(number));
+    invoice.subtotal = sums.subtotal;
+    invoice.credits_applied = sums.credits_applied;
+    invoice.total = sums.total;
+    invoice.amount_paid = Decimal::ZERO;
+    invoice.issued_at = Some(now);
+    invoice.due_at = Some(crate::domain::invoice::due_at(now, settings.net_terms_days));
+    invoice.finalized_at = Some(now);
+    invoice.updated_at = now;
+    Ok(rows::save_invoice(conn, &invoice).await?)
+}
+
+/// Prices the usage lines again over the same stretches of time, so events
+/// that arrived during the grace period are billed.
+async fn recompute_usage(
+    conn: &mut AsyncPgConnection,
+    invoice: &InvoiceRow,
+    subscription_id: Uuid,
+    lines: &mut [LineRow],
+    currency: Currency,
+) -> AppResult<()> {
+    let tenant_id = invoice.tenant_id;
+    let usage_lines: Vec<usize> = (0..lines.len())
+        .filter(|i| lines[*i].meter_id.is_some() && lines[*i].price_id.is_some())
+        .collect();
+    if usage_lines.is_empty() {
+        return Ok(());
+    }
+    let Some(subscription) = subscriptions::by_ids(conn, tenant_id, &[subscription_id]).await?.pop() else {
+        return Ok(());
+    };
+    let life = lifecycle_of(&subscription);
+    let pauses: Vec<Period> = subscriptions::pauses_of(conn, tenant_id, &[subscription_id])
+        .await?
+        .into_iter()
+        .map(|p| Period {
+            start: p.started_at,
+            end: p.ended_at,
+        })
+        .collect();
+    let price_ids: Vec<Uuid> = usage_lines.iter().filter_map(|i| lines[*i].price_id).collect();
+    let prices: HashMap<Uuid, _> = plans::prices_by_ids(conn, tenant_id, &price_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let intervals: Vec<Vec<(DateTime<Utc>, DateTime<Utc>)>> = usage_lines
+        .iter()
+        .map(|i| {
+            let line = &lines[*i];
+            match (line.period_start, line.period_end) {
+                (Some(start), Some(end)) => rules::billable_intervals(&life, Period { start, end }, &pauses, end)
+                    .iter()
+                    .map(|p| (p.start, p.end))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        })
+        .collect();
+    let meters: Vec<[Uuid; 1]> = usage_lines
+        .iter()
+        .map(|i| [lines[*i].meter_id.unwrap_or_default()])
+        .collect();
+    let requests: Vec<QuantityRequest> = usage_lines
+        .iter()
+        .zip(&intervals)
+        .zip(&meters)
+        .map(|((i, intervals), meter)| QuantityRequest {
+            customer_id: lines[*i].customer_id,
+            intervals,
+            meter_ids: meter,
+        })
+        .collect();
+    let quantities = usage::quantities(conn, tenant_id, &requests).await?;
+    let mut changed = Vec::new();
+    for ((i, meter), quantity) in usage_lines.iter().zip(&meters).zip(quantities) {
+        let line = &mut lines[*i];
+        let model = line
+            .price_id
+            .and_then(|id| prices.get(&id))
+            .and_then(|p| model_json::from_json(p.billing_model.as_deref()?, p.model.as_ref()?));
+        let Some(model) = model else { continue };
+        let charge = price_usage(&model, quantity.get(&meter[0]).copied().unwrap_or_default(), currency);
+        if charge.quantity != line.quantity || charge.amount != line.amount {
+            line.quantity = charge.quantity;
+            line.unit_amount = charge.unit_amount;
+            line.amount = charge.amount;
+            changed.push(line.clone());
+        }
+    }
+    rows::update_line_amounts(conn, &changed).await?;
+    Ok(())
+}
+
+/// Voids an invoice that has no payments; wallet credits it used go back
+/// to the wallets.
+pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<InvoiceRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let mut invoice = rows::invoice_for_update(conn, tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("invoice"))?;
+        if invoice.status == STATUS_VOIDED {
+            return Err(AppError::conflict("invoice is already voided"));
+        }
+        if invoice.amount_paid > Decimal::ZERO {
+            return Err(AppError::conflict("invoice has payments; it cannot be voided"));
+        }
+        let now = Utc::now();
+        wallets::refund_invoice(conn, tenant_id, id, now).await?;
+        invoice.status = STATUS_VOIDED.to_string();
+        invoice.voided_at = Some(now);
+        invoice.updated_at = now;
+        Ok(rows::save_invoice(conn, &invoice).await?)
+    })
+    .await
+}
+
+/// A manual charge: quantity times unit amount, rounded once per line.
+pub struct OneOffLine {
+    pub description: String,
+    pub unit_amount: Decimal,
+    pub quantity: Decimal,
+}
+
+/// A draft invoice of manual charges for an active customer.
+pub async fn create_one_off(
+    pool: &DbPool,
+    settings: &BillingSettings,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    currency: Currency,
+    lines: Vec<OneOffLine>,
+) -> AppResult<InvoiceRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        live_customer_for_update(conn, tenant_id, customer_id).await?;
+        let now = Utc::now();
+        let new_lines = lines
+            .into_iter()
+            .map(|l| NewLine {
+                description: l.description,
+                customer_id,
+                price_id: None,
+                meter_id: None,
+                charge: crate::domain::pricing::price_fixed(l.unit_amount, l.quantity, currency),
+                period: None,
+            })
+            .collect();
+        let (invoice, lines) = build_invoice(
+            tenant_id,
+            customer_id,
+            None,
+            currency,
+            None,
+            new_lines,
+            grace_end(settings, now),
+            now,
+        );
+        rows::insert_invoices(conn, std::slice::from_ref(&invoice)).await?;
+        rows::insert_lines(conn, &lines).await?;
+        Ok(invoice)
+    })
+    .await
+}

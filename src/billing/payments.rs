@@ -1,0 +1,86 @@
+//! Payments against finalized invoices: idempotent, never more than is due.
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::errors::unique_violation;
+use crate::db::invoices::{self as rows, InvoiceRow, PAYMENT_KEY_INDEX, PaymentRow};
+use crate::db::{DbPool, connection};
+use crate::domain::invoice::{InvoiceStatus, PaymentRefusal, check_payment};
+use crate::domain::money::Currency;
+use crate::error::{AppError, AppResult};
+
+pub struct PaymentDraft {
+    pub invoice_id: Uuid,
+    pub amount: Decimal,
+    /// The stored method name (CARD, BANK_TRANSFER, OFFLINE, OTHER).
+    pub method: &'static str,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+}
+
+fn refusal(refusal: PaymentRefusal) -> AppError {
+    if refusal.is_conflict() {
+        AppError::conflict(refusal.message())
+    } else {
+        AppError::validation("input.amount", refusal.message())
+    }
+}
+
+/// The payment a key already made, if it is this same payment; a key reused
+/// for another payment is refused.
+fn replay(existing: PaymentRow, draft: &PaymentDraft) -> AppResult<PaymentRow> {
+    if existing.invoice_id == draft.invoice_id && existing.amount == draft.amount {
+        Ok(existing)
+    } else {
+        Err(AppError::conflict(
+            "idempotencyKey was already used for a different payment",
+        ))
+    }
+}
+
+/// Records a payment and the invoice's new amount paid. The same key
+/// returns the first payment again and never pays twice.
+pub async fn record(pool: &DbPool, tenant_id: Uuid, draft: PaymentDraft) -> AppResult<(PaymentRow, InvoiceRow)> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        // The invoice lock serialises payments of one invoice, retries included.
+        let mut invoice = rows::invoice_for_update(conn, tenant_id, draft.invoice_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("invoice"))?;
+        if let Some(existing) = rows::payment_by_key(conn, tenant_id, &draft.idempotency_key).await? {
+            return Ok((replay(existing, &draft)?, invoice));
+        }
+        let currency = Currency::parse("currency", &invoice.currency)?;
+        let status = InvoiceStatus::parse(&invoice.status).unwrap_or(InvoiceStatus::Draft);
+        let due = invoice.total - invoice.amount_paid;
+        let amount = check_payment(status, draft.amount, due, currency).map_err(refusal)?;
+        let now = Utc::now();
+        let payment = rows::insert_payment(
+            conn,
+            &PaymentRow {
+                tenant_id,
+                id: Uuid::now_v7(),
+                invoice_id: invoice.id,
+                amount,
+                method: draft.method.to_string(),
+                reference: draft.reference.clone(),
+                idempotency_key: draft.idempotency_key.clone(),
+                created_at: now,
+            },
+        )
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            // Only a payment of another invoice can race past the lock above.
+            Some(PAYMENT_KEY_INDEX) => AppError::conflict("idempotencyKey was already used for a different payment"),
+            _ => AppError::from(e),
+        })?;
+        invoice.amount_paid += amount;
+        invoice.updated_at = now;
+        let invoice = rows::save_invoice(conn, &invoice).await?;
+        Ok((payment, invoice))
+    })
+    .await
+}

@@ -1,0 +1,269 @@
+//! The billing run: every subscription boundary that has passed becomes one
+//! invoice, and drafts whose grace period is over are finalized.
+//!
+//! Work is taken in batches of subscriptions locked with SKIP LOCKED, so
+//! any number of runs (server workers, `billgraph bill`) share it without
+//! waiting on each other. A batch is one transaction: its invoices, their
+//! lines and the subscriptions' billing cursors commit together or not at
+//! all, and the unique index on (subscription, period end) refuses a second
+//! invoice for a boundary whatever happens.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::billing::invoices::{self, NewLine, build_invoice};
+use crate::billing::wallets;
+use crate::config::BillingSettings;
+use crate::db::invoices::{self as invoice_rows, InvoiceRow, LineRow};
+use crate::db::subscriptions::{self, SubscriptionRow};
+use crate::db::usage::{self, QuantityRequest};
+use crate::db::{DbPool, connection, meters, plans};
+use crate::domain::charges::boundary_lines;
+use crate::domain::money::Currency;
+use crate::domain::period::Period;
+use crate::domain::subscription::{self as rules, Payer};
+use crate::error::{AppError, AppResult};
+use crate::plans::price_terms;
+use crate::subscriptions::{bills_on, lifecycle_of};
+
+/// Subscriptions billed per transaction.
+const BATCH: i64 = 500;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Boundaries billed (a boundary with nothing to charge makes no invoice).
+    pub boundaries: usize,
+    pub invoices_created: usize,
+    pub invoices_finalized: usize,
+    pub credits_expired: u64,
+}
+
+/// Bills every boundary up to `until` (at most now), finalizes the drafts
+/// whose grace is over, and expires wallet credits that are due.
+pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>) -> AppResult<RunSummary> {
+    let now = Utc::now();
+    if until > now {
+        return Err(AppError::validation("until", "must not be in the future"));
+    }
+    let mut summary = RunSummary::default();
+    loop {
+        let (boundaries, created) = bill_due_batch(pool, settings, until).await?;
+        if boundaries == 0 {
+            break;
+        }
+        summary.boundaries += boundaries;
+        summary.invoices_created += created;
+    }
+    loop {
+        let finalized = invoices::finalize_due_batch(pool, settings, Utc::now()).await?;
+        if finalized == 0 {
+            break;
+        }
+        summary.invoices_finalized += finalized;
+    }
+    summary.credits_expired = wallets::expire_due_lots(pool, Utc::now()).await?;
+    Ok(summary)
+}
+
+/// Runs the billing every `interval` until the process ends; failures are
+/// logged and retried on the next tick.
+pub fn spawn_worker(pool: DbPool, settings: BillingSettings, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match run(&pool, &settings, Utc::now()).await {
+                Ok(summary) if summary != RunSummary::default() => {
+                    tracing::info!(?summary, "billing run");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "billing run failed; will retry"),
+            }
+        }
+    });
+}
+
+/// One batch: returns the boundaries billed and the invoices created.
+async fn bill_due_batch(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>) -> AppResult<(usize, usize)> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let due = invoice_rows::due_subscriptions_for_update(conn, until, BATCH).await?;
+        let mut by_tenant: HashMap<Uuid, Vec<SubscriptionRow>> = HashMap::new();
+        for subscription in &due {
+            by_tenant
+                .entry(subscription.tenant_id)
+                .or_default()
+                .push(subscription.clone());
+        }
+        let now = Utc::now();
+        let (mut invoices, mut lines, mut moves) = (Vec::new(), Vec::new(), Vec::new());
+        for (tenant_id, subs) in by_tenant {
+            let billed = bill_tenant(conn, settings, tenant_id, &subs, now).await?;
+            for (subscription, next, invoice) in billed {
+                moves.push((tenant_id, subscription, next));
+                if let Some((invoice, invoice_lines)) = invoice {
+                    invoices.push(invoice);
+                    lines.extend(invoice_lines);
+                }
+            }
+        }
+        invoice_rows::insert_invoices(conn, &invoices).await?;
+        invoice_rows::insert_lines(conn, &lines).await?;
+        invoice_rows::advance_billing(conn, &moves).await?;
+        Ok((due.len(), invoices.len()))
+    })
+    .await
+}
+
+/// A boundary's outcome: the subscription, its next boundary, and the
+/// invoice (None when the boundary charges nothing).
+type Billed = (Uuid, Option<DateTime<Utc>>, Option<(InvoiceRow, Vec<LineRow>)>);
+
+/// Bills the due boundary of each of one tenant's subscriptions, reading
+/// prices, pauses, names, payers and usage in one statement each.
+async fn bill_tenant(
+    conn: &mut AsyncPgConnection,
+    settings: &BillingSettings,
+    tenant_id: Uuid,
+    subs: &[SubscriptionRow],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Billed>> {
+    let mut plan_ids: Vec<Uuid> = subs.iter().map(|s| s.plan_id).collect();
+    plan_ids.sort();
+    plan_ids.dedup();
+    let sub_ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
+    let prices = plans::prices_of_plans(conn, tenant_id, &plan_ids).await?;
+    let plan_names: HashMap<Uuid, String> = plans::plans_by_ids(conn, tenant_id, &plan_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let mut meter_ids: Vec<Uuid> = prices.iter().filter_map(|p| p.meter_id).collect();
+    meter_ids.sort();
+    meter_ids.dedup();
+    let meter_names: HashMap<Uuid, String> = meters::find_by_ids(conn, tenant_id, &meter_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.name))
+        .collect();
+    let mut pauses: HashMap<Uuid, Vec<Period>> = HashMap::new();
+    for p in subscriptions::pauses_of(conn, tenant_id, &sub_ids).await? {
+        pauses.entry(p.subscription_id).or_default().push(Period {
+            start: p.started_at,
+            end: p.ended_at,
+        });
+    }
+    let parent_paid: Vec<Uuid> = subs
+        .iter()
+        .filter(|s| Payer::parse(&s.payer) == Some(Payer::Parent))
+        .map(|s| s.customer_id)
+        .collect();
+    let payers: HashMap<Uuid, Uuid> = if parent_paid.is_empty() {
+        HashMap::new()
+    } else {
+        invoice_rows::paying_ancestors(conn, tenant_id, &parent_paid, now)
+            .await?
+            .into_iter()
+            .map(|r| (r.customer_id, r.payer_id))
+            .collect()
+    };
+
+    // What each boundary bills, and the usage it needs.
+    struct Plan<'a> {
+        sub: &'a SubscriptionRow,
+        at: DateTime<Utc>,
+        bill: rules::BoundaryBill,
+        intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+        meters: Vec<Uuid>,
+    }
+    let mut planned = Vec::with_capacity(subs.len());
+    for sub in subs {
+        let Some(at) = sub.next_billing_at else { continue };
+        let life = lifecycle_of(sub);
+        let bill = rules::bill_at(&life, at);
+        let intervals = bill
+            .arrears
+            .map(|period| {
+                let sub_pauses = pauses.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
+                rules::billable_intervals(&life, period, sub_pauses, at)
+            })
+            .unwrap_or_default();
+        let mut meters: Vec<Uuid> = prices
+            .iter()
+            .filter(|p| p.plan_id == sub.plan_id && bills_on(p, sub))
+            .filter_map(|p| p.meter_id)
+            .collect();
+        meters.sort();
+        meters.dedup();
+        planned.push(Plan {
+            sub,
+            at,
+            bill,
+            intervals: intervals.iter().map(|i| (i.start, i.end)).collect(),
+            meters,
+        });
+    }
+    let requests: Vec<QuantityRequest> = planned
+        .iter()
+        .map(|p| QuantityRequest {
+            customer_id: p.sub.customer_id,
+            intervals: &p.intervals,
+            meter_ids: if p.bill.arrears.is_some() { &p.meters } else { &[] },
+        })
+        .collect();
+    let quantities = usage::quantities(conn, tenant_id, &requests).await?;
+
+    let mut billed = Vec::with_capacity(planned.len());
+    for (plan, usage) in planned.iter().zip(quantities) {
+        let sub = plan.sub;
+        let currency = Currency::parse("currency", &sub.currency)?;
+        let terms: Vec<_> = prices
+            .iter()
+            .filter(|p| p.plan_id == sub.plan_id && bills_on(p, sub))
+            .filter_map(|p| Some((p.id, price_terms(p)?)))
+            .collect();
+        let arrears = plan.bill.arrears.map(|period| (period, !plan.intervals.is_empty()));
+        let charged = boundary_lines(&terms, &usage, arrears, plan.bill.advance, currency);
+        let invoice = (!charged.is_empty()).then(|| {
+            let payer = match Payer::parse(&sub.payer) {
+                Some(Payer::Parent) => payers.get(&sub.customer_id).copied().unwrap_or(sub.customer_id),
+                _ => sub.customer_id,
+            };
+            let new_lines: Vec<NewLine> = charged
+                .into_iter()
+                .map(|billed| NewLine {
+                    description: match billed.line.meter_id {
+                        Some(meter) => meter_names.get(&meter).cloned().unwrap_or_default(),
+                        None => plan_names.get(&sub.plan_id).cloned().unwrap_or_default(),
+                    },
+                    customer_id: sub.customer_id,
+                    price_id: Some(billed.line.price_id),
+                    meter_id: billed.line.meter_id,
+                    charge: billed.line.charge,
+                    period: Some(billed.period),
+                })
+                .collect();
+            let period = plan.bill.arrears.unwrap_or(Period {
+                start: plan.at,
+                end: plan.at,
+            });
+            build_invoice(
+                tenant_id,
+                payer,
+                Some(sub.id),
+                currency,
+                Some(period),
+                new_lines,
+                invoices::grace_end(settings, now),
+                now,
+            )
+        });
+        billed.push((sub.id, plan.bill.next, invoice));
+    }
+    Ok(billed)
+}

@@ -1,0 +1,518 @@
+//! Wallets: prepaid credits and their ledger.
+//!
+//! Every change to a wallet happens under its row lock, in one transaction
+//! that writes the lots, the ledger entries and the cached balance together,
+//! so `credit_balance` always equals both the ledger's credits minus its
+//! debits and the lots' remaining credits. Each entry moves exactly the
+//! credits it lists in `lots`: a CREDIT into those lots, a DEBIT out of them.
+//!
+//! Lots that have expired are expired (one EXPIRY entry each) under the same
+//! lock before a wallet is topped up, debited or used to pay, so nothing
+//! spends or reports credits that are already gone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::customers::live_customer_for_update;
+use crate::db::errors::unique_violation;
+use crate::db::wallets::{
+    self, DueWallet, IDEMPOTENCY_INDEX, KIND_CREDIT, KIND_DEBIT, LotRow, REASON_EXPIRY, REASON_INVOICE_PAYMENT,
+    REASON_MANUAL, REASON_TOP_UP, REASON_VOID_REFUND, STATUS_ACTIVE, TransactionRow, WalletRow,
+};
+use crate::db::{DbPool, connection};
+use crate::domain::money::{Currency, round_amount};
+use crate::domain::wallet::{Lot, credits_to_amount, expired_lots, invoice_payment, plan_debit};
+use crate::error::{AppError, AppResult};
+
+/// Wallets the expiry worker reads per statement.
+const EXPIRY_BATCH: i64 = 500;
+
+/// Whether a top-up was paid for or granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LotKind {
+    Purchased,
+    Free,
+}
+
+impl LotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LotKind::Purchased => wallets::LOT_PURCHASED,
+            LotKind::Free => wallets::LOT_FREE,
+        }
+    }
+}
+
+/// A validated request to open a wallet.
+#[derive(Debug, Clone)]
+pub struct NewWallet {
+    pub customer_id: Uuid,
+    pub currency: Currency,
+    pub name: String,
+    pub conversion_rate: Decimal,
+}
+
+/// A validated top-up: `credits` and `expires_at` (in the future) already checked.
+#[derive(Debug, Clone)]
+pub struct TopUp {
+    pub credits: Decimal,
+    pub kind: LotKind,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub idempotency_key: String,
+}
+
+/// A validated debit a client asks for (reason MANUAL).
+#[derive(Debug, Clone)]
+pub struct ManualDebit {
+    pub credits: Decimal,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+}
+
+/// The wallet's currency; the column only ever holds codes `Currency::parse` accepted.
+pub fn wallet_currency(wallet: &WalletRow) -> AppResult<Currency> {
+    Currency::parse("currency", &wallet.currency).map_err(AppError::internal)
+}
+
+/// What the wallet's credits are worth in its currency, rounded for display.
+pub fn balance_amount(wallet: &WalletRow) -> AppResult<Decimal> {
+    Ok(credits_to_amount(
+        wallet.credit_balance,
+        wallet.conversion_rate,
+        wallet_currency(wallet)?,
+    ))
+}
+
+/// Opens an empty wallet for an active customer of the tenant.
+pub async fn create_wallet(pool: &DbPool, tenant_id: Uuid, new: NewWallet, now: DateTime<Utc>) -> AppResult<WalletRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        // Locked, so the customer cannot be archived while its wallet is created.
+        let customer = live_customer_for_update(conn, tenant_id, new.customer_id).await?;
+        let row = WalletRow {
+            tenant_id,
+            id: Uuid::now_v7(),
+            customer_id: customer.id,
+            currency: new.currency.code().to_string(),
+            name: new.name.clone(),
+            conversion_rate: new.conversion_rate,
+            status: STATUS_ACTIVE.to_string(),
+            credit_balance: Decimal::ZERO,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(wallets::insert_wallet(conn, &row).await?)
+    })
+    .await
+}
+
+/// Adds a lot of credits and returns its TOP_UP entry; the same idempotency
+/// key on the same wallet returns the first entry again.
+pub async fn top_up(
+    pool: &DbPool,
+    tenant_id: Uuid,
+    wallet_id: Uuid,
+    top_up: TopUp,
+    now: DateTime<Utc>,
+) -> AppResult<TransactionRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let wallet = locked_wallet(conn, tenant_id, wallet_id).await?;
+        let request = Replay {
+            reason: REASON_TOP_UP,
+            credits: top_up.credits,
+            reference: None,
+        };
+        if let Some(first) = replayed(conn, &wallet, &top_up.idempotency_key, &request).await? {
+            return Ok(first);
+        }
+        ensure_active(&wallet)?;
+        let mut ledger = Ledger::open(wallet)?;
+        let lots = live_lots(conn, &ledger.wallet).await?;
+        ledger.expire(&lots, now)?;
+        // The lot starts empty; the entry below fills it like any CREDIT.
+        let lot = LotRow {
+            tenant_id,
+            id: Uuid::now_v7(),
+            wallet_id,
+            kind: top_up.kind.as_str().to_string(),
+            credits: top_up.credits,
+            remaining: Decimal::ZERO,
+            expires_at: top_up.expires_at,
+            created_at: now,
+        };
+        wallets::insert_lot(conn, &lot).await?;
+        let entry = Entry {
+            kind: KIND_CREDIT,
+            reason: REASON_TOP_UP,
+            credits: top_up.credits,
+            amount: ledger.worth(top_up.credits),
+            reference: None,
+            lots: vec![(lot.id, top_up.credits)],
+            idempotency_key: Some(top_up.idempotency_key.clone()),
+        };
+        ledger.append(entry, now)?;
+        last_entry(ledger.save(conn, now).await?)
+    })
+    .await
+}
+
+/// Spends credits, soonest-expiring first, and returns the MANUAL entry;
+/// all or nothing (INSUFFICIENT_FUNDS when the spendable credits fall
+/// short). Idempotent like `top_up`.
+pub async fn debit(
+    pool: &DbPool,
+    tenant_id: Uuid,
+    wallet_id: Uuid,
+    debit: ManualDebit,
+    now: DateTime<Utc>,
+) -> AppResult<TransactionRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let wallet = locked_wallet(conn, tenant_id, wallet_id).await?;
+        let request = Replay {
+            reason: REASON_MANUAL,
+            credits: debit.credits,
+            reference: debit.reference.as_deref(),
+        };
+        if let Some(first) = replayed(conn, &wallet, &debit.idempotency_key, &request).await? {
+            return Ok(first);
+        }
+        ensure_active(&wallet)?;
+        let mut ledger = Ledger::open(wallet)?;
+        let lots = live_lots(conn, &ledger.wallet).await?;
+        ledger.expire(&lots, now)?;
+        let takes = plan_debit(&lots, debit.credits, now).map_err(|short| {
+            AppError::insufficient_funds(format!(
+                "the wallet has {} spendable credits; {} were asked for",
+                short.available, debit.credits
+            ))
+        })?;
+        let entry = Entry {
+            kind: KIND_DEBIT,
+            reason: REASON_MANUAL,
+            credits: debit.credits,
+            amount: ledger.worth(debit.credits),
+            reference: debit.reference.clone(),
+            lots: takes,
+            idempotency_key: Some(debit.idempotency_key.clone()),
+        };
+        ledger.append(entry, now)?;
+        last_entry(ledger.save(conn, now).await?)
+    })
+    .await
+}
+
+/// Expires every lot, in every tenant, that expired at `now` with credits
+/// left: one EXPIRY entry per lot, each wallet in its own short transaction.
+/// Wallets locked by another transaction are skipped (that one expires them
+/// itself, or the next run does). Returns the number of entries written.
+pub async fn expire_due_lots(pool: &DbPool, now: DateTime<Utc>) -> AppResult<u64> {
+    let mut conn = connection(pool).await?;
+    let mut written = 0;
+    let mut after = None;
+    loop {
+        let due = wallets::wallets_with_expired_lots(&mut conn, now, after, EXPIRY_BATCH).await?;
+        for wallet in &due {
+            written += expire_wallet(&mut conn, *wallet, now).await?;
+        }
+        if (due.len() as i64) < EXPIRY_BATCH {
+            return Ok(written);
+        }
+        after = due.last().copied();
+    }
+}
+
+async fn expire_wallet(conn: &mut AsyncPgConnection, due: DueWallet, now: DateTime<Utc>) -> AppResult<u64> {
+    conn.transaction(async |conn| {
+        let Some(wallet) = wallets::wallet_for_update_unless_locked(conn, due.tenant_id, due.wallet_id).await? else {
+            return Ok(0);
+        };
+        let mut ledger = Ledger::open(wallet)?;
+        let lots = live_lots(conn, &ledger.wallet).await?;
+        let expired = ledger.expire(&lots, now)?;
+        ledger.save(conn, now).await?;
+        Ok(expired as u64)
+    })
+    .await
+}
+
+/// Pays what it can of an invoice from the customer's ACTIVE wallets in the
+/// invoice's currency, oldest wallet first, inside the caller's transaction
+/// (which must hold the invoice's lock, so it runs once per invoice). Each
+/// paying wallet writes one INVOICE_PAYMENT entry referencing the invoice.
+/// Returns the amount applied: whole minor units, at most `amount_due`.
+pub async fn pay_invoice(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    currency: &str,
+    invoice_id: Uuid,
+    amount_due: Decimal,
+    now: DateTime<Utc>,
+) -> AppResult<Decimal> {
+    let currency = Currency::parse("currency", currency)?;
+    let mut locked = wallets::active_wallets_for_update(conn, tenant_id, customer_id, currency.code()).await?;
+    locked.sort_by_key(|w| (w.created_at, w.id));
+    let mut due = amount_due;
+    let mut applied = Decimal::ZERO;
+    for wallet in locked {
+        if due <= Decimal::ZERO {
+            break;
+        }
+        let mut ledger = Ledger::open(wallet)?;
+        let lots = live_lots(conn, &ledger.wallet).await?;
+        ledger.expire(&lots, now)?;
+        let payment = invoice_payment(due, currency, ledger.wallet.conversion_rate, &lots, now);
+        if payment.credits > Decimal::ZERO {
+            let entry = Entry {
+                kind: KIND_DEBIT,
+                reason: REASON_INVOICE_PAYMENT,
+                credits: payment.credits,
+                amount: payment.amount,
+                reference: Some(invoice_id.to_string()),
+                lots: payment.takes,
+                idempotency_key: None,
+            };
+            ledger.append(entry, now)?;
+            due -= payment.amount;
+            applied += payment.amount;
+        }
+        ledger.save(conn, now).await?;
+    }
+    Ok(round_amount(applied, currency))
+}
+
+/// Gives back what `pay_invoice` took for an invoice (when it is voided),
+/// inside the caller's transaction: per paying wallet, one VOID_REFUND
+/// entry per payment, putting the credits back into the very lots they came
+/// from. A wallet already refunded for the invoice is skipped, so a second
+/// call refunds nothing. Returns the amount refunded.
+pub async fn refund_invoice(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    invoice_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Decimal> {
+    let reference = invoice_id.to_string();
+    let payments = wallets::invoice_payments(conn, tenant_id, &reference).await?;
+    let mut wallet_ids: Vec<Uuid> = payments.iter().map(|p| p.wallet_id).collect();
+    wallet_ids.sort();
+    wallet_ids.dedup();
+    if wallet_ids.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    let locked = wallets::wallets_for_update(conn, tenant_id, &wallet_ids).await?;
+    // Read under the locks: a concurrent refund has either committed or not begun.
+    let refunded = wallets::wallets_refunded(conn, tenant_id, &reference, &wallet_ids).await?;
+    let mut total = Decimal::ZERO;
+    for wallet in locked.into_iter().filter(|w| !refunded.contains(&w.id)) {
+        let wallet_id = wallet.id;
+        let mut ledger = Ledger::open(wallet)?;
+        for payment in payments.iter().filter(|p| p.wallet_id == wallet_id) {
+            let lots = wallets::lot_takes(&payment.lots).map_err(AppError::internal)?;
+            let entry = Entry {
+                kind: KIND_CREDIT,
+                reason: REASON_VOID_REFUND,
+                credits: payment.credits,
+                amount: payment.amount,
+                reference: Some(reference.clone()),
+                lots,
+                idempotency_key: None,
+            };
+            ledger.append(entry, now)?;
+            total += payment.amount;
+        }
+        ledger.save(conn, now).await?;
+    }
+    Ok(total)
+}
+
+async fn locked_wallet(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> AppResult<WalletRow> {
+    wallets::wallet_for_update(conn, tenant_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("wallet"))
+}
+
+fn ensure_active(wallet: &WalletRow) -> AppResult<()> {
+    if wallet.is_active() {
+        Ok(())
+    } else {
+        Err(AppError::conflict("wallet is closed"))
+    }
+}
+
+/// What a request carrying an idempotency key asks for, to compare with
+/// what the key did the first time.
+struct Replay<'a> {
+    reason: &'static str,
+    credits: Decimal,
+    reference: Option<&'a str>,
+}
+
+/// The entry `key` already wrote on the locked wallet, if the request is the
+/// same; CONFLICT if the key was used for a different one. Looked up under
+/// the wallet's lock, so a concurrent twin has committed by then.
+async fn replayed(
+    conn: &mut AsyncPgConnection,
+    wallet: &WalletRow,
+    key: &str,
+    request: &Replay<'_>,
+) -> AppResult<Option<TransactionRow>> {
+    let Some(first) = wallets::transaction_by_idempotency_key(conn, wallet.tenant_id, wallet.id, key).await? else {
+        return Ok(None);
+    };
+    let same = first.reason == request.reason
+        && first.credits == request.credits
+        && first.reference.as_deref() == request.reference;
+    if same {
+        Ok(Some(first))
+    } else {
+        Err(AppError::conflict(
+            "idempotencyKey was already used on this wallet for a different request",
+        ))
+    }
+}
+
+/// The wallet's lots that hold credits, in creation order.
+async fn live_lots(conn: &mut AsyncPgConnection, wallet: &WalletRow) -> AppResult<Vec<Lot>> {
+    let rows = wallets::lots_with_credits(conn, wallet.tenant_id, wallet.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Lot {
+            id: r.id,
+            remaining: r.remaining,
+            expires_at: r.expires_at,
+        })
+        .collect())
+}
+
+fn last_entry(mut entries: Vec<TransactionRow>) -> AppResult<TransactionRow> {
+    entries
+        .pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a wallet operation wrote no entry")))
+}
+
+/// One ledger entry to append: which way its credits move, why, and the
+/// lots they move out of (DEBIT) or into (CREDIT), adding up to `credits`.
+struct Entry {
+    kind: &'static str,
+    reason: &'static str,
+    credits: Decimal,
+    amount: Decimal,
+    reference: Option<String>,
+    lots: Vec<(Uuid, Decimal)>,
+    idempotency_key: Option<String>,
+}
+
+/// A locked wallet and the changes one operation makes to it, kept in
+/// memory and written together by `save`.
+struct Ledger {
+    wallet: WalletRow,
+    currency: Currency,
+    balance: Decimal,
+    entries: Vec<TransactionRow>,
+    /// The net change of each lot's remaining credits.
+    lot_changes: BTreeMap<Uuid, Decimal>,
+}
+
+impl Ledger {
+    fn open(wallet: WalletRow) -> AppResult<Self> {
+        Ok(Ledger {
+            currency: wallet_currency(&wallet)?,
+            balance: wallet.credit_balance,
+            wallet,
+            entries: Vec::new(),
+            lot_changes: BTreeMap::new(),
+        })
+    }
+
+    /// What `credits` are worth in the wallet's currency.
+    fn worth(&self, credits: Decimal) -> Decimal {
+        credits_to_amount(credits, self.wallet.conversion_rate, self.currency)
+    }
+
+    /// Appends one EXPIRY entry per lot expired at `now`; returns how many.
+    fn expire(&mut self, lots: &[Lot], now: DateTime<Utc>) -> AppResult<usize> {
+        let expired = expired_lots(lots, now);
+        for &(lot, credits) in &expired {
+            let entry = Entry {
+                kind: KIND_DEBIT,
+                reason: REASON_EXPIRY,
+                credits,
+                amount: self.worth(credits),
+                reference: Some(lot.to_string()),
+                lots: vec![(lot, credits)],
+                idempotency_key: None,
+            };
+            self.append(entry, now)?;
+        }
+        Ok(expired.len())
+    }
+
+    fn append(&mut self, entry: Entry, now: DateTime<Utc>) -> AppResult<()> {
+        let credit = entry.kind == KIND_CREDIT;
+        let balance = if credit {
+            self.balance.checked_add(entry.credits)
+        } else {
+            self.balance.checked_sub(entry.credits)
+        };
+        self.balance = balance
+            .filter(|b| *b >= Decimal::ZERO)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("wallet {} balance out of range", self.wallet.id)))?;
+        for &(lot, credits) in &entry.lots {
+            let change = if credit { credits } else { -credits };
+            *self.lot_changes.entry(lot).or_default() += change;
+        }
+        self.entries.push(TransactionRow {
+            tenant_id: self.wallet.tenant_id,
+            // Time-ordered: the ledger's order is the id order.
+            id: Uuid::now_v7(),
+            wallet_id: self.wallet.id,
+            kind: entry.kind.to_string(),
+            credits: entry.credits,
+            amount: entry.amount,
+            balance_after: self.balance,
+            reason: entry.reason.to_string(),
+            reference: entry.reference,
+            lots: wallets::lots_json(&entry.lots),
+            idempotency_key: entry.idempotency_key,
+            created_at: now,
+        });
+        Ok(())
+    }
+
+    /// Writes the lot changes, the entries and the new balance; returns the
+    /// entries as stored, in ledger order.
+    async fn save(self, conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> AppResult<Vec<TransactionRow>> {
+        if self.entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant_id, wallet_id) = (self.wallet.tenant_id, self.wallet.id);
+        let changes: Vec<(Uuid, Decimal)> = self.lot_changes.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+        if !changes.is_empty() {
+            let changed = wallets::add_to_lots(conn, tenant_id, wallet_id, &changes).await?;
+            if changed != changes.len() {
+                return Err(AppError::internal(anyhow::anyhow!(
+                    "wallet {wallet_id}: {} of {} lots to change were found",
+                    changed,
+                    changes.len()
+                )));
+            }
+        }
+        let stored =
+            wallets::insert_transactions(conn, &self.entries)
+                .await
+                .map_err(|e| match unique_violation(&e) {
+                    // The wallet lock makes this unreachable; the index is the backstop.
+                    Some(IDEMPOTENCY_INDEX) => AppError::conflict("idempotencyKey was already used on this wallet"),
+                    _ => AppError::from(e),
+                })?;
+        wallets::set_balance(conn, tenant_id, wallet_id, self.balance, now).await?;
+        Ok(stored)
+    }
+}

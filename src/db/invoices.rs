@@ -1,0 +1,484 @@
+//! The invoices, invoice_line_items, invoice_counters and payments tables.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::schema::{invoice_line_items, invoices, payments};
+use crate::db::subscriptions::SubscriptionRow;
+
+pub const STATUS_DRAFT: &str = "DRAFT";
+pub const STATUS_FINALIZED: &str = "FINALIZED";
+pub const STATUS_VOIDED: &str = "VOIDED";
+/// The unique index that allows one invoice per subscription boundary.
+pub const SUBSCRIPTION_PERIOD_INDEX: &str = "invoices_subscription_period";
+/// The unique index that makes payment idempotency keys single-use.
+pub const PAYMENT_KEY_INDEX: &str = "payments_idempotency";
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = invoices, check_for_backend(Pg))]
+pub struct InvoiceRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub subscription_id: Option<Uuid>,
+    pub status: String,
+    pub number: Option<String>,
+    pub currency: String,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub subtotal: Decimal,
+    pub credits_applied: Decimal,
+    pub total: Decimal,
+    pub amount_paid: Decimal,
+    pub finalize_after: DateTime<Utc>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub finalized_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invoice_line_items, check_for_backend(Pg))]
+pub struct LineRow {
+    pub tenant_id: Uuid,
+    pub invoice_id: Uuid,
+    pub position: i32,
+    pub customer_id: Uuid,
+    pub price_id: Option<Uuid>,
+    pub meter_id: Option<Uuid>,
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_amount: Option<Decimal>,
+    pub amount: Decimal,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payments, check_for_backend(Pg))]
+pub struct PaymentRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub amount: Decimal,
+    pub method: String,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Subscriptions with a boundary due by `until`, across tenants, locked;
+/// rows another billing run holds are skipped, so runs share the work.
+pub async fn due_subscriptions_for_update(
+    conn: &mut AsyncPgConnection,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<SubscriptionRow>> {
+    use crate::db::schema::subscriptions;
+    subscriptions::table
+        .filter(subscriptions::next_billing_at.le(until))
+        .order(subscriptions::next_billing_at)
+        .limit(limit)
+        .select(SubscriptionRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// Moves each subscription's billing cursor (None: fully billed).
+pub async fn advance_billing(
+    conn: &mut AsyncPgConnection,
+    moves: &[(Uuid, Uuid, Option<DateTime<Utc>>)],
+) -> QueryResult<()> {
+    let tenants: Vec<Uuid> = moves.iter().map(|m| m.0).collect();
+    let ids: Vec<Uuid> = moves.iter().map(|m| m.1).collect();
+    let next: Vec<Option<DateTime<Utc>>> = moves.iter().map(|m| m.2).collect();
+    diesel::sql_query(
+        "UPDATE subscriptions s SET next_billing_at = m.next
+         FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS m(tenant_id, id, next)
+         WHERE s.tenant_id = m.tenant_id AND s.id = m.id",
+    )
+    .bind::<Array<SqlUuid>, _>(tenants)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Nullable<Timestamptz>>, _>(next)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn insert_invoices(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -> QueryResult<()> {
+    // Bounded by the bind-parameter limit: callers insert in batches.
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(invoices::table).values(chunk).execute(conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_lines(conn: &mut AsyncPgConnection, rows: &[LineRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(2000) {
+        diesel::insert_into(invoice_line_items::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn invoice_for_update(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<InvoiceRow>> {
+    invoices::table
+        .filter(invoices::tenant_id.eq(tenant_id))
+        .filter(invoices::id.eq(id))
+        .select(InvoiceRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn invoices_by_ids(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<InvoiceRow>> {
+    invoices::table
+        .filter(invoices::tenant_id.eq(tenant_id))
+        .filter(invoices::id.eq_any(ids))
+        .select(InvoiceRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Drafts whose grace period is over, across tenants, locked; drafts
+/// another run holds are skipped.
+pub async fn due_drafts_for_update(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<InvoiceRow>> {
+    invoices::table
+        .filter(invoices::status.eq(STATUS_DRAFT))
+        .filter(invoices::finalize_after.le(now))
+        // Numbers follow creation order within a batch.
+        .order((invoices::finalize_after, invoices::id))
+        .limit(limit)
+        .select(InvoiceRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// The lines of many invoices, in order.
+pub async fn lines_of(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    invoice_ids: &[Uuid],
+) -> QueryResult<Vec<LineRow>> {
+    invoice_line_items::table
+        .filter(invoice_line_items::tenant_id.eq(tenant_id))
+        .filter(invoice_line_items::invoice_id.eq_any(invoice_ids))
+        .order((invoice_line_items::invoice_id, invoice_line_items::position))
+        .select(LineRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Rewrites the quantity and amount of lines (usage recomputed at finalization).
+pub async fn update_line_amounts(conn: &mut AsyncPgConnection, lines: &[LineRow]) -> QueryResult<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<Uuid> = lines.iter().map(|l| l.tenant_id).collect();
+    let invoices: Vec<Uuid> = lines.iter().map(|l| l.invoice_id).collect();
+    let positions: Vec<i32> = lines.iter().map(|l| l.position).collect();
+    let quantities: Vec<Decimal> = lines.iter().map(|l| l.quantity).collect();
+    let unit_amounts: Vec<Option<Decimal>> = lines.iter().map(|l| l.unit_amount).collect();
+    let amounts: Vec<Decimal> = lines.iter().map(|l| l.amount).collect();
+    diesel::sql_query(
+        "UPDATE invoice_line_items l SET quantity = u.quantity, unit_amount = u.unit_amount, amount = u.amount
+         FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::numeric[], $5::numeric[], $6::numeric[])
+             AS u(tenant_id, invoice_id, position, quantity, unit_amount, amount)
+         WHERE l.tenant_id = u.tenant_id AND l.invoice_id = u.invoice_id AND l.position = u.position",
+    )
+    .bind::<Array<SqlUuid>, _>(tenants)
+    .bind::<Array<SqlUuid>, _>(invoices)
+    .bind::<Array<diesel::sql_types::Int4>, _>(positions)
+    .bind::<Array<Numeric>, _>(quantities)
+    .bind::<Array<Nullable<Numeric>>, _>(unit_amounts)
+    .bind::<Array<Numeric>, _>(amounts)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The tenant's next invoice number. The counter row stays locked until the
+/// transaction ends, so numbers are handed out in commit order, and a
+/// rolled-back transaction leaves no gap.
+pub async fn next_invoice_number(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = BigInt)]
+        last_number: i64,
+    }
+    let row: Number = diesel::sql_query(
+        "INSERT INTO invoice_counters (tenant_id, last_number) VALUES ($1, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET last_number = invoice_counters.last_number + 1
+         RETURNING last_number",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .get_result(conn)
+    .await?;
+    Ok(row.last_number)
+}
+
+/// Writes the invoice's state and amounts.
+pub async fn save_invoice(conn: &mut AsyncPgConnection, row: &InvoiceRow) -> QueryResult<InvoiceRow> {
+    diesel::update(
+        invoices::table
+            .filter(invoices::tenant_id.eq(row.tenant_id))
+            .filter(invoices::id.eq(row.id)),
+    )
+    .set((
+        invoices::status.eq(&row.status),
+        invoices::number.eq(&row.number),
+        invoices::subtotal.eq(row.subtotal),
+        invoices::credits_applied.eq(row.credits_applied),
+        invoices::total.eq(row.total),
+        invoices::amount_paid.eq(row.amount_paid),
+        invoices::issued_at.eq(row.issued_at),
+        invoices::due_at.eq(row.due_at),
+        invoices::finalized_at.eq(row.finalized_at),
+        invoices::voided_at.eq(row.voided_at),
+        invoices::updated_at.eq(row.updated_at),
+    ))
+    .returning(InvoiceRow::as_returning())
+    .get_result(conn)
+    .await
+}
+
+/// One requested page of a customer's invoices (or its subtree's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InvoicePageKey {
+    pub customer_id: Uuid,
+    pub include_children: bool,
+    pub status: Option<&'static str>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct IndexedInvoice {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(embed)]
+    pub invoice: InvoiceRow,
+}
+
+/// The customers each key covers: itself, and with `include_children` its
+/// whole subtree. `keys` is bound as $2 (customer ids) and $3 (flags).
+const SCOPE_SQL: &str = "k AS (
+         SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS k(customer, children, idx)
+     ), scope(idx, id, lvl) AS (
+         SELECT idx, customer, 0 FROM k
+         UNION ALL
+         SELECT s.idx, c.id, s.lvl + 1 FROM scope s
+         JOIN k ON k.idx = s.idx
+         JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = s.id
+         WHERE k.children AND s.lvl < 64
+     )";
+
+/// Pages of invoices, newest first, for many keys at once.
+pub async fn invoice_pages(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    keys: &[InvoicePageKey],
+) -> QueryResult<Vec<IndexedInvoice>> {
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.customer_id).collect();
+    let children: Vec<bool> = keys.iter().map(|k| k.include_children).collect();
+    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
+    let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
+    let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
+    diesel::sql_query(format!(
+        "WITH RECURSIVE {SCOPE_SQL}, opts AS (
+             SELECT * FROM unnest($4::text[], $5::uuid[], $6::int8[]) WITH ORDINALITY AS o(status, after, lim, idx)
+         )
+         SELECT o.idx, i.*
+         FROM opts o
+         CROSS JOIN LATERAL (
+             SELECT i.* FROM scope s
+             JOIN invoices i ON i.tenant_id = $1 AND i.customer_id = s.id
+             WHERE s.idx = o.idx
+               AND (o.status IS NULL OR i.status = o.status)
+               AND (o.after IS NULL OR i.id < o.after)
+             ORDER BY i.id DESC
+             LIMIT o.lim
+         ) i
+         ORDER BY o.idx, i.id DESC"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Bool>, _>(children)
+    .bind::<Array<Nullable<Text>>, _>(statuses)
+    .bind::<Array<Nullable<SqlUuid>>, _>(afters)
+    .bind::<Array<BigInt>, _>(limits)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+pub struct IndexedCount {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+}
+
+pub async fn invoice_counts(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    keys: &[(Uuid, bool, Option<&'static str>)],
+) -> QueryResult<Vec<IndexedCount>> {
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
+    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.2).collect();
+    diesel::sql_query(format!(
+        "WITH RECURSIVE {SCOPE_SQL}
+         SELECT k.idx, (
+             SELECT count(*) FROM scope s
+             JOIN invoices i ON i.tenant_id = $1 AND i.customer_id = s.id
+             WHERE s.idx = k.idx AND (($4::text[])[k.idx] IS NULL OR i.status = ($4::text[])[k.idx])
+         ) AS count
+         FROM k"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Bool>, _>(children)
+    .bind::<Array<Nullable<Text>>, _>(statuses)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+pub struct BalanceRow {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = Numeric)]
+    pub amount: Decimal,
+}
+
+/// What finalized invoices still ask for, per key and currency.
+pub async fn balances_due(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    keys: &[(Uuid, bool)],
+) -> QueryResult<Vec<BalanceRow>> {
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
+    diesel::sql_query(format!(
+        "WITH RECURSIVE {SCOPE_SQL}
+         SELECT s.idx, i.currency, sum(i.total - i.amount_paid) AS amount
+         FROM scope s
+         JOIN invoices i ON i.tenant_id = $1 AND i.customer_id = s.id
+         WHERE i.status = 'FINALIZED' AND i.total > i.amount_paid
+         GROUP BY s.idx, i.currency
+         ORDER BY s.idx, i.currency"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Bool>, _>(children)
+    .load(conn)
+    .await
+}
+
+pub async fn insert_payment(conn: &mut AsyncPgConnection, row: &PaymentRow) -> QueryResult<PaymentRow> {
+    diesel::insert_into(payments::table)
+        .values(row)
+        .returning(PaymentRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn payment_by_key(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    idempotency_key: &str,
+) -> QueryResult<Option<PaymentRow>> {
+    payments::table
+        .filter(payments::tenant_id.eq(tenant_id))
+        .filter(payments::idempotency_key.eq(idempotency_key))
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The payments of many invoices, oldest first.
+pub async fn payments_of(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    invoice_ids: &[Uuid],
+) -> QueryResult<Vec<PaymentRow>> {
+    payments::table
+        .filter(payments::tenant_id.eq(tenant_id))
+        .filter(payments::invoice_id.eq_any(invoice_ids))
+        .order((payments::invoice_id, payments::id))
+        .select(PaymentRow::as_select())
+        .load(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+pub struct PayerRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub payer_id: Uuid,
+}
+
+/// For customers whose charges go to a parent: the nearest ancestor that
+/// pays for itself at `now` (a live SELF subscription), or the top of the
+/// hierarchy. The same rule as `subscriptions::paid_subscriptions`.
+pub async fn paying_ancestors(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<PayerRow>> {
+    let pays_self = "EXISTS (SELECT 1 FROM subscriptions p
+                      WHERE p.tenant_id = $1 AND p.customer_id = u.id AND p.payer = 'SELF'
+                        AND (p.ends_at IS NULL OR p.ends_at > $3))";
+    diesel::sql_query(format!(
+        "WITH RECURSIVE up(start, id, parent, dist) AS (
+             SELECT c.id, a.id, a.parent_customer_id, 1
+             FROM customers c JOIN customers a ON a.tenant_id = $1 AND a.id = c.parent_customer_id
+             WHERE c.tenant_id = $1 AND c.id = ANY($2)
+             UNION ALL
+             SELECT u.start, a.id, a.parent_customer_id, u.dist + 1
+             FROM up u JOIN customers a ON a.tenant_id = $1 AND a.id = u.parent
+             WHERE u.dist < 64 AND NOT {pays_self}
+         )
+         SELECT DISTINCT ON (u.start) u.start AS customer_id, u.id AS payer_id
+         FROM up u
+         WHERE u.parent IS NULL OR {pays_self}
+         ORDER BY u.start, u.dist"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(customer_ids)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}

@@ -1,0 +1,142 @@
+//! Queries and mutations of invoices and payments.
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::billing::invoices::{self, OneOffLine};
+use crate::billing::payments::{self, PaymentDraft};
+use crate::domain::money::{Currency, validate_amount};
+use crate::domain::validation::required_text;
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders_billing::InvoiceById;
+use crate::graphql::types::invoice::{Invoice, Payment, PaymentMethod};
+
+/// Lines a one-off invoice may have.
+const MAX_ONE_OFF_LINES: usize = 100;
+/// The longest idempotency key accepted.
+const MAX_KEY_LEN: usize = 255;
+
+#[derive(InputObject, Debug, Clone)]
+pub struct OneOffLineInput {
+    pub description: String,
+    /// Price of one unit; negative for a credit line.
+    pub unit_amount: Decimal,
+    #[graphql(default_with = "Decimal::ONE")]
+    pub quantity: Decimal,
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct RecordPaymentInput {
+    pub invoice_id: Uuid,
+    pub amount: Decimal,
+    pub method: PaymentMethod,
+    /// The payment's id in the system it came from.
+    pub reference: Option<String>,
+    /// Sending the same key again returns the first payment.
+    pub idempotency_key: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentResult {
+    pub payment: Payment,
+    pub invoice: Invoice,
+}
+
+fn one_off_lines(currency: Currency, lines: Vec<OneOffLineInput>) -> AppResult<Vec<OneOffLine>> {
+    if lines.is_empty() || lines.len() > MAX_ONE_OFF_LINES {
+        return Err(AppError::validation(
+            "lines",
+            format!("must have between 1 and {MAX_ONE_OFF_LINES} lines"),
+        ));
+    }
+    (0..)
+        .zip(lines)
+        .map(|(i, line)| {
+            let field = |name: &str| format!("lines[{i}].{name}");
+            Ok(OneOffLine {
+                description: required_text(&field("description"), &line.description, 500)?,
+                unit_amount: validate_amount(&field("unitAmount"), line.unit_amount, currency, true)?,
+                quantity: crate::domain::money::validate_non_negative(&field("quantity"), line.quantity)?,
+            })
+        })
+        .collect()
+}
+
+fn idempotency_key(field: &str, key: &str) -> AppResult<String> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(AppError::validation(
+            field,
+            format!("must be between 1 and {MAX_KEY_LEN} characters"),
+        ));
+    }
+    Ok(key.to_string())
+}
+
+#[derive(Default)]
+pub struct BillingQueryRoot;
+
+#[Object]
+impl BillingQueryRoot {
+    async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
+        let row = ctx.loader().load_one(InvoiceById(id)).await?;
+        Ok(Invoice(row.ok_or_else(|| AppError::not_found("invoice"))?))
+    }
+}
+
+#[derive(Default)]
+pub struct BillingMutationRoot;
+
+#[Object]
+impl BillingMutationRoot {
+    /// Finalizes a draft now: usage recomputed, number assigned, wallet
+    /// credits applied, amounts frozen.
+    async fn finalize_invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
+        let settings = ctx.state().config.billing;
+        Ok(Invoice(
+            invoices::finalize(ctx.pool(), &settings, ctx.tenant_id(), id).await?,
+        ))
+    }
+
+    /// Voids an invoice without payments; wallet credits it used are refunded.
+    async fn void_invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
+        Ok(Invoice(invoices::void(ctx.pool(), ctx.tenant_id(), id).await?))
+    }
+
+    /// A draft invoice of manual charges.
+    async fn create_one_off_invoice(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Uuid,
+        currency: String,
+        lines: Vec<OneOffLineInput>,
+    ) -> Result<Invoice> {
+        let currency = Currency::parse("currency", &currency).map_err(AppError::from)?;
+        let lines = one_off_lines(currency, lines)?;
+        let settings = ctx.state().config.billing;
+        Ok(Invoice(
+            invoices::create_one_off(ctx.pool(), &settings, ctx.tenant_id(), customer_id, currency, lines).await?,
+        ))
+    }
+
+    /// Records a payment of a finalized invoice, at most its amount due.
+    async fn record_payment(&self, ctx: &Context<'_>, input: RecordPaymentInput) -> Result<PaymentResult> {
+        let draft = PaymentDraft {
+            invoice_id: input.invoice_id,
+            amount: input.amount,
+            method: input.method.as_str(),
+            reference: input.reference.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
+            idempotency_key: idempotency_key("input.idempotencyKey", &input.idempotency_key)?,
+        };
+        let (payment, invoice) = payments::record(ctx.pool(), ctx.tenant_id(), draft).await?;
+        Ok(PaymentResult {
+            payment: Payment {
+                row: payment,
+                currency: invoice.currency.clone(),
+            },
+            invoice: Invoice(invoice),
+        })
+    }
+}

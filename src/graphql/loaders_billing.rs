@@ -1,0 +1,141 @@
+//! DataLoaders of invoices, their lines and payments, and balances due.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
+use crate::error::SharedError;
+use crate::graphql::loaders::{TenantLoader, shared};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InvoiceById(pub Uuid);
+
+impl Loader<InvoiceById> for TenantLoader {
+    type Value = InvoiceRow;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[InvoiceById]) -> Result<HashMap<InvoiceById, InvoiceRow>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = invoices::invoices_by_ids(&mut *self.conn().await?, self.tenant_id(), &ids)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|r| (InvoiceById(r.id), r)).collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinesOf(pub Uuid);
+
+impl Loader<LinesOf> for TenantLoader {
+    type Value = Vec<LineRow>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[LinesOf]) -> Result<HashMap<LinesOf, Vec<LineRow>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = invoices::lines_of(&mut *self.conn().await?, self.tenant_id(), &ids)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<LinesOf, Vec<LineRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(LinesOf(row.invoice_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentsOf(pub Uuid);
+
+impl Loader<PaymentsOf> for TenantLoader {
+    type Value = Vec<PaymentRow>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[PaymentsOf]) -> Result<HashMap<PaymentsOf, Vec<PaymentRow>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = invoices::payments_of(&mut *self.conn().await?, self.tenant_id(), &ids)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<PaymentsOf, Vec<PaymentRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(PaymentsOf(row.invoice_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InvoicesPage(pub InvoicePageKey);
+
+impl Loader<InvoicesPage> for TenantLoader {
+    type Value = Vec<InvoiceRow>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[InvoicesPage]) -> Result<HashMap<InvoicesPage, Vec<InvoiceRow>>, SharedError> {
+        let page_keys: Vec<InvoicePageKey> = keys.iter().map(|k| k.0).collect();
+        let rows = invoices::invoice_pages(&mut *self.conn().await?, self.tenant_id(), &page_keys)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<InvoicesPage, Vec<InvoiceRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(keys[(row.idx - 1) as usize]).or_default().push(row.invoice);
+        }
+        Ok(out)
+    }
+}
+
+/// How many invoices a customer (or its subtree) has, of one status or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InvoiceCount {
+    pub customer_id: Uuid,
+    pub include_children: bool,
+    pub status: Option<&'static str>,
+}
+
+impl Loader<InvoiceCount> for TenantLoader {
+    type Value = i64;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[InvoiceCount]) -> Result<HashMap<InvoiceCount, i64>, SharedError> {
+        let triples: Vec<_> = keys
+            .iter()
+            .map(|k| (k.customer_id, k.include_children, k.status))
+            .collect();
+        let rows = invoices::invoice_counts(&mut *self.conn().await?, self.tenant_id(), &triples)
+            .await
+            .map_err(shared)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (keys[(r.idx - 1) as usize], r.count))
+            .collect())
+    }
+}
+
+/// What a customer (or its subtree) owes on finalized invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BalanceDue {
+    pub customer_id: Uuid,
+    pub include_children: bool,
+}
+
+impl Loader<BalanceDue> for TenantLoader {
+    /// Per currency, in code order.
+    type Value = Vec<(String, Decimal)>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[BalanceDue]) -> Result<HashMap<BalanceDue, Self::Value>, SharedError> {
+        let pairs: Vec<(Uuid, bool)> = keys.iter().map(|k| (k.customer_id, k.include_children)).collect();
+        let rows = invoices::balances_due(&mut *self.conn().await?, self.tenant_id(), &pairs)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<BalanceDue, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(keys[(row.idx - 1) as usize])
+                .or_default()
+                .push((row.currency, row.amount));
+        }
+        Ok(out)
+    }
+}

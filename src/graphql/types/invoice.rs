@@ -1,0 +1,404 @@
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
+use crate::domain::invoice::{self as rules, InvoiceStatus, PaymentStatus};
+use crate::domain::money::{Currency, round_amount};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{CustomerById, MeterById, SubscriptionById};
+use crate::graphql::loaders_billing::{InvoiceCount, InvoicesPage, LinesOf, PaymentsOf};
+use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor};
+use crate::graphql::types::customer::Customer;
+use crate::graphql::types::meter::Meter;
+use crate::graphql::types::plan::Price;
+use crate::graphql::types::subscription::Subscription;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "InvoiceStatus")]
+pub enum InvoiceStatusType {
+    /// Still changing: usage is recomputed when it is finalized.
+    Draft,
+    /// Numbered and frozen.
+    Finalized,
+    Voided,
+}
+
+impl InvoiceStatusType {
+    pub fn as_str(self) -> &'static str {
+        self.to_rule().as_str()
+    }
+
+    fn to_rule(self) -> InvoiceStatus {
+        match self {
+            InvoiceStatusType::Draft => InvoiceStatus::Draft,
+            InvoiceStatusType::Finalized => InvoiceStatus::Finalized,
+            InvoiceStatusType::Voided => InvoiceStatus::Voided,
+        }
+    }
+
+    fn from_rule(status: InvoiceStatus) -> Self {
+        match status {
+            InvoiceStatus::Draft => InvoiceStatusType::Draft,
+            InvoiceStatus::Finalized => InvoiceStatusType::Finalized,
+            InvoiceStatus::Voided => InvoiceStatusType::Voided,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "PaymentStatus")]
+pub enum PaymentStatusType {
+    Pending,
+    PartiallyPaid,
+    Paid,
+    Void,
+}
+
+impl From<PaymentStatus> for PaymentStatusType {
+    fn from(s: PaymentStatus) -> Self {
+        match s {
+            PaymentStatus::Pending => PaymentStatusType::Pending,
+            PaymentStatus::PartiallyPaid => PaymentStatusType::PartiallyPaid,
+            PaymentStatus::Paid => PaymentStatusType::Paid,
+            PaymentStatus::Void => PaymentStatusType::Void,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Card,
+    BankTransfer,
+    Offline,
+    Other,
+}
+
+impl PaymentMethod {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "CARD",
+            PaymentMethod::BankTransfer => "BANK_TRANSFER",
+            PaymentMethod::Offline => "OFFLINE",
+            PaymentMethod::Other => "OTHER",
+        }
+    }
+
+    fn parse(s: &str) -> PaymentMethod {
+        [PaymentMethod::Card, PaymentMethod::BankTransfer, PaymentMethod::Offline]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .unwrap_or(PaymentMethod::Other)
+    }
+}
+
+/// An amount as the API shows it: in the currency's minor units ("0.00",
+/// not "0"), whatever scale the database handed back.
+fn in_minor_units(amount: Decimal, currency: &str) -> Decimal {
+    match Currency::parse("currency", currency) {
+        Ok(currency) => round_amount(amount, currency),
+        Err(_) => amount,
+    }
+}
+
+#[derive(Clone)]
+pub struct Payment {
+    pub row: PaymentRow,
+    pub currency: String,
+}
+
+#[Object]
+impl Payment {
+    async fn id(&self) -> Uuid {
+        self.row.id
+    }
+
+    async fn invoice_id(&self) -> Uuid {
+        self.row.invoice_id
+    }
+
+    async fn amount(&self) -> Decimal {
+        in_minor_units(self.row.amount, &self.currency)
+    }
+
+    async fn method(&self) -> PaymentMethod {
+        PaymentMethod::parse(&self.row.method)
+    }
+
+    async fn reference(&self) -> Option<&str> {
+        self.row.reference.as_deref()
+    }
+
+    async fn idempotency_key(&self) -> &str {
+        &self.row.idempotency_key
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+}
+
+#[derive(Clone)]
+pub struct InvoiceLineItem {
+    row: LineRow,
+    currency: String,
+}
+
+#[Object]
+impl InvoiceLineItem {
+    async fn description(&self) -> &str {
+        &self.row.description
+    }
+
+    /// The customer the charge is for: a descendant's, on a parent's invoice.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.row.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    async fn price(&self, ctx: &Context<'_>) -> Result<Option<Price>> {
+        let Some(price_id) = self.row.price_id else {
+            return Ok(None);
+        };
+        let prices = ctx
+            .loader()
+            .load_one(crate::graphql::loaders::PriceById(price_id))
+            .await?;
+        Ok(prices.map(Price))
+    }
+
+    async fn meter(&self, ctx: &Context<'_>) -> Result<Option<Meter>> {
+        let Some(meter_id) = self.row.meter_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(MeterById(meter_id)).await?.map(Meter))
+    }
+
+    async fn quantity(&self) -> Decimal {
+        self.row.quantity
+    }
+
+    async fn unit_amount(&self) -> Option<Decimal> {
+        self.row.unit_amount
+    }
+
+    async fn amount(&self) -> Decimal {
+        in_minor_units(self.row.amount, &self.currency)
+    }
+
+    async fn period_start(&self) -> Option<DateTime<Utc>> {
+        self.row.period_start
+    }
+
+    async fn period_end(&self) -> Option<DateTime<Utc>> {
+        self.row.period_end
+    }
+}
+
+#[derive(Clone)]
+pub struct Invoice(pub InvoiceRow);
+
+impl Invoice {
+    fn money(&self, amount: Decimal) -> Decimal {
+        in_minor_units(amount, &self.0.currency)
+    }
+
+    fn status_rule(&self) -> InvoiceStatus {
+        InvoiceStatus::parse(&self.0.status).unwrap_or(InvoiceStatus::Draft)
+    }
+}
+
+#[Object]
+impl Invoice {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// Per tenant and gapless, e.g. INV-000042; assigned at finalization.
+    async fn number(&self) -> Option<&str> {
+        self.0.number.as_deref()
+    }
+
+    /// Who pays it.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.0.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    /// None for one-off invoices.
+    async fn subscription(&self, ctx: &Context<'_>) -> Result<Option<Subscription>> {
+        let Some(id) = self.0.subscription_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(SubscriptionById(id)).await?.map(Subscription))
+    }
+
+    async fn status(&self) -> InvoiceStatusType {
+        InvoiceStatusType::from_rule(self.status_rule())
+    }
+
+    async fn payment_status(&self) -> PaymentStatusType {
+        rules::payment_status(self.status_rule(), self.0.total, self.0.amount_paid).into()
+    }
+
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+
+    /// The period billed in arrears (equal to periodEnd on the opening
+    /// invoice of fees billed in advance).
+    async fn period_start(&self) -> Option<DateTime<Utc>> {
+        self.0.period_start
+    }
+
+    async fn period_end(&self) -> Option<DateTime<Utc>> {
+        self.0.period_end
+    }
+
+    async fn line_items(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLineItem>> {
+        let rows = ctx.loader().load_one(LinesOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| InvoiceLineItem {
+                row,
+                currency: self.0.currency.clone(),
+            })
+            .collect())
+    }
+
+    async fn subtotal(&self) -> Decimal {
+        self.money(self.0.subtotal)
+    }
+
+    /// Paid from wallets at finalization.
+    async fn credits_applied(&self) -> Decimal {
+        self.money(self.0.credits_applied)
+    }
+
+    /// Subtotal less credits.
+    async fn total(&self) -> Decimal {
+        self.money(self.0.total)
+    }
+
+    async fn amount_paid(&self) -> Decimal {
+        self.money(self.0.amount_paid)
+    }
+
+    async fn amount_due(&self) -> Decimal {
+        if self.status_rule() == InvoiceStatus::Voided {
+            return self.money(Decimal::ZERO);
+        }
+        self.money((self.0.total - self.0.amount_paid).max(Decimal::ZERO))
+    }
+
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
+        let rows = ctx.loader().load_one(PaymentsOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| Payment {
+                row,
+                currency: self.0.currency.clone(),
+            })
+            .collect())
+    }
+
+    async fn issued_at(&self) -> Option<DateTime<Utc>> {
+        self.0.issued_at
+    }
+
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at
+    }
+
+    async fn finalized_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finalized_at
+    }
+
+    async fn voided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.voided_at
+    }
+
+    /// When a draft is finalized automatically.
+    async fn finalize_after(&self) -> Option<DateTime<Utc>> {
+        (self.status_rule() == InvoiceStatus::Draft).then_some(self.0.finalize_after)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct InvoiceConnection {
+    rows: Vec<InvoiceRow>,
+    page_info: PageInfo,
+    total: InvoiceCount,
+}
+
+#[derive(SimpleObject)]
+pub struct InvoiceEdge {
+    pub cursor: String,
+    pub node: Invoice,
+}
+
+impl InvoiceConnection {
+    /// One page of a customer's (or its subtree's) invoices, newest first.
+    pub async fn load(
+        ctx: &Context<'_>,
+        customer_id: Uuid,
+        include_children: bool,
+        status: Option<InvoiceStatusType>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Self> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let status = status.map(InvoiceStatusType::as_str);
+        let key = InvoicePageKey {
+            customer_id,
+            include_children,
+            status,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx.loader().load_one(InvoicesPage(key)).await?.unwrap_or_default();
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        Ok(InvoiceConnection {
+            rows,
+            page_info,
+            total: InvoiceCount {
+                customer_id,
+                include_children,
+                status,
+            },
+        })
+    }
+}
+
+#[Object]
+impl InvoiceConnection {
+    async fn edges(&self) -> Vec<InvoiceEdge> {
+        self.rows
+            .iter()
+            .map(|r| InvoiceEdge {
+                cursor: encode_cursor(r.id),
+                node: Invoice(r.clone()),
+            })
+            .collect()
+    }
+
+    /// The page's invoices without cursors.
+    async fn nodes(&self) -> Vec<Invoice> {
+        self.rows.iter().cloned().map(Invoice).collect()
+    }
+
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// Invoices in the whole list, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(ctx.loader().load_one(self.total).await?.unwrap_or(0))
+    }
+}

@@ -1,0 +1,246 @@
+//! Prepaid credit wallets and their ledgers.
+
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::billing::wallets::{balance_amount, wallet_currency};
+use crate::db::wallets::{self, TransactionPageKey, TransactionRow, WalletRow};
+use crate::domain::money::round_amount;
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::CustomerById;
+use crate::graphql::loaders_wallets::{WalletById, WalletTransactionCount, WalletTransactionsPage};
+use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor, page_complexity};
+use crate::graphql::types::customer::Customer;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WalletStatus {
+    Active,
+    /// Refuses top-ups, debits and invoice payments.
+    Closed,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WalletTransactionKind {
+    /// Credits added to the wallet.
+    Credit,
+    /// Credits taken out of the wallet.
+    Debit,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WalletTransactionReason {
+    TopUp,
+    /// Credits spent on an invoice; the reference is the invoice id.
+    InvoicePayment,
+    /// Credits of a lot that expired unspent; the reference is the lot id.
+    Expiry,
+    /// Credits of an invoice payment given back when the invoice was voided.
+    VoidRefund,
+    /// A debit a client asked for.
+    Manual,
+}
+
+impl WalletTransactionReason {
+    fn from_db(reason: &str) -> Option<Self> {
+        match reason {
+            wallets::REASON_TOP_UP => Some(Self::TopUp),
+            wallets::REASON_INVOICE_PAYMENT => Some(Self::InvoicePayment),
+            wallets::REASON_EXPIRY => Some(Self::Expiry),
+            wallets::REASON_VOID_REFUND => Some(Self::VoidRefund),
+            wallets::REASON_MANUAL => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// A customer's prepaid credits in one currency.
+#[derive(Clone)]
+pub struct Wallet(pub WalletRow);
+
+#[Object]
+impl Wallet {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.0.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    /// ISO 4217 code of the balance and of every entry's amount.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What one credit is worth in the wallet's currency.
+    async fn conversion_rate(&self) -> Decimal {
+        self.0.conversion_rate
+    }
+
+    async fn status(&self) -> WalletStatus {
+        if self.0.is_active() {
+            WalletStatus::Active
+        } else {
+            WalletStatus::Closed
+        }
+    }
+
+    /// Credits held: the ledger's credits minus its debits.
+    async fn credit_balance(&self) -> Decimal {
+        self.0.credit_balance
+    }
+
+    /// What the credits held are worth, rounded to the currency's minor unit.
+    async fn balance(&self) -> Result<Decimal> {
+        Ok(balance_amount(&self.0)?)
+    }
+
+    /// The ledger, newest entry first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<WalletTransactionConnection> {
+        WalletTransactionConnection::load(ctx, self.0.id, first, after).await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One entry of a wallet's append-only ledger.
+#[derive(Clone)]
+pub struct WalletTransaction(pub TransactionRow);
+
+#[Object]
+impl WalletTransaction {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn wallet_id(&self) -> Uuid {
+        self.0.wallet_id
+    }
+
+    async fn kind(&self) -> WalletTransactionKind {
+        if self.0.kind == wallets::KIND_CREDIT {
+            WalletTransactionKind::Credit
+        } else {
+            WalletTransactionKind::Debit
+        }
+    }
+
+    /// Credits moved, always positive; `kind` says which way.
+    async fn credits(&self) -> Decimal {
+        self.0.credits
+    }
+
+    /// What the credits are worth in the wallet's currency; for invoice
+    /// payments and their refunds, the money applied to the invoice.
+    async fn amount(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        if !self.0.amount.is_zero() {
+            return Ok(self.0.amount);
+        }
+        // The PostgreSQL driver stores a zero Decimal without its scale; pad it again.
+        let wallet = ctx.loader().load_one(WalletById(self.0.wallet_id)).await?;
+        let wallet = wallet.ok_or_else(|| AppError::not_found("wallet"))?;
+        Ok(round_amount(Decimal::ZERO, wallet_currency(&wallet)?))
+    }
+
+    /// The wallet's credit balance right after this entry.
+    async fn balance_after(&self) -> Decimal {
+        self.0.balance_after
+    }
+
+    async fn reason(&self) -> Result<WalletTransactionReason> {
+        WalletTransactionReason::from_db(&self.0.reason).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("unknown wallet transaction reason {}", self.0.reason)).into()
+        })
+    }
+
+    /// What the entry is about: an invoice id, a lot id, or the client's text.
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct WalletTransactionConnection {
+    rows: Vec<TransactionRow>,
+    page_info: PageInfo,
+    wallet_id: Uuid,
+}
+
+#[derive(SimpleObject)]
+pub struct WalletTransactionEdge {
+    pub cursor: String,
+    pub node: WalletTransaction,
+}
+
+impl WalletTransactionConnection {
+    /// One page of a wallet's ledger, through the page loader.
+    pub async fn load(ctx: &Context<'_>, wallet_id: Uuid, first: Option<i32>, after: Option<String>) -> Result<Self> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let key = TransactionPageKey {
+            wallet_id,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx
+            .loader()
+            .load_one(WalletTransactionsPage(key))
+            .await?
+            .unwrap_or_default();
+        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
+        Ok(WalletTransactionConnection {
+            rows,
+            page_info,
+            wallet_id,
+        })
+    }
+}
+
+#[Object]
+impl WalletTransactionConnection {
+    async fn edges(&self) -> Vec<WalletTransactionEdge> {
+        self.rows
+            .iter()
+            .map(|r| WalletTransactionEdge {
+                cursor: encode_cursor(r.id),
+                node: WalletTransaction(r.clone()),
+            })
+            .collect()
+    }
+
+    /// The page's entries without cursors.
+    async fn nodes(&self) -> Vec<WalletTransaction> {
+        self.rows.iter().cloned().map(WalletTransaction).collect()
+    }
+
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// Entries in the whole ledger, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(ctx
+            .loader()
+            .load_one(WalletTransactionCount(self.wallet_id))
+            .await?
+            .unwrap_or(0))
+    }
+}

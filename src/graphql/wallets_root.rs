@@ -1,0 +1,184 @@
+//! Queries and mutations of wallets.
+
+use async_graphql::{Context, Enum, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::billing::wallets::{self, LotKind, ManualDebit, NewWallet, TopUp};
+use crate::domain::customer::validate_optional_text;
+use crate::domain::money::Currency;
+use crate::domain::validation::{check_max_chars, check_no_control, required_text};
+use crate::domain::wallet::{validate_conversion_rate, validate_credits};
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders_wallets::WalletById;
+use crate::graphql::types::wallet::{Wallet, WalletTransaction};
+
+/// Longest wallet name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Longest idempotency key, in characters.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+#[derive(InputObject, Debug, Clone)]
+pub struct CreateWalletInput {
+    pub customer_id: Uuid,
+    /// ISO 4217 code; the wallet pays invoices in this currency only.
+    pub currency: String,
+    pub name: String,
+    /// What one credit is worth in the currency (0.01: 100 credits buy one unit).
+    #[graphql(default_with = "Decimal::ONE")]
+    pub conversion_rate: Decimal,
+}
+
+impl CreateWalletInput {
+    fn validate(self) -> AppResult<NewWallet> {
+        Ok(NewWallet {
+            customer_id: self.customer_id,
+            currency: Currency::parse("input.currency", &self.currency)?,
+            name: required_text("input.name", &self.name, MAX_NAME_CHARS)?,
+            conversion_rate: validate_conversion_rate("input.conversionRate", self.conversion_rate)?,
+        })
+    }
+}
+
+/// Whether a top-up was paid for or granted.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TopUpKind {
+    Purchased,
+    Free,
+}
+
+impl From<TopUpKind> for LotKind {
+    fn from(kind: TopUpKind) -> Self {
+        match kind {
+            TopUpKind::Purchased => LotKind::Purchased,
+            TopUpKind::Free => LotKind::Free,
+        }
+    }
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct TopUpWalletInput {
+    /// Credits to add: above 0, at most 6 decimal places.
+    pub credits: Decimal,
+    #[graphql(default_with = "TopUpKind::Purchased")]
+    pub kind: TopUpKind,
+    /// The credits can be spent strictly before this instant; never expire when null.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Repeating a top-up with the same key returns the first result
+    /// instead of adding the credits again.
+    pub idempotency_key: String,
+}
+
+impl TopUpWalletInput {
+    fn validate(self, now: DateTime<Utc>) -> AppResult<TopUp> {
+        if self.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::validation("input.expiresAt", "must be in the future"));
+        }
+        Ok(TopUp {
+            credits: validate_credits("input.credits", self.credits)?,
+            kind: self.kind.into(),
+            expires_at: self.expires_at,
+            idempotency_key: validate_idempotency_key(&self.idempotency_key)?,
+        })
+    }
+}
+
+/// Why a client debits a wallet; other reasons are the system's own.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DebitReason {
+    Manual,
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct DebitWalletInput {
+    /// Credits to take: above 0, at most 6 decimal places.
+    pub credits: Decimal,
+    #[graphql(default_with = "DebitReason::Manual")]
+    pub reason: DebitReason,
+    /// The client's own note or id for the debit.
+    pub reference: Option<String>,
+    /// Repeating a debit with the same key returns the first result
+    /// instead of taking the credits again.
+    pub idempotency_key: String,
+}
+
+impl DebitWalletInput {
+    fn validate(self) -> AppResult<ManualDebit> {
+        let DebitReason::Manual = self.reason;
+        let reference = match &self.reference {
+            Some(text) => validate_optional_text("input.reference", text)?,
+            None => None,
+        };
+        Ok(ManualDebit {
+            credits: validate_credits("input.credits", self.credits)?,
+            reference,
+            idempotency_key: validate_idempotency_key(&self.idempotency_key)?,
+        })
+    }
+}
+
+/// Kept exactly as sent (keys are opaque), but never blank, overlong or
+/// with control characters.
+fn validate_idempotency_key(key: &str) -> AppResult<String> {
+    const FIELD: &str = "input.idempotencyKey";
+    if key.trim().is_empty() {
+        return Err(AppError::validation(FIELD, "must not be empty"));
+    }
+    check_max_chars(FIELD, key, MAX_IDEMPOTENCY_KEY_CHARS)?;
+    check_no_control(FIELD, key)?;
+    Ok(key.to_string())
+}
+
+#[derive(Default)]
+pub struct WalletQueryRoot;
+
+#[Object]
+impl WalletQueryRoot {
+    async fn wallet(&self, ctx: &Context<'_>, id: Uuid) -> Result<Wallet> {
+        let row = ctx.loader().load_one(WalletById(id)).await?;
+        Ok(Wallet(row.ok_or_else(|| AppError::not_found("wallet"))?))
+    }
+}
+
+#[derive(Default)]
+pub struct WalletMutationRoot;
+
+#[Object]
+impl WalletMutationRoot {
+    /// Opens an empty wallet for an active customer.
+    async fn create_wallet(&self, ctx: &Context<'_>, input: CreateWalletInput) -> Result<Wallet> {
+        let new = input.validate()?;
+        Ok(Wallet(
+            wallets::create_wallet(ctx.pool(), ctx.tenant_id(), new, ctx.now()).await?,
+        ))
+    }
+
+    /// Adds credits to the wallet as a new lot.
+    async fn top_up_wallet(
+        &self,
+        ctx: &Context<'_>,
+        wallet_id: Uuid,
+        input: TopUpWalletInput,
+    ) -> Result<WalletTransaction> {
+        let top_up = input.validate(ctx.now())?;
+        Ok(WalletTransaction(
+            wallets::top_up(ctx.pool(), ctx.tenant_id(), wallet_id, top_up, ctx.now()).await?,
+        ))
+    }
+
+    /// Takes credits, soonest-expiring first; all or nothing.
+    async fn debit_wallet(
+        &self,
+        ctx: &Context<'_>,
+        wallet_id: Uuid,
+        input: DebitWalletInput,
+    ) -> Result<WalletTransaction> {
+        let debit = input.validate()?;
+        Ok(WalletTransaction(
+            wallets::debit(ctx.pool(), ctx.tenant_id(), wallet_id, debit, ctx.now()).await?,
+        ))
+    }
+}
