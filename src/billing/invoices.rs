@@ -107,10 +107,9 @@ pub async fn finalize_due_batch(pool: &DbPool, settings: &BillingSettings, now: 
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
         let drafts = rows::due_drafts_for_update(conn, now, FINALIZE_BATCH).await?;
-        for draft in &drafts {
-            finalize_locked(conn, settings, draft.clone(), now).await?;
-        }
-        Ok(drafts.len())
+        let count = drafts.len();
+        finalize_locked(conn, settings, drafts, now).await?;
+        Ok(count)
     })
     .await
 }
@@ -128,95 +127,131 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
                 invoice.status
             )));
         }
-        finalize_locked(conn, settings, invoice, Utc::now()).await
+        let mut finalized = finalize_locked(conn, settings, vec![invoice], Utc::now()).await?;
+        finalized.pop().ok_or_else(|| AppError::not_found("invoice"))
     })
     .await
 }
 
 /// Recomputes usage lines (late events count until now), assigns the next
-/// number, lets the payer's wallets pay what they can, and freezes the
-/// amounts. The invoice is locked by the caller.
+/// numbers in the given order, lets each payer's wallets pay what they can,
+/// and freezes the amounts. The invoices are locked by the caller; their
+/// lines and usage are read for all of them at once.
 async fn finalize_locked(
     conn: &mut AsyncPgConnection,
     settings: &BillingSettings,
-    mut invoice: InvoiceRow,
+    drafts: Vec<InvoiceRow>,
     now: DateTime<Utc>,
-) -> AppResult<InvoiceRow> {
-    let currency = Currency::parse("currency", &invoice.currency)?;
-    let mut lines = rows::lines_of(conn, invoice.tenant_id, &[invoice.id]).await?;
-    if let Some(subscription_id) = invoice.subscription_id {
-        recompute_usage(conn, &invoice, subscription_id, &mut lines, currency).await?;
+) -> AppResult<Vec<InvoiceRow>> {
+    let mut tenants: Vec<Uuid> = drafts.iter().map(|d| d.tenant_id).collect();
+    tenants.sort();
+    tenants.dedup();
+    let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
+    for tenant_id in tenants {
+        let of_tenant: Vec<&InvoiceRow> = drafts.iter().filter(|d| d.tenant_id == tenant_id).collect();
+        let ids: Vec<Uuid> = of_tenant.iter().map(|d| d.id).collect();
+        let mut lines = rows::lines_of(conn, tenant_id, &ids).await?;
+        recompute_usage(conn, tenant_id, &of_tenant, &mut lines).await?;
+        for line in lines {
+            amounts.entry(line.invoice_id).or_default().push(line.amount);
+        }
     }
-    let number = rows::next_invoice_number(conn, invoice.tenant_id).await?;
-    let amounts: Vec<Decimal> = lines.iter().map(|l| l.amount).collect();
-    let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency).subtotal;
-    let credits = wallets::pay_invoice(
-        conn,
-        invoice.tenant_id,
-        invoice.customer_id,
-        &invoice.currency,
-        invoice.id,
-        subtotal,
-        now,
-    )
-    .await?;
-    let sums = totals(&amounts, credits, Decimal::ZERO, currency);
-    invoice.status = STATUS_FINALIZED.to_string();
-    invoice.number = Some(format_invoice_number(number));
-    invoice.subtotal = sums.subtotal;
-    invoice.credits_applied = sums.credits_applied;
-    invoice.total = sums.total;
-    invoice.amount_paid = Decimal::ZERO;
-    invoice.issued_at = Some(now);
-    invoice.due_at = Some(crate::domain::invoice::due_at(now, settings.net_terms_days));
-    invoice.finalized_at = Some(now);
-    invoice.updated_at = now;
-    Ok(rows::save_invoice(conn, &invoice).await?)
+    let mut finalized = Vec::with_capacity(drafts.len());
+    for mut invoice in drafts {
+        let currency = Currency::parse("currency", &invoice.currency)?;
+        let amounts = amounts.remove(&invoice.id).unwrap_or_default();
+        let number = rows::next_invoice_number(conn, invoice.tenant_id).await?;
+        let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency).subtotal;
+        let credits = wallets::pay_invoice(
+            conn,
+            invoice.tenant_id,
+            invoice.customer_id,
+            &invoice.currency,
+            invoice.id,
+            subtotal,
+            now,
+        )
+        .await?;
+        let sums = totals(&amounts, credits, Decimal::ZERO, currency);
+        invoice.status = STATUS_FINALIZED.to_string();
+        invoice.number = Some(format_invoice_number(number));
+        invoice.subtotal = sums.subtotal;
+        invoice.credits_applied = sums.credits_applied;
+        invoice.total = sums.total;
+        invoice.amount_paid = Decimal::ZERO;
+        invoice.issued_at = Some(now);
+        invoice.due_at = Some(crate::domain::invoice::due_at(now, settings.net_terms_days));
+        invoice.finalized_at = Some(now);
+        invoice.updated_at = now;
+        finalized.push(rows::save_invoice(conn, &invoice).await?);
+    }
+    Ok(finalized)
 }
 
-/// Prices the usage lines again over the same stretches of time, so events
-/// that arrived during the grace period are billed.
+/// The subscription facts a usage line is recomputed from.
+struct UsageContext {
+    life: rules::Lifecycle,
+    pauses: Vec<Period>,
+    currency: Currency,
+}
+
+/// Prices the usage lines of one tenant's invoices again over the same
+/// stretches of time, so events that arrived during the grace period are
+/// billed; one usage statement for all of them.
 async fn recompute_usage(
     conn: &mut AsyncPgConnection,
-    invoice: &InvoiceRow,
-    subscription_id: Uuid,
+    tenant_id: Uuid,
+    invoices: &[&InvoiceRow],
     lines: &mut [LineRow],
-    currency: Currency,
 ) -> AppResult<()> {
-    let tenant_id = invoice.tenant_id;
+    let subscription_of: HashMap<Uuid, Uuid> = invoices
+        .iter()
+        .filter_map(|i| Some((i.id, i.subscription_id?)))
+        .collect();
     let usage_lines: Vec<usize> = (0..lines.len())
-        .filter(|i| lines[*i].meter_id.is_some() && lines[*i].price_id.is_some())
+        .filter(|i| {
+            let line = &lines[*i];
+            line.meter_id.is_some() && line.price_id.is_some() && subscription_of.contains_key(&line.invoice_id)
+        })
         .collect();
     if usage_lines.is_empty() {
         return Ok(());
     }
-    let Some(subscription) = subscriptions::by_ids(conn, tenant_id, &[subscription_id]).await?.pop() else {
-        return Ok(());
-    };
-    let life = lifecycle_of(&subscription);
-    let pauses: Vec<Period> = subscriptions::pauses_of(conn, tenant_id, &[subscription_id])
-        .await?
-        .into_iter()
-        .map(|p| Period {
+    let subscription_ids: Vec<Uuid> = subscription_of.values().copied().collect();
+    let mut pauses: HashMap<Uuid, Vec<Period>> = HashMap::new();
+    for p in subscriptions::pauses_of(conn, tenant_id, &subscription_ids).await? {
+        pauses.entry(p.subscription_id).or_default().push(Period {
             start: p.started_at,
             end: p.ended_at,
-        })
-        .collect();
+        });
+    }
+    let mut contexts: HashMap<Uuid, UsageContext> = HashMap::new();
+    for subscription in subscriptions::by_ids(conn, tenant_id, &subscription_ids).await? {
+        let context = UsageContext {
+            life: lifecycle_of(&subscription),
+            pauses: pauses.remove(&subscription.id).unwrap_or_default(),
+            currency: Currency::parse("currency", &subscription.currency)?,
+        };
+        contexts.insert(subscription.id, context);
+    }
     let price_ids: Vec<Uuid> = usage_lines.iter().filter_map(|i| lines[*i].price_id).collect();
     let prices: HashMap<Uuid, _> = plans::prices_by_ids(conn, tenant_id, &price_ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
+    let context_of = |line: &LineRow| subscription_of.get(&line.invoice_id).and_then(|s| contexts.get(s));
     let intervals: Vec<Vec<(DateTime<Utc>, DateTime<Utc>)>> = usage_lines
         .iter()
         .map(|i| {
             let line = &lines[*i];
-            match (line.period_start, line.period_end) {
-                (Some(start), Some(end)) => rules::billable_intervals(&life, Period { start, end }, &pauses, end)
-                    .iter()
-                    .map(|p| (p.start, p.end))
-                    .collect(),
+            match (context_of(line), line.period_start, line.period_end) {
+                (Some(context), Some(start), Some(end)) => {
+                    rules::billable_intervals(&context.life, Period { start, end }, &context.pauses, end)
+                        .iter()
+                        .map(|p| (p.start, p.end))
+                        .collect()
+                }
                 _ => Vec::new(),
             }
         })
@@ -238,6 +273,9 @@ async fn recompute_usage(
     let quantities = usage::quantities(conn, tenant_id, &requests).await?;
     let mut changed = Vec::new();
     for ((i, meter), quantity) in usage_lines.iter().zip(&meters).zip(quantities) {
+        let Some(currency) = context_of(&lines[*i]).map(|c| c.currency) else {
+            continue;
+        };
         let line = &mut lines[*i];
         let model = line
             .price_id
