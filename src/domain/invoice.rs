@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
-use super::money::{Currency, round_amount};
+use super::money::{Currency, round_amount, saturating_add};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvoiceStatus {
@@ -269,16 +269,6 @@ pub fn due_at(issued_at: DateTime<Utc>, net_terms_days: u32) -> DateTime<Utc> {
     Duration::try_days(i64::from(net_terms_days))
         .and_then(|delta| issued_at.checked_add_signed(delta))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// `a + b`, saturating at the Decimal bounds instead of panicking.
-fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
-    // Only operands of the same sign can overflow, toward that sign.
-    a.checked_add(b).unwrap_or(if a.is_sign_negative() {
-        Decimal::MIN
-    } else {
-        Decimal::MAX
-    })
 }
 
 #[cfg(test)]

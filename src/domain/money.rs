@@ -175,6 +175,26 @@ fn check_decimal(
     Ok(value)
 }
 
+/// `a * b`, saturating at the Decimal bounds instead of panicking.
+pub(crate) fn saturating_mul(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_mul(b)
+        .unwrap_or(if a.is_sign_negative() == b.is_sign_negative() {
+            Decimal::MAX
+        } else {
+            Decimal::MIN
+        })
+}
+
+/// `a + b`, saturating at the Decimal bounds instead of panicking.
+pub(crate) fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
+    // Only operands of the same sign can overflow, toward that sign.
+    a.checked_add(b).unwrap_or(if a.is_sign_negative() {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 use rust_decimal::Decimal;
 
 use super::ValidationError;
-use super::money::{self, Currency};
+use super::money::{self, Currency, saturating_add as add, saturating_mul as mul};
 
 /// Most tiers one price may have.
 pub const MAX_TIERS: usize = 50;
@@ -334,26 +334,6 @@ fn tier_charge(index: usize, tier: &Tier, quantity: Decimal) -> TierCharge {
         flat_amount: tier.flat_amount,
         amount: add(mul(quantity, tier.unit_amount), tier.flat_amount),
     }
-}
-
-/// `a * b`, saturating at the Decimal bounds instead of panicking.
-fn mul(a: Decimal, b: Decimal) -> Decimal {
-    a.checked_mul(b)
-        .unwrap_or(if a.is_sign_negative() == b.is_sign_negative() {
-            Decimal::MAX
-        } else {
-            Decimal::MIN
-        })
-}
-
-/// `a + b`, saturating at the Decimal bounds instead of panicking.
-fn add(a: Decimal, b: Decimal) -> Decimal {
-    // Only operands of the same sign can overflow, toward that sign.
-    a.checked_add(b).unwrap_or(if a.is_sign_negative() {
-        Decimal::MIN
-    } else {
-        Decimal::MAX
-    })
 }
 
 #[cfg(test)]

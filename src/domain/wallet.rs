@@ -28,7 +28,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
 use super::ValidationError;
-use super::money::{Currency, round_amount};
+use super::money::{Currency, round_amount, saturating_add, saturating_mul};
 
 /// Decimal places a credit amount may have.
 pub const CREDIT_DECIMALS: u32 = 6;
@@ -353,26 +353,6 @@ fn integer_quotient(n: i128, d: i128, strategy: RoundingStrategy) -> Option<i128
         _ if n % d == 0 => Some(q),
         _ => q.checked_add(1),
     }
-}
-
-/// `a * b`, saturating at the Decimal bounds instead of panicking.
-fn saturating_mul(a: Decimal, b: Decimal) -> Decimal {
-    a.checked_mul(b)
-        .unwrap_or(if a.is_sign_negative() == b.is_sign_negative() {
-            Decimal::MAX
-        } else {
-            Decimal::MIN
-        })
-}
-
-/// `a + b`, saturating at the Decimal bounds instead of panicking.
-fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
-    // Only operands of the same sign can overflow, toward that sign.
-    a.checked_add(b).unwrap_or(if a.is_sign_negative() {
-        Decimal::MIN
-    } else {
-        Decimal::MAX
-    })
 }
 
 #[cfg(test)]

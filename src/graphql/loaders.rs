@@ -2,6 +2,7 @@
 //! statement per kind of relation, whatever the number of parents.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
@@ -82,13 +83,34 @@ impl Loader<CustomerById> for TenantLoader {
 }
 
 /// Groups page rows back under the key that asked for them.
-fn pages_by_key<K: Copy + Eq + std::hash::Hash>(keys: &[K], rows: Vec<IndexedRow>) -> HashMap<K, Vec<CustomerRow>> {
-    let mut pages: HashMap<K, Vec<CustomerRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-    for row in rows {
-        let key = keys[(row.idx - 1) as usize];
-        pages.entry(key).or_default().push(row.customer);
+fn pages_by_key<K: Copy + Eq + Hash>(keys: &[K], rows: Vec<IndexedRow>) -> HashMap<K, Vec<CustomerRow>> {
+    grouped_by_position(keys, rows.into_iter().map(|row| (row.idx, row.customer)))
+}
+
+/// Values grouped under their keys; every key gets a list, empty when no
+/// value belongs to it (a loader must answer every key it was asked).
+pub(crate) fn grouped<K: Copy + Eq + Hash, V>(
+    keys: &[K],
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
+    let mut out: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for (key, value) in pairs {
+        out.entry(key).or_default().push(value);
     }
-    pages
+    out
+}
+
+/// Values grouped under the key at their 1-based position in `keys` (the
+/// `WITH ORDINALITY` index the batched statements return).
+pub(crate) fn grouped_by_position<K: Copy + Eq + Hash, V>(
+    keys: &[K],
+    rows: impl IntoIterator<Item = (i64, V)>,
+) -> HashMap<K, Vec<V>> {
+    let keyed = rows.into_iter().filter_map(|(idx, value)| {
+        let key = usize::try_from(idx - 1).ok().and_then(|i| keys.get(i))?;
+        Some((*key, value))
+    });
+    grouped(keys, keyed)
 }
 
 impl Loader<ChildrenPage> for TenantLoader {
@@ -163,12 +185,11 @@ impl Loader<AncestorsOf> for TenantLoader {
         let rows = hierarchy::ancestors(&mut *self.conn().await?, self.tenant_id, &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<AncestorsOf, Vec<CustomerRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         // Rows arrive ordered by key, then distance: nearest ancestor first.
-        for row in rows {
-            out.entry(AncestorsOf(row.key)).or_default().push(row.customer);
-        }
-        Ok(out)
+        Ok(grouped(
+            keys,
+            rows.into_iter().map(|r| (AncestorsOf(r.key), r.customer)),
+        ))
     }
 }
 
@@ -181,11 +202,10 @@ impl Loader<IntegrationsOf> for TenantLoader {
         let rows = integrations::for_customers(&mut *self.conn().await?, self.tenant_id, &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<IntegrationsOf, Vec<IntegrationRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(IntegrationsOf(row.customer_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(grouped(
+            keys,
+            rows.into_iter().map(|r| (IntegrationsOf(r.customer_id), r)),
+        ))
     }
 }
 
@@ -333,11 +353,7 @@ impl Loader<PricesOfPlan> for TenantLoader {
         let rows = plans::prices_of_plans(&mut *self.conn().await?, self.tenant_id, &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<PricesOfPlan, Vec<PriceRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(PricesOfPlan(row.plan_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(grouped(keys, rows.into_iter().map(|r| (PricesOfPlan(r.plan_id), r))))
     }
 }
 
@@ -405,13 +421,10 @@ impl Loader<SubscriptionsPage> for TenantLoader {
         let rows = subscriptions::subscription_pages(&mut *self.conn().await?, self.tenant_id, &page_keys, self.now)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<SubscriptionsPage, Vec<SubscriptionRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(keys[(row.idx - 1) as usize])
-                .or_default()
-                .push(row.subscription);
-        }
-        Ok(out)
+        Ok(grouped_by_position(
+            keys,
+            rows.into_iter().map(|row| (row.idx, row.subscription)),
+        ))
     }
 }
 
@@ -451,11 +464,10 @@ impl Loader<PausesOf> for TenantLoader {
         let rows = subscriptions::pauses_of(&mut *self.conn().await?, self.tenant_id, &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<PausesOf, Vec<PauseRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(PausesOf(row.subscription_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(grouped(
+            keys,
+            rows.into_iter().map(|r| (PausesOf(r.subscription_id), r)),
+        ))
     }
 }
 
@@ -475,7 +487,7 @@ impl Loader<PaidSubscriptions> for TenantLoader {
         &self,
         keys: &[PaidSubscriptions],
     ) -> Result<HashMap<PaidSubscriptions, Vec<SubscriptionRow>>, SharedError> {
-        let mut out: HashMap<PaidSubscriptions, Vec<SubscriptionRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut out = HashMap::with_capacity(keys.len());
         let mut conn = self.conn().await?;
         for include_children in [false, true] {
             let group: Vec<PaidSubscriptions> = keys
@@ -490,11 +502,10 @@ impl Loader<PaidSubscriptions> for TenantLoader {
             let rows = subscriptions::paid_subscriptions(&mut conn, self.tenant_id, &ids, include_children, self.now)
                 .await
                 .map_err(shared)?;
-            for row in rows {
-                out.entry(group[(row.idx - 1) as usize])
-                    .or_default()
-                    .push(row.subscription);
-            }
+            out.extend(grouped_by_position(
+                &group,
+                rows.into_iter().map(|row| (row.idx, row.subscription)),
+            ));
         }
         Ok(out)
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::error::SharedError;
-use crate::graphql::loaders::{TenantLoader, shared};
+use crate::graphql::loaders::{TenantLoader, grouped, grouped_by_position, shared};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InvoiceById(pub Uuid);
@@ -38,11 +38,7 @@ impl Loader<LinesOf> for TenantLoader {
         let rows = invoices::lines_of(&mut *self.conn().await?, self.tenant_id(), &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<LinesOf, Vec<LineRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(LinesOf(row.invoice_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(grouped(keys, rows.into_iter().map(|r| (LinesOf(r.invoice_id), r))))
     }
 }
 
@@ -58,11 +54,7 @@ impl Loader<PaymentsOf> for TenantLoader {
         let rows = invoices::payments_of(&mut *self.conn().await?, self.tenant_id(), &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<PaymentsOf, Vec<PaymentRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(PaymentsOf(row.invoice_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(grouped(keys, rows.into_iter().map(|r| (PaymentsOf(r.invoice_id), r))))
     }
 }
 
@@ -78,11 +70,10 @@ impl Loader<InvoicesPage> for TenantLoader {
         let rows = invoices::invoice_pages(&mut *self.conn().await?, self.tenant_id(), &page_keys)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<InvoicesPage, Vec<InvoiceRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(keys[(row.idx - 1) as usize]).or_default().push(row.invoice);
-        }
-        Ok(out)
+        Ok(grouped_by_position(
+            keys,
+            rows.into_iter().map(|row| (row.idx, row.invoice)),
+        ))
     }
 }
 
@@ -130,12 +121,9 @@ impl Loader<BalanceDue> for TenantLoader {
         let rows = invoices::balances_due(&mut *self.conn().await?, self.tenant_id(), &pairs)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<BalanceDue, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(keys[(row.idx - 1) as usize])
-                .or_default()
-                .push((row.currency, row.amount));
-        }
-        Ok(out)
+        Ok(grouped_by_position(
+            keys,
+            rows.into_iter().map(|row| (row.idx, (row.currency, row.amount))),
+        ))
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::wallets::{self, TransactionPageKey, TransactionRow, WalletRow};
 use crate::error::SharedError;
-use crate::graphql::loaders::{TenantLoader, shared};
+use crate::graphql::loaders::{TenantLoader, grouped, grouped_by_position, shared};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WalletById(pub Uuid);
@@ -47,11 +47,7 @@ impl Loader<WalletsOf> for TenantLoader {
         let rows = wallets::wallets_of_customers(&mut *self.conn().await?, self.tenant_id(), &ids)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<WalletsOf, Vec<WalletRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(WalletsOf(row.customer_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(grouped(keys, rows.into_iter().map(|r| (WalletsOf(r.customer_id), r))))
     }
 }
 
@@ -67,14 +63,10 @@ impl Loader<WalletTransactionsPage> for TenantLoader {
         let rows = wallets::transaction_pages(&mut *self.conn().await?, self.tenant_id(), &page_keys)
             .await
             .map_err(shared)?;
-        let mut out: HashMap<WalletTransactionsPage, Vec<TransactionRow>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(keys[(row.idx - 1) as usize])
-                .or_default()
-                .push(row.transaction);
-        }
-        Ok(out)
+        Ok(grouped_by_position(
+            keys,
+            rows.into_iter().map(|row| (row.idx, row.transaction)),
+        ))
     }
 }
 
