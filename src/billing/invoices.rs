@@ -1,7 +1,7 @@
 //! Invoices: assembly, finalization (usage recomputed, number assigned,
 //! wallet credits applied, amounts frozen), voiding and one-off invoices.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -13,6 +13,7 @@ use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
 use crate::db::invoices::{self as rows, InvoiceRow, LineRow, STATUS_DRAFT, STATUS_FINALIZED, STATUS_VOIDED};
 use crate::db::usage::{self, QuantityRequest};
+use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
 use crate::domain::invoice::{format_invoice_number, totals};
 use crate::domain::money::Currency;
@@ -147,6 +148,8 @@ async fn finalize_locked(
     tenants.sort();
     tenants.dedup();
     let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
+    let mut numbers: HashMap<Uuid, i64> = HashMap::new();
+    let mut wallet_holders: HashSet<(Uuid, String)> = HashSet::new();
     for tenant_id in tenants {
         let of_tenant: Vec<&InvoiceRow> = drafts.iter().filter(|d| d.tenant_id == tenant_id).collect();
         let ids: Vec<Uuid> = of_tenant.iter().map(|d| d.id).collect();
@@ -155,23 +158,37 @@ async fn finalize_locked(
         for line in lines {
             amounts.entry(line.invoice_id).or_default().push(line.amount);
         }
+        let first = rows::take_invoice_numbers(conn, tenant_id, of_tenant.len() as i64).await?;
+        numbers.insert(tenant_id, first);
+        // Only payers holding a wallet need their wallets locked.
+        let payers: Vec<Uuid> = of_tenant.iter().map(|d| d.customer_id).collect();
+        for (customer, currency) in wallet_rows::active_wallet_holders(conn, tenant_id, &payers).await? {
+            wallet_holders.insert((customer, currency));
+        }
     }
     let mut finalized = Vec::with_capacity(drafts.len());
     for mut invoice in drafts {
         let currency = Currency::parse("currency", &invoice.currency)?;
         let amounts = amounts.remove(&invoice.id).unwrap_or_default();
-        let number = rows::next_invoice_number(conn, invoice.tenant_id).await?;
+        // Numbers follow the drafts' order within each tenant.
+        let next = numbers.entry(invoice.tenant_id).or_default();
+        let number = *next;
+        *next += 1;
         let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency).subtotal;
-        let credits = wallets::pay_invoice(
-            conn,
-            invoice.tenant_id,
-            invoice.customer_id,
-            &invoice.currency,
-            invoice.id,
-            subtotal,
-            now,
-        )
-        .await?;
+        let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency.clone())) {
+            wallets::pay_invoice(
+                conn,
+                invoice.tenant_id,
+                invoice.customer_id,
+                &invoice.currency,
+                invoice.id,
+                subtotal,
+                now,
+            )
+            .await?
+        } else {
+            Decimal::ZERO
+        };
         let sums = totals(&amounts, credits, Decimal::ZERO, currency);
         invoice.status = STATUS_FINALIZED.to_string();
         invoice.number = Some(format_invoice_number(number));

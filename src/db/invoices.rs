@@ -223,24 +223,25 @@ pub async fn update_line_amounts(conn: &mut AsyncPgConnection, lines: &[LineRow]
     .map(drop)
 }
 
-/// The tenant's next invoice number. The counter row stays locked until the
-/// transaction ends, so numbers are handed out in commit order, and a
-/// rolled-back transaction leaves no gap.
-pub async fn next_invoice_number(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<i64> {
+/// Takes the tenant's next `count` invoice numbers; returns the first. The
+/// counter row stays locked until the transaction ends, so numbers are
+/// handed out in commit order, and a rolled-back transaction leaves no gap.
+pub async fn take_invoice_numbers(conn: &mut AsyncPgConnection, tenant_id: Uuid, count: i64) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Number {
         #[diesel(sql_type = BigInt)]
         last_number: i64,
     }
     let row: Number = diesel::sql_query(
-        "INSERT INTO invoice_counters (tenant_id, last_number) VALUES ($1, 1)
-         ON CONFLICT (tenant_id) DO UPDATE SET last_number = invoice_counters.last_number + 1
+        "INSERT INTO invoice_counters (tenant_id, last_number) VALUES ($1, $2)
+         ON CONFLICT (tenant_id) DO UPDATE SET last_number = invoice_counters.last_number + $2
          RETURNING last_number",
     )
     .bind::<SqlUuid, _>(tenant_id)
+    .bind::<BigInt, _>(count)
     .get_result(conn)
     .await?;
-    Ok(row.last_number)
+    Ok(row.last_number - count + 1)
 }
 
 /// Writes the invoice's state and amounts.

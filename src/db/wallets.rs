@@ -229,6 +229,22 @@ pub async fn active_wallets_for_update(
         .await
 }
 
+/// Which of the customers hold an active wallet, and in which currencies.
+pub async fn active_wallet_holders(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    wallets::table
+        .filter(wallets::tenant_id.eq(tenant_id))
+        .filter(wallets::customer_id.eq_any(customer_ids))
+        .filter(wallets::status.eq(STATUS_ACTIVE))
+        .select((wallets::customer_id, wallets::currency))
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// Stores the balance the ledger of a locked wallet adds up to.
 pub async fn set_balance(
     conn: &mut AsyncPgConnection,
