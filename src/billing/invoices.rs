@@ -200,8 +200,9 @@ async fn finalize_locked(
         invoice.due_at = Some(crate::domain::invoice::due_at(now, settings.net_terms_days));
         invoice.finalized_at = Some(now);
         invoice.updated_at = now;
-        finalized.push(rows::save_invoice(conn, &invoice).await?);
+        finalized.push(invoice);
     }
+    rows::save_finalized(conn, &finalized).await?;
     Ok(finalized)
 }
 

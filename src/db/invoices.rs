@@ -269,6 +269,39 @@ pub async fn save_invoice(conn: &mut AsyncPgConnection, row: &InvoiceRow) -> Que
     .await
 }
 
+/// Writes the finalized state of many invoices in one statement.
+pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&InvoiceRow) -> Decimal| rows.iter().map(f).collect::<Vec<Decimal>>();
+    let tenants: Vec<Uuid> = rows.iter().map(|r| r.tenant_id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let numbers: Vec<Option<String>> = rows.iter().map(|r| r.number.clone()).collect();
+    let issued: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.issued_at).collect();
+    let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.due_at).collect();
+    diesel::sql_query(
+        "UPDATE invoices i SET status = 'FINALIZED', number = u.number, subtotal = u.subtotal,
+                credits_applied = u.credits_applied, total = u.total, issued_at = u.issued_at, due_at = u.due_at,
+                finalized_at = u.issued_at, updated_at = u.issued_at
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+                     $7::timestamptz[], $8::timestamptz[])
+             AS u(tenant_id, id, number, subtotal, credits_applied, total, issued_at, due_at)
+         WHERE i.tenant_id = u.tenant_id AND i.id = u.id",
+    )
+    .bind::<Array<SqlUuid>, _>(tenants)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Nullable<Text>>, _>(numbers)
+    .bind::<Array<Numeric>, _>(column(|r| r.subtotal))
+    .bind::<Array<Numeric>, _>(column(|r| r.credits_applied))
+    .bind::<Array<Numeric>, _>(column(|r| r.total))
+    .bind::<Array<Nullable<Timestamptz>>, _>(issued)
+    .bind::<Array<Nullable<Timestamptz>>, _>(due)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// One requested page of a customer's invoices (or its subtree's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InvoicePageKey {
