@@ -46,6 +46,20 @@ pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<Stri
     Ok(trimmed.to_owned())
 }
 
+/// Longest idempotency key, in characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// An idempotency key: kept exactly as sent (keys are opaque), but never
+/// blank, overlong or with control characters.
+pub(crate) fn validate_idempotency_key(field: &str, key: &str) -> Result<String, ValidationError> {
+    if key.trim().is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    check_max_chars(field, key, MAX_IDEMPOTENCY_KEY_CHARS)?;
+    check_no_control(field, key)?;
+    Ok(key.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

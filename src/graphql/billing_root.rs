@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::billing::invoices::{self, OneOffLine};
 use crate::billing::payments::{self, PaymentDraft};
 use crate::domain::money::{Currency, validate_amount};
-use crate::domain::validation::required_text;
+use crate::domain::validation::{required_text, validate_idempotency_key};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders_billing::InvoiceById;
@@ -15,8 +15,6 @@ use crate::graphql::types::invoice::{Invoice, Payment, PaymentMethod};
 
 /// Lines a one-off invoice may have.
 const MAX_ONE_OFF_LINES: usize = 100;
-/// The longest idempotency key accepted.
-const MAX_KEY_LEN: usize = 255;
 
 #[derive(InputObject, Debug, Clone)]
 pub struct OneOffLineInput {
@@ -62,17 +60,6 @@ fn one_off_lines(currency: Currency, lines: Vec<OneOffLineInput>) -> AppResult<V
             })
         })
         .collect()
-}
-
-fn idempotency_key(field: &str, key: &str) -> AppResult<String> {
-    let key = key.trim();
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(AppError::validation(
-            field,
-            format!("must be between 1 and {MAX_KEY_LEN} characters"),
-        ));
-    }
-    Ok(key.to_string())
 }
 
 #[derive(Default)]
@@ -128,7 +115,8 @@ impl BillingMutationRoot {
             amount: input.amount,
             method: input.method.as_str(),
             reference: input.reference.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
-            idempotency_key: idempotency_key("input.idempotencyKey", &input.idempotency_key)?,
+            idempotency_key: validate_idempotency_key("input.idempotencyKey", &input.idempotency_key)
+                .map_err(AppError::from)?,
         };
         let (payment, invoice) = payments::record(ctx.pool(), ctx.tenant_id(), draft).await?;
         Ok(PaymentResult {

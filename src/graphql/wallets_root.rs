@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::billing::wallets::{self, LotKind, ManualDebit, NewWallet, TopUp};
 use crate::domain::customer::validate_optional_text;
 use crate::domain::money::Currency;
-use crate::domain::validation::{check_max_chars, check_no_control, required_text};
+use crate::domain::validation::{required_text, validate_idempotency_key};
 use crate::domain::wallet::{validate_conversion_rate, validate_credits};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
@@ -17,9 +17,6 @@ use crate::graphql::types::wallet::{Wallet, WalletTransaction};
 
 /// Longest wallet name, in characters.
 const MAX_NAME_CHARS: usize = 200;
-
-/// Longest idempotency key, in characters.
-const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateWalletInput {
@@ -81,7 +78,7 @@ impl TopUpWalletInput {
             credits: validate_credits("input.credits", self.credits)?,
             kind: self.kind.into(),
             expires_at: self.expires_at,
-            idempotency_key: validate_idempotency_key(&self.idempotency_key)?,
+            idempotency_key: validate_idempotency_key("input.idempotencyKey", &self.idempotency_key)?,
         })
     }
 }
@@ -115,21 +112,9 @@ impl DebitWalletInput {
         Ok(ManualDebit {
             credits: validate_credits("input.credits", self.credits)?,
             reference,
-            idempotency_key: validate_idempotency_key(&self.idempotency_key)?,
+            idempotency_key: validate_idempotency_key("input.idempotencyKey", &self.idempotency_key)?,
         })
     }
-}
-
-/// Kept exactly as sent (keys are opaque), but never blank, overlong or
-/// with control characters.
-fn validate_idempotency_key(key: &str) -> AppResult<String> {
-    const FIELD: &str = "input.idempotencyKey";
-    if key.trim().is_empty() {
-        return Err(AppError::validation(FIELD, "must not be empty"));
-    }
-    check_max_chars(FIELD, key, MAX_IDEMPOTENCY_KEY_CHARS)?;
-    check_no_control(FIELD, key)?;
-    Ok(key.to_string())
 }
 
 #[derive(Default)]
