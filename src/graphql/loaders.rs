@@ -42,6 +42,11 @@ impl TenantLoader {
     pub(crate) fn tenant_id(&self) -> Uuid {
         self.tenant_id
     }
+
+    /// The request's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
 }
 
 pub(crate) fn shared(err: diesel::result::Error) -> SharedError {

@@ -127,3 +127,26 @@ impl Loader<BalanceDue> for TenantLoader {
         ))
     }
 }
+
+/// The customer that pays for a PARENT-paid customer's subscriptions now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PayerOf(pub Uuid);
+
+impl Loader<PayerOf> for TenantLoader {
+    type Value = Uuid;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[PayerOf]) -> Result<HashMap<PayerOf, Uuid>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = invoices::paying_ancestors(&mut *self.conn().await?, self.tenant_id(), &ids, self.now())
+            .await
+            .map_err(shared)?;
+        let mut payers: HashMap<PayerOf, Uuid> =
+            rows.into_iter().map(|r| (PayerOf(r.customer_id), r.payer_id)).collect();
+        // A customer without a parent pays for itself.
+        for key in keys {
+            payers.entry(*key).or_insert(key.0);
+        }
+        Ok(payers)
+    }
+}

@@ -489,6 +489,10 @@ async fn parent_paid_subscriptions_go_to_the_nearest_ancestor_that_pays_for_itse
     .await;
     send_calls(&app, "team", "t", Utc::now() - Duration::minutes(5), &[1, 1]).await;
 
+    let invoiced_to = "query($id: UUID!) { subscription(id: $id) { invoicedTo { id } } }";
+    let payer = app.ok(invoiced_to, json!({ "id": team_sub["id"] })).await;
+    assert_eq!(payer["subscription"]["invoicedTo"]["id"], company.as_str());
+
     // The department pays for nothing, so the team's charges climb to the company.
     let charges = upcoming(&app, &company, true).await;
     let mut expected = vec![
@@ -517,6 +521,8 @@ async fn parent_paid_subscriptions_go_to_the_nearest_ancestor_that_pays_for_itse
         subscription_ids(&upcoming(&app, &company, true).await),
         vec![own["id"].as_str().unwrap().to_string()]
     );
+    let payer = app.ok(invoiced_to, json!({ "id": team_sub["id"] })).await;
+    assert_eq!(payer["subscription"]["invoicedTo"]["id"], department.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@ use crate::domain::subscription::{self as rules, Payer, Status};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{CustomerById, PausesOf, PlanById, SubscriptionCount, SubscriptionsPage};
+use crate::graphql::loaders_billing::PayerOf;
 use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor};
 use crate::graphql::types::customer::Customer;
 use crate::graphql::types::plan::{BillingPeriodType, Plan};
@@ -110,6 +111,21 @@ impl Subscription {
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         let row = ctx.loader().load_one(PlanById(self.0.plan_id)).await?;
         Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
+    }
+
+    /// Who is invoiced for it now: the customer, or for payer PARENT its
+    /// nearest ancestor that pays for itself.
+    async fn invoiced_to(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let payer = match Payer::parse(&self.0.payer) {
+            Some(Payer::Parent) => ctx
+                .loader()
+                .load_one(PayerOf(self.0.customer_id))
+                .await?
+                .unwrap_or(self.0.customer_id),
+            _ => self.0.customer_id,
+        };
+        let row = ctx.loader().load_one(CustomerById(payer)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
     async fn payer(&self) -> PayerType {
