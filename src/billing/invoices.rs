@@ -238,10 +238,7 @@ async fn recompute_usage(
     let subscription_ids: Vec<Uuid> = subscription_of.values().copied().collect();
     let mut pauses: HashMap<Uuid, Vec<Period>> = HashMap::new();
     for p in subscriptions::pauses_of(conn, tenant_id, &subscription_ids).await? {
-        pauses.entry(p.subscription_id).or_default().push(Period {
-            start: p.started_at,
-            end: p.ended_at,
-        });
+        pauses.entry(p.subscription_id).or_default().push(p.period());
     }
     let mut contexts: HashMap<Uuid, UsageContext> = HashMap::new();
     for subscription in subscriptions::by_ids(conn, tenant_id, &subscription_ids).await? {

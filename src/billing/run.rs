@@ -27,8 +27,7 @@ use crate::domain::money::Currency;
 use crate::domain::period::Period;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
-use crate::plans::price_terms;
-use crate::subscriptions::{bills_on, lifecycle_of};
+use crate::subscriptions::{BilledPrices, billed_prices, lifecycle_of};
 
 /// Subscriptions billed per transaction.
 const BATCH: i64 = 500;
@@ -153,10 +152,7 @@ async fn bill_tenant(
         .collect();
     let mut pauses: HashMap<Uuid, Vec<Period>> = HashMap::new();
     for p in subscriptions::pauses_of(conn, tenant_id, &sub_ids).await? {
-        pauses.entry(p.subscription_id).or_default().push(Period {
-            start: p.started_at,
-            end: p.ended_at,
-        });
+        pauses.entry(p.subscription_id).or_default().push(p.period());
     }
     let parent_paid: Vec<Uuid> = subs
         .iter()
@@ -166,7 +162,7 @@ async fn bill_tenant(
     let payers: HashMap<Uuid, Uuid> = if parent_paid.is_empty() {
         HashMap::new()
     } else {
-        invoice_rows::paying_ancestors(conn, tenant_id, &parent_paid, now)
+        subscriptions::paying_ancestors(conn, tenant_id, &parent_paid, now)
             .await?
             .into_iter()
             .map(|r| (r.customer_id, r.payer_id))
@@ -179,7 +175,7 @@ async fn bill_tenant(
         at: DateTime<Utc>,
         bill: rules::BoundaryBill,
         intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-        meters: Vec<Uuid>,
+        prices: BilledPrices,
     }
     let mut planned = Vec::with_capacity(subs.len());
     for sub in subs {
@@ -193,19 +189,12 @@ async fn bill_tenant(
                 rules::billable_intervals(&life, period, sub_pauses, at)
             })
             .unwrap_or_default();
-        let mut meters: Vec<Uuid> = prices
-            .iter()
-            .filter(|p| p.plan_id == sub.plan_id && bills_on(p, sub))
-            .filter_map(|p| p.meter_id)
-            .collect();
-        meters.sort();
-        meters.dedup();
         planned.push(Plan {
             sub,
             at,
             bill,
             intervals: intervals.iter().map(|i| (i.start, i.end)).collect(),
-            meters,
+            prices: billed_prices(sub, &prices),
         });
     }
     let requests: Vec<QuantityRequest> = planned
@@ -213,7 +202,11 @@ async fn bill_tenant(
         .map(|p| QuantityRequest {
             customer_id: p.sub.customer_id,
             intervals: &p.intervals,
-            meter_ids: if p.bill.arrears.is_some() { &p.meters } else { &[] },
+            meter_ids: if p.bill.arrears.is_some() {
+                &p.prices.meter_ids
+            } else {
+                &[]
+            },
         })
         .collect();
     let quantities = usage::quantities(conn, tenant_id, &requests).await?;
@@ -222,13 +215,8 @@ async fn bill_tenant(
     for (plan, usage) in planned.iter().zip(quantities) {
         let sub = plan.sub;
         let currency = Currency::parse("currency", &sub.currency)?;
-        let terms: Vec<_> = prices
-            .iter()
-            .filter(|p| p.plan_id == sub.plan_id && bills_on(p, sub))
-            .filter_map(|p| Some((p.id, price_terms(p)?)))
-            .collect();
         let arrears = plan.bill.arrears.map(|period| (period, !plan.intervals.is_empty()));
-        let charged = boundary_lines(&terms, &usage, arrears, plan.bill.advance, currency);
+        let charged = boundary_lines(&plan.prices.terms, &usage, arrears, plan.bill.advance, currency);
         let invoice = (!charged.is_empty()).then(|| {
             let payer = match Payer::parse(&sub.payer) {
                 Some(Payer::Parent) => payers.get(&sub.customer_id).copied().unwrap_or(sub.customer_id),

@@ -12,6 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{subscription_pauses, subscriptions};
+use crate::domain::period::Period;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = subscriptions, check_for_backend(Pg))]
@@ -43,6 +44,16 @@ pub struct PauseRow {
     pub subscription_id: Uuid,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
+}
+
+impl PauseRow {
+    /// The stretch the pause covered, [started_at, ended_at).
+    pub fn period(&self) -> Period {
+        Period {
+            start: self.started_at,
+            end: self.ended_at,
+        }
+    }
 }
 
 /// A subscription's status at `$now` (bound as the given parameter).
@@ -235,10 +246,22 @@ pub async fn subscription_counts(
     .await
 }
 
+/// Whether the customer in column `customer` pays for itself at the time
+/// bound as `now`: it has a SELF subscription that has not ended. (A
+/// customer without a parent pays for itself too; callers add that.)
+/// Expects the tenant bound as $1.
+fn pays_self_sql(customer: &str, now: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM subscriptions p
+                 WHERE p.tenant_id = $1 AND p.customer_id = {customer} AND p.payer = 'SELF'
+                   AND (p.ends_at IS NULL OR p.ends_at > {now}))"
+    )
+}
+
 /// The subscriptions each customer pays for at `now`, for many customers:
 /// its own with payer SELF (or PARENT, when it has no parent to pass them
-/// to), and with `include_children` those of descendants whose payer is
-/// PARENT and whose nearest paying ancestor it is.
+/// to), and for keys with `include_children` those of descendants whose
+/// payer is PARENT and whose nearest paying ancestor it is.
 ///
 /// A customer pays for itself when it has a live SELF subscription, or has
 /// no parent. Charges of PARENT subscriptions climb past customers that do
@@ -246,25 +269,24 @@ pub async fn subscription_counts(
 pub async fn paid_subscriptions(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    customer_ids: &[Uuid],
-    include_children: bool,
+    keys: &[(Uuid, bool)],
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<IndexedSubscription>> {
-    let pays_self = "EXISTS (SELECT 1 FROM subscriptions p
-                      WHERE p.tenant_id = $1 AND p.customer_id = c.id AND p.payer = 'SELF'
-                        AND (p.ends_at IS NULL OR p.ends_at > $4))";
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
+    let pays_self = pays_self_sql("c.id", "$4");
     diesel::sql_query(format!(
         "WITH RECURSIVE req AS (
-             SELECT r.root, r.idx FROM unnest($2::uuid[]) WITH ORDINALITY AS r(root, idx)
+             SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS r(root, children, idx)
          ), tree(idx, id, lvl, descend) AS (
              SELECT req.idx, c.id, 0,
-                    c.parent_customer_id IS NULL OR {pays_self}
+                    req.children AND (c.parent_customer_id IS NULL OR {pays_self})
              FROM req JOIN customers c ON c.tenant_id = $1 AND c.id = req.root
              UNION ALL
              SELECT t.idx, c.id, t.lvl + 1, NOT {pays_self}
              FROM tree t
              JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = t.id
-             WHERE $3 AND t.descend AND t.lvl < 64
+             WHERE t.descend AND t.lvl < 64
          )
          SELECT t.idx, s.*
          FROM tree t
@@ -276,8 +298,48 @@ pub async fn paid_subscriptions(
          ORDER BY t.idx, s.id"
     ))
     .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Bool>, _>(children)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+pub struct PayerRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub payer_id: Uuid,
+}
+
+/// For customers whose charges go to a parent: the nearest ancestor that
+/// pays for itself at `now`, or the top of the hierarchy; the rule of
+/// [`paid_subscriptions`] seen from below.
+pub async fn paying_ancestors(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<PayerRow>> {
+    let pays_self = pays_self_sql("u.id", "$3");
+    diesel::sql_query(format!(
+        "WITH RECURSIVE up(start, id, parent, dist) AS (
+             SELECT c.id, a.id, a.parent_customer_id, 1
+             FROM customers c JOIN customers a ON a.tenant_id = $1 AND a.id = c.parent_customer_id
+             WHERE c.tenant_id = $1 AND c.id = ANY($2)
+             UNION ALL
+             SELECT u.start, a.id, a.parent_customer_id, u.dist + 1
+             FROM up u JOIN customers a ON a.tenant_id = $1 AND a.id = u.parent
+             WHERE u.dist < 64 AND NOT {pays_self}
+         )
+         SELECT DISTINCT ON (u.start) u.start AS customer_id, u.id AS payer_id
+         FROM up u
+         WHERE u.parent IS NULL OR {pays_self}
+         ORDER BY u.start, u.dist"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(customer_ids)
-    .bind::<Bool, _>(include_children)
     .bind::<Timestamptz, _>(now)
     .load(conn)
     .await

@@ -124,6 +124,16 @@ pub fn round_amount(amount: Decimal, currency: Currency) -> Decimal {
     rounded
 }
 
+/// A stored amount as the API shows it, in the minor units of its stored
+/// currency code ("0.00", not "0": the database driver drops the scale of a
+/// zero). An unknown code leaves the amount as it is.
+pub fn in_minor_units(amount: Decimal, code: &str) -> Decimal {
+    match Currency::parse("currency", code) {
+        Ok(currency) => round_amount(amount, currency),
+        Err(_) => amount,
+    }
+}
+
 /// Checks an amount a client sends: a price, a fee, a credit.
 ///
 /// Unit prices may be finer than the currency (0.0001 USD per API call), so

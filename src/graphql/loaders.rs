@@ -53,8 +53,67 @@ pub(crate) fn shared(err: diesel::result::Error) -> SharedError {
     SharedError::new(AppError::from(err))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CustomerById(pub Uuid);
+/// Declares the key `$key(Uuid)` and its loader: the rows with those ids,
+/// read by `$query(conn, tenant_id, &ids)` in one statement.
+macro_rules! rows_by_id {
+    ($(#[$meta:meta])* $key:ident => $row:ty, $query:path) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub ::uuid::Uuid);
+
+        impl ::async_graphql::dataloader::Loader<$key> for $crate::graphql::loaders::TenantLoader {
+            type Value = $row;
+            type Error = $crate::error::SharedError;
+
+            async fn load(
+                &self,
+                keys: &[$key],
+            ) -> Result<::std::collections::HashMap<$key, $row>, $crate::error::SharedError> {
+                let ids: Vec<::uuid::Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows = $query(&mut *self.conn().await?, self.tenant_id(), &ids)
+                    .await
+                    .map_err($crate::graphql::loaders::shared)?;
+                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+            }
+        }
+    };
+}
+
+/// Declares the key `$key(Uuid)` and its loader: for each parent id, the
+/// rows whose `$parent` field holds it, in the order `$query(conn,
+/// tenant_id, &ids)` returns them, all in one statement.
+macro_rules! rows_of_parent {
+    ($(#[$meta:meta])* $key:ident => $row:ty, $query:path, $parent:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub ::uuid::Uuid);
+
+        impl ::async_graphql::dataloader::Loader<$key> for $crate::graphql::loaders::TenantLoader {
+            type Value = Vec<$row>;
+            type Error = $crate::error::SharedError;
+
+            async fn load(
+                &self,
+                keys: &[$key],
+            ) -> Result<::std::collections::HashMap<$key, Vec<$row>>, $crate::error::SharedError> {
+                let ids: Vec<::uuid::Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows = $query(&mut *self.conn().await?, self.tenant_id(), &ids)
+                    .await
+                    .map_err($crate::graphql::loaders::shared)?;
+                Ok($crate::graphql::loaders::grouped(
+                    keys,
+                    rows.into_iter().map(|r| ($key(r.$parent), r)),
+                ))
+            }
+        }
+    };
+}
+
+pub(crate) use {rows_by_id, rows_of_parent};
+
+rows_by_id! {
+    CustomerById => CustomerRow, customers::find_by_ids
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChildrenPage(pub PageKey);
@@ -71,20 +130,8 @@ pub struct DescendantCount(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AncestorsOf(pub Uuid);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IntegrationsOf(pub Uuid);
-
-impl Loader<CustomerById> for TenantLoader {
-    type Value = CustomerRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[CustomerById]) -> Result<HashMap<CustomerById, CustomerRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = customers::find_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (CustomerById(r.id), r)).collect())
-    }
+rows_of_parent! {
+    IntegrationsOf => IntegrationRow, integrations::for_customers, customer_id
 }
 
 /// Groups page rows back under the key that asked for them.
@@ -198,36 +245,8 @@ impl Loader<AncestorsOf> for TenantLoader {
     }
 }
 
-impl Loader<IntegrationsOf> for TenantLoader {
-    type Value = Vec<IntegrationRow>;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[IntegrationsOf]) -> Result<HashMap<IntegrationsOf, Vec<IntegrationRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = integrations::for_customers(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter().map(|r| (IntegrationsOf(r.customer_id), r)),
-        ))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MeterById(pub Uuid);
-
-impl Loader<MeterById> for TenantLoader {
-    type Value = MeterRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[MeterById]) -> Result<HashMap<MeterById, MeterRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = meters::find_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (MeterById(r.id), r)).collect())
-    }
+rows_by_id! {
+    MeterById => MeterRow, meters::find_by_ids
 }
 
 /// What a usage field asks for; customers asking the same share a statement.
@@ -330,36 +349,12 @@ impl Loader<UsageOf> for TenantLoader {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PlanById(pub Uuid);
-
-impl Loader<PlanById> for TenantLoader {
-    type Value = PlanRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[PlanById]) -> Result<HashMap<PlanById, PlanRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = plans::plans_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (PlanById(r.id), r)).collect())
-    }
+rows_by_id! {
+    PlanById => PlanRow, plans::plans_by_ids
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PricesOfPlan(pub Uuid);
-
-impl Loader<PricesOfPlan> for TenantLoader {
-    type Value = Vec<PriceRow>;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[PricesOfPlan]) -> Result<HashMap<PricesOfPlan, Vec<PriceRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = plans::prices_of_plans(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(keys, rows.into_iter().map(|r| (PricesOfPlan(r.plan_id), r))))
-    }
+rows_of_parent! {
+    PricesOfPlan => PriceRow, plans::prices_of_plans, plan_id
 }
 
 /// Usage of one customer (not its subtree) over stretches of time that are
@@ -395,20 +390,8 @@ impl Loader<BillableUsage> for TenantLoader {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SubscriptionById(pub Uuid);
-
-impl Loader<SubscriptionById> for TenantLoader {
-    type Value = SubscriptionRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[SubscriptionById]) -> Result<HashMap<SubscriptionById, SubscriptionRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = subscriptions::by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (SubscriptionById(r.id), r)).collect())
-    }
+rows_by_id! {
+    SubscriptionById => SubscriptionRow, subscriptions::by_ids
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -456,24 +439,9 @@ impl Loader<SubscriptionCount> for TenantLoader {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PausesOf(pub Uuid);
-
-impl Loader<PausesOf> for TenantLoader {
+rows_of_parent! {
     /// Closed pauses, in time order.
-    type Value = Vec<PauseRow>;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[PausesOf]) -> Result<HashMap<PausesOf, Vec<PauseRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = subscriptions::pauses_of(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter().map(|r| (PausesOf(r.subscription_id), r)),
-        ))
-    }
+    PausesOf => PauseRow, subscriptions::pauses_of, subscription_id
 }
 
 /// The live subscriptions a customer pays for (see
@@ -492,42 +460,17 @@ impl Loader<PaidSubscriptions> for TenantLoader {
         &self,
         keys: &[PaidSubscriptions],
     ) -> Result<HashMap<PaidSubscriptions, Vec<SubscriptionRow>>, SharedError> {
-        let mut out = HashMap::with_capacity(keys.len());
-        let mut conn = self.conn().await?;
-        for include_children in [false, true] {
-            let group: Vec<PaidSubscriptions> = keys
-                .iter()
-                .filter(|k| k.include_children == include_children)
-                .copied()
-                .collect();
-            if group.is_empty() {
-                continue;
-            }
-            let ids: Vec<Uuid> = group.iter().map(|k| k.customer_id).collect();
-            let rows = subscriptions::paid_subscriptions(&mut conn, self.tenant_id, &ids, include_children, self.now)
-                .await
-                .map_err(shared)?;
-            out.extend(grouped_by_position(
-                &group,
-                rows.into_iter().map(|row| (row.idx, row.subscription)),
-            ));
-        }
-        Ok(out)
+        let pairs: Vec<(Uuid, bool)> = keys.iter().map(|k| (k.customer_id, k.include_children)).collect();
+        let rows = subscriptions::paid_subscriptions(&mut *self.conn().await?, self.tenant_id, &pairs, self.now)
+            .await
+            .map_err(shared)?;
+        Ok(grouped_by_position(
+            keys,
+            rows.into_iter().map(|row| (row.idx, row.subscription)),
+        ))
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PriceById(pub Uuid);
-
-impl Loader<PriceById> for TenantLoader {
-    type Value = PriceRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[PriceById]) -> Result<HashMap<PriceById, PriceRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = plans::prices_by_ids(&mut *self.conn().await?, self.tenant_id, &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (PriceById(r.id), r)).collect())
-    }
+rows_by_id! {
+    PriceById => PriceRow, plans::prices_by_ids
 }

@@ -8,54 +8,18 @@ use uuid::Uuid;
 
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::error::SharedError;
-use crate::graphql::loaders::{TenantLoader, grouped, grouped_by_position, shared};
+use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InvoiceById(pub Uuid);
-
-impl Loader<InvoiceById> for TenantLoader {
-    type Value = InvoiceRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[InvoiceById]) -> Result<HashMap<InvoiceById, InvoiceRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = invoices::invoices_by_ids(&mut *self.conn().await?, self.tenant_id(), &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (InvoiceById(r.id), r)).collect())
-    }
+rows_by_id! {
+    InvoiceById => InvoiceRow, invoices::invoices_by_ids
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LinesOf(pub Uuid);
-
-impl Loader<LinesOf> for TenantLoader {
-    type Value = Vec<LineRow>;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[LinesOf]) -> Result<HashMap<LinesOf, Vec<LineRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = invoices::lines_of(&mut *self.conn().await?, self.tenant_id(), &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(keys, rows.into_iter().map(|r| (LinesOf(r.invoice_id), r))))
-    }
+rows_of_parent! {
+    LinesOf => LineRow, invoices::lines_of, invoice_id
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PaymentsOf(pub Uuid);
-
-impl Loader<PaymentsOf> for TenantLoader {
-    type Value = Vec<PaymentRow>;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[PaymentsOf]) -> Result<HashMap<PaymentsOf, Vec<PaymentRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = invoices::payments_of(&mut *self.conn().await?, self.tenant_id(), &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(keys, rows.into_iter().map(|r| (PaymentsOf(r.invoice_id), r))))
-    }
+rows_of_parent! {
+    PaymentsOf => PaymentRow, invoices::payments_of, invoice_id
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,9 +102,10 @@ impl Loader<PayerOf> for TenantLoader {
 
     async fn load(&self, keys: &[PayerOf]) -> Result<HashMap<PayerOf, Uuid>, SharedError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = invoices::paying_ancestors(&mut *self.conn().await?, self.tenant_id(), &ids, self.now())
-            .await
-            .map_err(shared)?;
+        let rows =
+            crate::db::subscriptions::paying_ancestors(&mut *self.conn().await?, self.tenant_id(), &ids, self.now())
+                .await
+                .map_err(shared)?;
         let mut payers: HashMap<PayerOf, Uuid> =
             rows.into_iter().map(|r| (PayerOf(r.customer_id), r.payer_id)).collect();
         // A customer without a parent pays for itself.

@@ -8,14 +8,16 @@ use uuid::Uuid;
 
 use crate::db::wallets::{self, TransactionPageKey, TransactionRow, WalletRow};
 use crate::error::SharedError;
-use crate::graphql::loaders::{TenantLoader, grouped, grouped_by_position, shared};
+use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WalletById(pub Uuid);
+rows_by_id! {
+    WalletById => WalletRow, wallets::wallets_by_ids
+}
 
-/// Every wallet of a customer, in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WalletsOf(pub Uuid);
+rows_of_parent! {
+    /// Every wallet of a customer, in creation order.
+    WalletsOf => WalletRow, wallets::wallets_of_customers, customer_id
+}
 
 /// One page of a wallet's ledger, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,32 +26,6 @@ pub struct WalletTransactionsPage(pub TransactionPageKey);
 /// How many entries a wallet's ledger holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WalletTransactionCount(pub Uuid);
-
-impl Loader<WalletById> for TenantLoader {
-    type Value = WalletRow;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[WalletById]) -> Result<HashMap<WalletById, WalletRow>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = wallets::wallets_by_ids(&mut *self.conn().await?, self.tenant_id(), &ids)
-            .await
-            .map_err(shared)?;
-        Ok(rows.into_iter().map(|r| (WalletById(r.id), r)).collect())
-    }
-}
-
-impl Loader<WalletsOf> for TenantLoader {
-    type Value = Vec<WalletRow>;
-    type Error = SharedError;
-
-    async fn load(&self, keys: &[WalletsOf]) -> Result<HashMap<WalletsOf, Vec<WalletRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = wallets::wallets_of_customers(&mut *self.conn().await?, self.tenant_id(), &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(keys, rows.into_iter().map(|r| (WalletsOf(r.customer_id), r))))
-    }
-}
 
 impl Loader<WalletTransactionsPage> for TenantLoader {
     type Value = Vec<TransactionRow>;

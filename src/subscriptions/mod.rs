@@ -9,9 +9,11 @@ use crate::customers::live_customer_for_update;
 use crate::db::plans::{self, PriceRow, STATUS_ACTIVE};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
 use crate::db::{DbPool, connection};
+use crate::domain::charges::PriceTerms;
 use crate::domain::period::{BillingPeriod, Cadence};
 use crate::domain::subscription::{self as rules, Lifecycle, Payer, Refusal};
 use crate::error::{AppError, AppResult};
+use crate::plans::price_terms;
 
 /// A validated request to subscribe.
 #[derive(Debug, Clone)]
@@ -51,6 +53,29 @@ pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
         && price.currency == subscription.currency
         && price.billing_period == subscription.billing_period
         && price.billing_period_count == subscription.billing_period_count
+}
+
+/// The prices that bill on a subscription, as the charge rules see them.
+pub struct BilledPrices {
+    pub terms: Vec<(Uuid, PriceTerms)>,
+    /// The meters its usage prices read, sorted.
+    pub meter_ids: Vec<Uuid>,
+}
+
+/// Picks the prices of the subscription's plan that bill on it (see
+/// [`bills_on`]) out of `prices`, which may hold other plans' prices too.
+pub fn billed_prices(subscription: &SubscriptionRow, prices: &[PriceRow]) -> BilledPrices {
+    let billing: Vec<&PriceRow> = prices
+        .iter()
+        .filter(|p| p.plan_id == subscription.plan_id && bills_on(p, subscription))
+        .collect();
+    let mut meter_ids: Vec<Uuid> = billing.iter().filter_map(|p| p.meter_id).collect();
+    meter_ids.sort();
+    meter_ids.dedup();
+    BilledPrices {
+        terms: billing.iter().filter_map(|p| Some((p.id, price_terms(p)?))).collect(),
+        meter_ids,
+    }
 }
 
 /// The one currency and cadence all of a plan's active prices share; a

@@ -45,4 +45,63 @@ macro_rules! connection_type {
     };
 }
 
-pub(crate) use connection_type;
+/// Declares `$connection` and `$edge` for node type `$node`, a tuple struct
+/// around `$row`. Its totalCount is counted through the DataLoader key
+/// `$count` (a count per parent), and only when the query selects it.
+macro_rules! loaded_connection_type {
+    ($connection:ident, $edge:ident, $node:ident, $row:ty, $count:ty) => {
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        pub struct $connection {
+            rows: Vec<$row>,
+            page_info: $crate::graphql::pagination::PageInfo,
+            count: $count,
+        }
+
+        impl $connection {
+            /// A fetched page (with its extra row) and the key that counts the whole list.
+            pub fn new(rows: Vec<$row>, page: &$crate::graphql::pagination::PageRequest, count: $count) -> Self {
+                let (rows, page_info) = $crate::graphql::pagination::cut_page(rows, page, |r| r.id);
+                $connection {
+                    rows,
+                    page_info,
+                    count,
+                }
+            }
+        }
+
+        #[async_graphql::Object]
+        impl $connection {
+            async fn edges(&self) -> Vec<$edge> {
+                self.rows
+                    .iter()
+                    .map(|r| $edge {
+                        cursor: $crate::graphql::pagination::encode_cursor(r.id),
+                        node: $node(r.clone()),
+                    })
+                    .collect()
+            }
+
+            /// The page's items without cursors.
+            async fn nodes(&self) -> Vec<$node> {
+                self.rows.iter().cloned().map($node).collect()
+            }
+
+            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
+                &self.page_info
+            }
+
+            /// Items in the whole list, across all pages.
+            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<i64> {
+                use $crate::graphql::context::ContextExt;
+                Ok(ctx.loader().load_one(self.count).await?.unwrap_or(0))
+            }
+        }
+    };
+}
+
+pub(crate) use {connection_type, loaded_connection_type};

@@ -1,16 +1,17 @@
-use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, Object, Result};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::{self as rules, InvoiceStatus, PaymentStatus};
-use crate::domain::money::{Currency, round_amount};
+use crate::domain::money::in_minor_units;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{CustomerById, MeterById, SubscriptionById};
 use crate::graphql::loaders_billing::{InvoiceCount, InvoicesPage, LinesOf, PaymentsOf};
-use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor};
+use crate::graphql::pagination::PageRequest;
+use crate::graphql::types::connection::loaded_connection_type;
 use crate::graphql::types::customer::Customer;
 use crate::graphql::types::meter::Meter;
 use crate::graphql::types::plan::Price;
@@ -92,15 +93,6 @@ impl PaymentMethod {
             .into_iter()
             .find(|m| m.as_str() == s)
             .unwrap_or(PaymentMethod::Other)
-    }
-}
-
-/// An amount as the API shows it: in the currency's minor units ("0.00",
-/// not "0"), whatever scale the database handed back.
-fn in_minor_units(amount: Decimal, currency: &str) -> Decimal {
-    match Currency::parse("currency", currency) {
-        Ok(currency) => round_amount(amount, currency),
-        Err(_) => amount,
     }
 }
 
@@ -331,17 +323,7 @@ impl Invoice {
     }
 }
 
-pub struct InvoiceConnection {
-    rows: Vec<InvoiceRow>,
-    page_info: PageInfo,
-    total: InvoiceCount,
-}
-
-#[derive(SimpleObject)]
-pub struct InvoiceEdge {
-    pub cursor: String,
-    pub node: Invoice,
-}
+loaded_connection_type!(InvoiceConnection, InvoiceEdge, Invoice, InvoiceRow, InvoiceCount);
 
 impl InvoiceConnection {
     /// One page of a customer's (or its subtree's) invoices, newest first.
@@ -363,42 +345,11 @@ impl InvoiceConnection {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(InvoicesPage(key)).await?.unwrap_or_default();
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        Ok(InvoiceConnection {
-            rows,
-            page_info,
-            total: InvoiceCount {
-                customer_id,
-                include_children,
-                status,
-            },
-        })
-    }
-}
-
-#[Object]
-impl InvoiceConnection {
-    async fn edges(&self) -> Vec<InvoiceEdge> {
-        self.rows
-            .iter()
-            .map(|r| InvoiceEdge {
-                cursor: encode_cursor(r.id),
-                node: Invoice(r.clone()),
-            })
-            .collect()
-    }
-
-    /// The page's invoices without cursors.
-    async fn nodes(&self) -> Vec<Invoice> {
-        self.rows.iter().cloned().map(Invoice).collect()
-    }
-
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    /// Invoices in the whole list, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(ctx.loader().load_one(self.total).await?.unwrap_or(0))
+        let count = InvoiceCount {
+            customer_id,
+            include_children,
+            status,
+        };
+        Ok(InvoiceConnection::new(rows, &page, count))
     }
 }

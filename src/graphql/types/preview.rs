@@ -10,9 +10,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::plans::PriceRow;
-use crate::db::subscriptions::SubscriptionRow;
+use crate::db::subscriptions::{PauseRow, SubscriptionRow};
 use crate::domain::charges::{PriceLine, period_charges};
-use crate::domain::money::{Currency, round_amount};
+use crate::domain::money::{Currency, in_minor_units};
 use crate::domain::period::Period;
 use crate::domain::pricing::TierCharge;
 use crate::domain::subscription as rules;
@@ -23,8 +23,7 @@ use crate::graphql::types::customer::Customer;
 use crate::graphql::types::meter::Meter;
 use crate::graphql::types::plan::Price;
 use crate::graphql::types::subscription::{Subscription, as_of};
-use crate::plans::price_terms;
-use crate::subscriptions::{bills_on, lifecycle_of};
+use crate::subscriptions::{BilledPrices, billed_prices, lifecycle_of};
 
 /// The part of a tiered charge one tier contributes.
 #[derive(SimpleObject, Debug, Clone)]
@@ -180,11 +179,10 @@ pub struct CurrencyAmount {
 impl CurrencyAmount {
     /// Rounded to the currency's minor units.
     pub fn new(currency: String, amount: Decimal) -> Self {
-        let amount = match Currency::parse("currency", &currency) {
-            Ok(c) => round_amount(amount, c),
-            Err(_) => amount,
-        };
-        CurrencyAmount { currency, amount }
+        CurrencyAmount {
+            amount: in_minor_units(amount, &currency),
+            currency,
+        }
     }
 }
 
@@ -220,28 +218,14 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
         loader.load_one(PricesOfPlan(subscription.plan_id)),
         loader.load_one(PausesOf(subscription.id)),
     )?;
-    let prices: Vec<PriceRow> = prices
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| bills_on(p, &subscription))
-        .collect();
-    let pauses: Vec<Period> = pauses
-        .unwrap_or_default()
-        .iter()
-        .map(|p| Period {
-            start: p.started_at,
-            end: p.ended_at,
-        })
-        .collect();
+    let prices = prices.unwrap_or_default();
+    let pauses: Vec<Period> = pauses.unwrap_or_default().iter().map(PauseRow::period).collect();
     let now = as_of(ctx, &subscription);
     let life = lifecycle_of(&subscription);
     let period = rules::current_period(&life, life.ends_at.map_or(now, |end| now.min(end)));
     let intervals = rules::billable_intervals(&life, period, &pauses, now);
 
-    let terms: Vec<_> = prices.iter().filter_map(|p| Some((p.id, price_terms(p)?))).collect();
-    let mut meter_ids: Vec<Uuid> = prices.iter().filter_map(|p| p.meter_id).collect();
-    meter_ids.sort();
-    meter_ids.dedup();
+    let BilledPrices { terms, meter_ids } = billed_prices(&subscription, &prices);
     let usage = if meter_ids.is_empty() || intervals.is_empty() {
         Default::default()
     } else {

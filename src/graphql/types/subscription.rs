@@ -9,7 +9,8 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{CustomerById, PausesOf, PlanById, SubscriptionCount, SubscriptionsPage};
 use crate::graphql::loaders_billing::PayerOf;
-use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor};
+use crate::graphql::pagination::PageRequest;
+use crate::graphql::types::connection::loaded_connection_type;
 use crate::graphql::types::customer::Customer;
 use crate::graphql::types::plan::{BillingPeriodType, Plan};
 use crate::graphql::types::preview::{UpcomingInvoice, upcoming_invoice};
@@ -196,13 +197,7 @@ impl Subscription {
     /// Past pauses, in time order; the one in force is `pausedAt`.
     async fn pauses(&self, ctx: &Context<'_>) -> Result<Vec<PeriodValue>> {
         let rows = ctx.loader().load_one(PausesOf(self.0.id)).await?.unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|p| PeriodValue {
-                start: p.started_at,
-                end: p.ended_at,
-            })
-            .collect())
+        Ok(rows.iter().map(|p| p.period().into()).collect())
     }
 
     /// What the current period would bill if it ended now.
@@ -211,17 +206,13 @@ impl Subscription {
     }
 }
 
-pub struct SubscriptionConnection {
-    rows: Vec<SubscriptionRow>,
-    page_info: PageInfo,
-    total: SubscriptionCount,
-}
-
-#[derive(SimpleObject)]
-pub struct SubscriptionEdge {
-    pub cursor: String,
-    pub node: Subscription,
-}
+loaded_connection_type!(
+    SubscriptionConnection,
+    SubscriptionEdge,
+    Subscription,
+    SubscriptionRow,
+    SubscriptionCount
+);
 
 impl SubscriptionConnection {
     /// One page of a customer's subscriptions, through the page loader.
@@ -241,38 +232,10 @@ impl SubscriptionConnection {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(SubscriptionsPage(key)).await?.unwrap_or_default();
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        Ok(SubscriptionConnection {
+        Ok(SubscriptionConnection::new(
             rows,
-            page_info,
-            total: SubscriptionCount { customer_id, status },
-        })
-    }
-}
-
-#[Object]
-impl SubscriptionConnection {
-    async fn edges(&self) -> Vec<SubscriptionEdge> {
-        self.rows
-            .iter()
-            .map(|r| SubscriptionEdge {
-                cursor: encode_cursor(r.id),
-                node: Subscription(r.clone()),
-            })
-            .collect()
-    }
-
-    /// The page's subscriptions without cursors.
-    async fn nodes(&self) -> Vec<Subscription> {
-        self.rows.iter().cloned().map(Subscription).collect()
-    }
-
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    /// Subscriptions in the whole list, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(ctx.loader().load_one(self.total).await?.unwrap_or(0))
+            &page,
+            SubscriptionCount { customer_id, status },
+        ))
     }
 }

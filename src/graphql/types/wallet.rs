@@ -1,6 +1,6 @@
 //! Prepaid credit wallets and their ledgers.
 
-use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, Object, Result};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -12,7 +12,8 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::CustomerById;
 use crate::graphql::loaders_wallets::{WalletById, WalletTransactionCount, WalletTransactionsPage};
-use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, encode_cursor, page_complexity};
+use crate::graphql::pagination::{PageRequest, page_complexity};
+use crate::graphql::types::connection::loaded_connection_type;
 use crate::graphql::types::customer::Customer;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -179,17 +180,13 @@ impl WalletTransaction {
     }
 }
 
-pub struct WalletTransactionConnection {
-    rows: Vec<TransactionRow>,
-    page_info: PageInfo,
-    wallet_id: Uuid,
-}
-
-#[derive(SimpleObject)]
-pub struct WalletTransactionEdge {
-    pub cursor: String,
-    pub node: WalletTransaction,
-}
+loaded_connection_type!(
+    WalletTransactionConnection,
+    WalletTransactionEdge,
+    WalletTransaction,
+    TransactionRow,
+    WalletTransactionCount
+);
 
 impl WalletTransactionConnection {
     /// One page of a wallet's ledger, through the page loader.
@@ -205,42 +202,10 @@ impl WalletTransactionConnection {
             .load_one(WalletTransactionsPage(key))
             .await?
             .unwrap_or_default();
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        Ok(WalletTransactionConnection {
+        Ok(WalletTransactionConnection::new(
             rows,
-            page_info,
-            wallet_id,
-        })
-    }
-}
-
-#[Object]
-impl WalletTransactionConnection {
-    async fn edges(&self) -> Vec<WalletTransactionEdge> {
-        self.rows
-            .iter()
-            .map(|r| WalletTransactionEdge {
-                cursor: encode_cursor(r.id),
-                node: WalletTransaction(r.clone()),
-            })
-            .collect()
-    }
-
-    /// The page's entries without cursors.
-    async fn nodes(&self) -> Vec<WalletTransaction> {
-        self.rows.iter().cloned().map(WalletTransaction).collect()
-    }
-
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    /// Entries in the whole ledger, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(ctx
-            .loader()
-            .load_one(WalletTransactionCount(self.wallet_id))
-            .await?
-            .unwrap_or(0))
+            &page,
+            WalletTransactionCount(wallet_id),
+        ))
     }
 }
