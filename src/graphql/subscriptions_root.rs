@@ -28,7 +28,7 @@ pub struct CreateSubscriptionInput {
 }
 
 impl CreateSubscriptionInput {
-    fn validate(self) -> AppResult<SubscriptionDraft> {
+    fn validate(self, now: DateTime<Utc>) -> AppResult<SubscriptionDraft> {
         let trial_days = u32::try_from(self.trial_days)
             .ok()
             .filter(|d| *d <= MAX_TRIAL_DAYS as u32)
@@ -38,7 +38,7 @@ impl CreateSubscriptionInput {
         Ok(SubscriptionDraft {
             customer_id: self.customer_id,
             plan_id: self.plan_id,
-            start_at: self.start_at.unwrap_or_else(Utc::now),
+            start_at: self.start_at.unwrap_or(now),
             billing_anchor: self.billing_anchor,
             trial_days,
             payer: self.payer.into(),
@@ -65,7 +65,7 @@ impl SubscriptionMutationRoot {
     /// Subscribes a customer to a plan whose active prices share one
     /// currency and billing period.
     async fn create_subscription(&self, ctx: &Context<'_>, input: CreateSubscriptionInput) -> Result<Subscription> {
-        let draft = input.validate()?;
+        let draft = input.validate(ctx.now())?;
         Ok(Subscription(
             subscriptions::create(ctx.pool(), ctx.tenant_id(), draft).await?,
         ))

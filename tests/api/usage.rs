@@ -254,6 +254,50 @@ async fn usage_of_a_page_and_its_children_is_one_statement_per_level() {
     }
 }
 
+/// Usage with its default range ("the last 30 days up to now") and each
+/// window: every customer of the request must get the same range, so the
+/// loader still answers a level in one statement.
+#[tokio::test(flavor = "multi_thread")]
+async fn default_ranges_share_one_clock_so_usage_stays_one_statement_per_level() {
+    let app = TestApp::new().await;
+    meter(&app, "calls", "COUNT", None, json!([])).await;
+    let mut batch = Vec::new();
+    for r in 0..20 {
+        let root = app.create_customer(&format!("root{r}"), None).await;
+        for c in 0..2 {
+            let child = format!("child{r}-{c}");
+            app.create_customer(&child, Some(&root)).await;
+            batch.push(event(&format!("ev{r}-{c}"), &child, 5, json!({})));
+        }
+    }
+    app.ok(INGEST, json!({ "events": batch })).await;
+    for window in ["", "(window: HOUR)", "(window: DAY)", "(window: MONTH)"] {
+        let query = format!(
+            "query($first: Int!) {{ customers(first: $first, filter: {{ rootsOnly: true }}) {{ edges {{ node {{
+                usage{window} {{ eventCount windows {{ eventCount }} }}
+                children(first: 20) {{ edges {{ node {{ usage{window} {{ eventCount }} }} }} }}
+            }} }} }} }}"
+        );
+        let mut counts = Vec::new();
+        for first in [2, 20] {
+            let before = app.statements();
+            let data = app.ok(&query, json!({ "first": first })).await;
+            counts.push(app.statements() - before);
+            let edges = data["customers"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), first);
+            for edge in edges {
+                assert_eq!(edge["node"]["usage"][0]["eventCount"], 2, "{window}");
+                for child in edge["node"]["children"]["edges"].as_array().unwrap() {
+                    assert_eq!(child["node"]["usage"][0]["eventCount"], 1, "{window}");
+                }
+            }
+        }
+        assert_eq!(counts[0], counts[1], "usage{window}: statements grew with the page size");
+        // auth, list, usage of the roots, children, usage of the children, meters.
+        assert!(counts[1] <= 6, "usage{window}: {} statements", counts[1]);
+    }
+}
+
 /// Events over the last five days, at awkward times of day.
 fn spread_events(prefix: &str, customers: &[&str], count: usize) -> Vec<Value> {
     (0..count)

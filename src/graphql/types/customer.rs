@@ -205,7 +205,7 @@ impl Customer {
         window: Option<UsageWindow>,
     ) -> Result<Vec<MeterUsage>> {
         let window: Option<Window> = window.map(Into::into);
-        let (from, to) = usage_range(from, to, window, Utc::now()).map_err(AppError::from)?;
+        let (from, to) = usage_range(from, to, window, ctx.now()).map_err(AppError::from)?;
         let mut meter_ids = meter_ids.unwrap_or_default();
         if meter_ids.len() > MAX_USAGE_METERS {
             return Err(AppError::validation("meterIds", format!("at most {MAX_USAGE_METERS} meters")).into());
