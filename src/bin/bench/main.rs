@@ -1,15 +1,23 @@
 //! The benchmark: seeds a realistic tenant on a private PostgreSQL cluster,
 //! then measures ingestion (REST bulk and GraphQL, beside plain COPY), the
-//! dashboard query at concurrency 16, and a parent's subtree usage beside
-//! the same aggregation written by hand. Prints the figures and writes them
-//! to a JSON file.
+//! two dashboard pages (A: relations, B: subtree usage) alone and at
+//! concurrency 16 beside the same page written as one hand-made SQL
+//! statement, the upcoming-invoice page, the billing run, and a parent's
+//! subtree usage; then the two pages again on a tenant with ten times the
+//! subscriptions, invoices, wallet transactions and events. Prints the
+//! figures and writes them to a JSON file.
 //!
-//!     cargo run --release --bin bench -- [--events N] [--out FILE]
+//!     cargo run --release --bin bench -- [--events N] [--scale K] [--out FILE]
+
+mod client;
+mod pages;
+mod relations;
+mod scaled;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use billgraph::AppState;
 use billgraph::config::Config;
 use billgraph::db::{self, StatementCounter, api_keys, tenants};
@@ -23,6 +31,9 @@ use futures_util::SinkExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use client::{Api, alone, load, percentile};
+use pages::{HandSql, PAGE_A, PAGE_B, Page, Yardstick};
+
 #[derive(Parser)]
 struct Args {
     /// Events to seed through the REST bulk endpoint.
@@ -34,9 +45,12 @@ struct Args {
     /// Concurrent ingestion clients.
     #[arg(long, default_value_t = 4)]
     ingest_concurrency: usize,
-    /// Seconds the dashboard query runs.
+    /// Seconds each page runs at concurrency 16.
     #[arg(long, default_value_t = 10)]
     dashboard_seconds: u64,
+    /// How many times the first tenant's rows the scaled tenant holds (0: no scaled run).
+    #[arg(long, default_value_t = 10)]
+    scale: u32,
     #[arg(long, default_value = "bench-results.json")]
     out: String,
 }
@@ -132,20 +146,64 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let rollup_s = rollup_started.elapsed().as_secs_f64();
     eprintln!("  {rolled_days} days in {rollup_s:.1} s");
 
-    eprintln!("dashboard query at concurrency 16 for {} s", args.dashboard_seconds);
-    let dashboard = dashboard(&api, &statements, now, args.dashboard_seconds).await?;
+    let seconds = args.dashboard_seconds;
+    let yardstick = Yardstick {
+        statements: &statements,
+        seconds,
+    };
+    let page_b = || Page {
+        name: "page B",
+        query: PAGE_B,
+        vars: json!({ "from": (now - chrono::Duration::days(DAYS)).to_rfc3339(), "to": now.to_rfc3339() }),
+        hand: HandSql::Usage {
+            from: now - chrono::Duration::days(DAYS),
+            to: now,
+        },
+    };
+    let page_a = || Page {
+        name: "page A",
+        query: PAGE_A,
+        vars: json!({}),
+        hand: HandSql::Relations { now: Utc::now() },
+    };
+    eprintln!("page B: usage of 50 root subtrees and their children over {DAYS} days");
+    let page_b_run = pages::measure(&yardstick, &api, &mut conn, tenant.id, page_b()).await?;
 
-    eprintln!(
-        "upcoming invoices of 50 subscribed customers at concurrency 16 for {} s",
-        args.dashboard_seconds
-    );
-    let preview = preview(&api, &statements, &meter_ids, now, args.dashboard_seconds).await?;
+    eprintln!("upcoming invoices of 50 subscribed customers at concurrency 16 for {seconds} s");
+    let preview = preview(&api, &statements, &meter_ids, now, seconds).await?;
+
+    eprintln!("page A: relations of 50 roots (subscriptions, invoices with lines, wallets)");
+    let page_a_seed = relations::seed(&api, &state, meter_ids[0], now).await?;
+    let page_a_run = pages::measure(&yardstick, &api, &mut conn, tenant.id, page_a()).await?;
 
     eprintln!("billing run over {BILLED_SUBSCRIPTIONS} subscriptions");
     let billing = billing_run(&api, &state, &statements, &meter_ids, Utc::now()).await?;
 
     eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
     let parent = parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?;
+
+    let scaled = if args.scale > 1 {
+        eprintln!(
+            "a tenant with {}x the subscriptions, invoices, wallet transactions and events",
+            args.scale
+        );
+        let (scaled_tenant, scaled_key) = scaled::seed(&mut conn, &state, tenant.id, args.scale).await?;
+        let scaled_api = api.with_key(&scaled_key);
+        let b = pages::measure(&yardstick, &scaled_api, &mut conn, scaled_tenant, page_b()).await?;
+        let a = pages::measure(&yardstick, &scaled_api, &mut conn, scaled_tenant, page_a()).await?;
+        let growth = |scaled: &Value, normal: &Value| {
+            scaled["alone_median_ms"].as_f64().unwrap_or(0.0) / normal["alone_median_ms"].as_f64().unwrap_or(1.0)
+        };
+        json!({
+            "scale": args.scale,
+            "page_a": a,
+            "page_b": b,
+            "page_a_alone_growth": growth(&a, &page_a_run),
+            "page_b_alone_growth": growth(&b, &page_b_run),
+        })
+    } else {
+        Value::Null
+    };
 
     let report = json!({
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
@@ -162,46 +220,17 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
             "graphql_vs_copy": graphql / copy,
         },
         "rollup": { "days": rolled_days, "seconds": rollup_s, "events_per_s": total_events as f64 / rollup_s },
-        "dashboard": dashboard,
+        "page_a": { "seed": page_a_seed, "run": page_a_run },
+        "page_b": page_b_run,
         "upcoming_invoice_page": preview,
         "billing_run": billing,
         "parent_usage": parent,
+        "scaled_tenant": scaled,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     eprintln!("written to {}", args.out);
     Ok(())
-}
-
-#[derive(Clone)]
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Bytes) -> anyhow::Result<Value> {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("x-api-key", &self.key)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
-        let status = res.status();
-        let value: Value = res.json().await?;
-        if !status.is_success() || value.get("errors").is_some_and(|e| !e.is_null()) {
-            bail!("{path} answered {status}: {value}");
-        }
-        Ok(value)
-    }
-
-    async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        Ok(self.post("/graphql", Bytes::from(body)).await?["data"].clone())
-    }
 }
 
 /// 100 trees of three levels (1 root, 3 children, 6 grandchildren) and one
@@ -409,108 +438,6 @@ async fn copy_rate(
         t.await??;
     }
     Ok(count as f64 / started.elapsed().as_secs_f64())
-}
-
-const DASHBOARD: &str = "query($from: DateTime!, $to: DateTime!) {
-    customers(first: 50, filter: { rootsOnly: true }) { edges { node {
-        id name
-        usage(from: $from, to: $to) { value eventCount }
-        children(first: 20) { edges { node { id name usage(from: $from, to: $to) { value eventCount } } } }
-    } } }
-}";
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-/// Latencies of one query sent by `concurrency` clients for `seconds`.
-struct LoadRun {
-    latencies_ms: Vec<f64>,
-    failures: usize,
-    elapsed_s: f64,
-}
-
-impl LoadRun {
-    fn report(&self, concurrency: usize) -> Value {
-        json!({
-            "concurrency": concurrency,
-            "requests": self.latencies_ms.len(),
-            "failed_requests": self.failures,
-            "requests_per_s": self.latencies_ms.len() as f64 / self.elapsed_s,
-            "p50_ms": percentile(&self.latencies_ms, 0.5),
-            "p99_ms": percentile(&self.latencies_ms, 0.99),
-        })
-    }
-}
-
-async fn load(
-    api: &Api,
-    query: &'static str,
-    vars: Value,
-    concurrency: usize,
-    seconds: u64,
-) -> anyhow::Result<LoadRun> {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (api, vars) = (api.clone(), vars.clone());
-        workers.push(tokio::spawn(async move {
-            let (mut latencies, mut failures) = (Vec::new(), 0usize);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                match api.gql(query, vars.clone()).await {
-                    Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
-                    Err(e) => {
-                        eprintln!("  request failed after {:?}: {e}", t.elapsed());
-                        failures += 1;
-                    }
-                }
-            }
-            anyhow::Ok((latencies, failures))
-        }));
-    }
-    let (mut latencies_ms, mut failures) = (Vec::new(), 0);
-    for w in workers {
-        let (l, f) = w.await??;
-        latencies_ms.extend(l);
-        failures += f;
-    }
-    latencies_ms.sort_by(|a, b| a.total_cmp(b));
-    Ok(LoadRun {
-        latencies_ms,
-        failures,
-        elapsed_s: started.elapsed().as_secs_f64(),
-    })
-}
-
-/// One request measured alone: milliseconds and SQL statements.
-async fn alone(api: &Api, statements: &StatementCounter, query: &str, vars: Value) -> anyhow::Result<(f64, u64)> {
-    let before = statements.get();
-    let started = Instant::now();
-    api.gql(query, vars).await?;
-    Ok((started.elapsed().as_secs_f64() * 1000.0, statements.get() - before))
-}
-
-async fn dashboard(
-    api: &Api,
-    statements: &StatementCounter,
-    now: DateTime<Utc>,
-    seconds: u64,
-) -> anyhow::Result<Value> {
-    let vars = json!({ "from": (now - chrono::Duration::days(DAYS)).to_rfc3339(), "to": now.to_rfc3339() });
-    let (alone_ms, per_request) = alone(api, statements, DASHBOARD, vars.clone()).await?;
-    eprintln!("  one dashboard request alone: {alone_ms:.0} ms, {per_request} statements");
-    let run = load(api, DASHBOARD, vars, 16, seconds).await?;
-    let mut report = run.report(16);
-    report["query"] =
-        json!("customers(first: 50, roots) { usage children(first: 20) { usage } } over 30 days, all meters");
-    report["statements_per_request"] = json!(per_request);
-    report["single_request_ms"] = json!(alone_ms);
-    Ok(report)
 }
 
 const PREVIEW: &str = "query {

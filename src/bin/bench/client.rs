@@ -1,0 +1,135 @@
+//! The bench's HTTP client and its ways of timing requests: alone (median
+//! of five) and under load (many clients for a fixed time).
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use billgraph::db::StatementCounter;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+#[derive(Clone)]
+pub struct Api {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub key: String,
+}
+
+impl Api {
+    /// The same server, as another tenant.
+    pub fn with_key(&self, key: &str) -> Api {
+        Api {
+            key: key.to_string(),
+            ..self.clone()
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Bytes) -> anyhow::Result<Value> {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let value: Value = res.json().await?;
+        if !status.is_success() || value.get("errors").is_some_and(|e| !e.is_null()) {
+            bail!("{path} answered {status}: {value}");
+        }
+        Ok(value)
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        Ok(self.post("/graphql", Bytes::from(body)).await?["data"].clone())
+    }
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The median of `runs` timings of `f`, in milliseconds, and its last answer.
+pub async fn median_ms<T, F: AsyncFnMut() -> anyhow::Result<T>>(runs: usize, mut f: F) -> anyhow::Result<(f64, T)> {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        last = Some(f().await?);
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok((percentile(&times, 0.5), last.expect("at least one run")))
+}
+
+/// Latencies of one query sent by `concurrency` clients for `seconds`.
+pub struct LoadRun {
+    latencies_ms: Vec<f64>,
+    failures: usize,
+    elapsed_s: f64,
+}
+
+impl LoadRun {
+    pub fn report(&self, concurrency: usize) -> Value {
+        json!({
+            "concurrency": concurrency,
+            "requests": self.latencies_ms.len(),
+            "failed_requests": self.failures,
+            "requests_per_s": self.requests_per_s(),
+            "p50_ms": percentile(&self.latencies_ms, 0.5),
+            "p99_ms": percentile(&self.latencies_ms, 0.99),
+        })
+    }
+
+    pub fn requests_per_s(&self) -> f64 {
+        self.latencies_ms.len() as f64 / self.elapsed_s
+    }
+}
+
+pub async fn load(api: &Api, query: &'static str, vars: Value, concurrency: usize, seconds: u64) -> anyhow::Result<LoadRun> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (api, vars) = (api.clone(), vars.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut latencies, mut failures) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match api.gql(query, vars.clone()).await {
+                    Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
+                    Err(e) => {
+                        eprintln!("  request failed after {:?}: {e}", t.elapsed());
+                        failures += 1;
+                    }
+                }
+            }
+            anyhow::Ok((latencies, failures))
+        }));
+    }
+    let (mut latencies_ms, mut failures) = (Vec::new(), 0);
+    for w in workers {
+        let (l, f) = w.await??;
+        latencies_ms.extend(l);
+        failures += f;
+    }
+    latencies_ms.sort_by(|a, b| a.total_cmp(b));
+    Ok(LoadRun {
+        latencies_ms,
+        failures,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One request measured alone: milliseconds and SQL statements.
+pub async fn alone(api: &Api, statements: &StatementCounter, query: &str, vars: Value) -> anyhow::Result<(f64, u64)> {
+    let before = statements.get();
+    let started = Instant::now();
+    api.gql(query, vars).await?;
+    Ok((started.elapsed().as_secs_f64() * 1000.0, statements.get() - before))
+}

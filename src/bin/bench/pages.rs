@@ -1,0 +1,152 @@
+//! The dashboard pages: each measured alone (median of five) and at
+//! concurrency 16, beside the same page written as one hand-made SQL
+//! statement that returns the same JSON: the database's own limit.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::client::{Api, alone, load, median_ms};
+use billgraph::db::StatementCounter;
+
+/// Page A: relations of 50 roots.
+pub const PAGE_A: &str = "query {
+    customers(first: 50, filter: { rootsOnly: true }) { edges { node {
+        id name
+        children(first: 20) { edges { node { id name } } }
+        subscriptions(first: 5) { edges { node { id status } } }
+        invoices(first: 3) { edges { node { number total lineItems { description amount } } } }
+        wallets { id balance }
+    } } }
+}";
+
+/// Page B: usage of 50 roots' subtrees and of their children's.
+pub const PAGE_B: &str = "query($from: DateTime!, $to: DateTime!) {
+    customers(first: 50, filter: { rootsOnly: true }) { edges { node {
+        id name
+        usage(from: $from, to: $to) { value eventCount }
+        children(first: 20) { edges { node { id name usage(from: $from, to: $to) { value eventCount } } } }
+    } } }
+}";
+
+const PAGE_A_SQL: &str = include_str!("page_a.sql");
+const PAGE_B_SQL: &str = include_str!("page_b.sql");
+
+#[derive(diesel::QueryableByName)]
+struct Json {
+    #[diesel(sql_type = Text)]
+    json: String,
+}
+
+/// The hand-written statement of a page, with its parameters.
+pub enum HandSql {
+    /// Page A as of the instant given.
+    Relations { now: DateTime<Utc> },
+    /// Page B over [from, to).
+    Usage { from: DateTime<Utc>, to: DateTime<Utc> },
+}
+
+impl HandSql {
+    async fn run(&self, conn: &mut AsyncPgConnection, tenant: Uuid) -> anyhow::Result<Value> {
+        let row: Json = match self {
+            HandSql::Relations { now } => {
+                diesel::sql_query(PAGE_A_SQL)
+                    .bind::<SqlUuid, _>(tenant)
+                    .bind::<Timestamptz, _>(now)
+                    .get_result(conn)
+                    .await?
+            }
+            HandSql::Usage { from, to } => {
+                diesel::sql_query(PAGE_B_SQL)
+                    .bind::<SqlUuid, _>(tenant)
+                    .bind::<Timestamptz, _>(from)
+                    .bind::<Timestamptz, _>(to)
+                    .get_result(conn)
+                    .await?
+            }
+        };
+        Ok(serde_json::from_str(&row.json)?)
+    }
+}
+
+/// How every page is measured.
+pub struct Yardstick<'a> {
+    pub statements: &'a StatementCounter,
+    /// How long each page runs at concurrency 16.
+    pub seconds: u64,
+}
+
+/// One page: its GraphQL request and its hand-written twin.
+pub struct Page {
+    pub name: &'static str,
+    pub query: &'static str,
+    pub vars: Value,
+    pub hand: HandSql,
+}
+
+/// Measures the page for `tenant` and its hand-written twin; checks both
+/// answer alike.
+pub async fn measure(
+    yardstick: &Yardstick<'_>,
+    api: &Api,
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    page: Page,
+) -> anyhow::Result<Value> {
+    let Page {
+        name,
+        query,
+        vars,
+        hand,
+    } = page;
+    let (statements, seconds) = (yardstick.statements, yardstick.seconds);
+    let (_, per_request) = alone(api, statements, query, vars.clone()).await?;
+    let (api_ms, answer) = median_ms(5, async || api.gql(query, vars.clone()).await).await?;
+    let (sql_ms, hand_answer) = median_ms(5, async || hand.run(conn, tenant).await).await?;
+    let same = normalized(&answer) == normalized(&hand_answer);
+    if !same {
+        eprintln!(
+            "  {name}: the API and the hand-written statement differ\n  api:  {}\n  hand: {}",
+            excerpt(&answer),
+            excerpt(&hand_answer)
+        );
+    }
+    eprintln!("  {name} alone: {api_ms:.1} ms ({per_request} statements); hand-written SQL {sql_ms:.1} ms");
+    let loaded = load(api, query, vars, 16, seconds).await?;
+    let mut report = loaded.report(16);
+    eprintln!(
+        "  {name} at concurrency 16: {:.1} requests/s, p50 {} ms, p99 {} ms",
+        loaded.requests_per_s(),
+        report["p50_ms"],
+        report["p99_ms"]
+    );
+    report["statements_per_request"] = json!(per_request);
+    report["alone_median_ms"] = json!(api_ms);
+    report["hand_sql_median_ms"] = json!(sql_ms);
+    report["alone_vs_hand_sql"] = json!(api_ms / sql_ms);
+    report["same_answer_as_hand_sql"] = json!(same);
+    Ok(report)
+}
+
+/// Numbers written as decimal strings compare by value ("36" = "36.0").
+fn normalized(value: &Value) -> Value {
+    match value {
+        Value::String(s) => match s.parse::<Decimal>() {
+            Ok(d) if s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') => {
+                Value::String(d.normalize().to_string())
+            }
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalized(v))).collect()),
+        _ => value.clone(),
+    }
+}
+
+fn excerpt(value: &Value) -> String {
+    let text = value.to_string();
+    text.chars().take(600).collect()
+}

@@ -1,0 +1,36 @@
+//! A second tenant with the first one's customers and `scale` times its
+//! subscriptions, invoices, wallet transactions and events: the pages must
+//! cost what their page costs, not what the tenant holds.
+
+use std::time::Instant;
+
+use billgraph::db::{api_keys, tenants};
+use billgraph::domain::api_key::ApiKey;
+use billgraph::AppState;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use uuid::Uuid;
+
+const SCALE_SQL: &str = include_str!("scale_tenant.sql");
+
+/// Creates the scaled tenant, rolls up its days; returns its id and API key.
+pub async fn seed(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    source: Uuid,
+    scale: u32,
+) -> anyhow::Result<(Uuid, String)> {
+    let started = Instant::now();
+    let tenant = tenants::ensure_tenant(conn, &format!("bench-x{scale}")).await?;
+    let key = ApiKey::generate();
+    api_keys::insert_api_key(conn, tenant.id, &key, Some("bench")).await?;
+    let sql = SCALE_SQL
+        .replace("{SOURCE}", &source.to_string())
+        .replace("{TARGET}", &tenant.id.to_string())
+        .replace("{SCALE}", &scale.to_string());
+    conn.batch_execute(&sql).await?;
+    eprintln!("  copied x{scale} in {:.0} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let days = billgraph::usage::rollups::roll_up_ended_days(&state.pool, chrono::Utc::now()).await?;
+    eprintln!("  rolled up {days} days in {:.0} s", started.elapsed().as_secs_f64());
+    Ok((tenant.id, key.secret().to_string()))
+}
