@@ -1,6 +1,7 @@
 //! The bench's HTTP client and its ways of timing requests: alone (median
 //! of five) and under load (many clients for a fixed time).
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -41,6 +42,26 @@ impl Api {
         Ok(value)
     }
 
+    /// A GraphQL request whose answer is checked but not parsed, so the
+    /// load client costs little of the machine the server runs on.
+    pub async fn gql_unparsed(&self, query: &str, variables: &Value) -> anyhow::Result<()> {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let res = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("x-api-key", &self.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let bytes = res.bytes().await?;
+        if !status.is_success() || bytes.windows(9).any(|w| w == b"\"errors\":") {
+            bail!("/graphql answered {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(())
+    }
+
     pub async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
         let body = json!({ "query": query, "variables": variables }).to_string();
         Ok(self.post("/graphql", Bytes::from(body)).await?["data"].clone())
@@ -67,11 +88,47 @@ pub async fn median_ms<T, F: AsyncFnMut() -> anyhow::Result<T>>(runs: usize, mut
     Ok((percentile(&times, 0.5), last.expect("at least one run")))
 }
 
+/// The PostgreSQL cluster's postmaster, whose processes' CPU time the
+/// load runs report.
+pub static POSTMASTER: OnceLock<i32> = OnceLock::new();
+
+/// CPU time (user + system) of this process and of the cluster, in ms.
+fn cpu_ms() -> (f64, f64) {
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let own = process_ticks("/proc/self/stat").map(|(t, _)| t).unwrap_or(0);
+    let cluster = POSTMASTER.get().map_or(0, |&postmaster| {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter_map(|e| process_ticks(&format!("{}/stat", e.path().display())))
+            .filter(|(_, (pid, ppid))| *pid == postmaster || *ppid == postmaster)
+            .map(|(t, _)| t)
+            .sum()
+    });
+    (own as f64 * 1000.0 / ticks, cluster as f64 * 1000.0 / ticks)
+}
+
+/// utime + stime of a /proc/<pid>/stat file, with its pid and parent pid.
+fn process_ticks(path: &str) -> Option<(u64, (i32, i32))> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let pid = text.split_whitespace().next()?.parse().ok()?;
+    // The command name may hold spaces; fields after it are plain.
+    let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ppid = rest.get(1)?.parse().ok()?;
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some((utime + stime, (pid, ppid)))
+}
+
 /// Latencies of one query sent by `concurrency` clients for `seconds`.
 pub struct LoadRun {
     latencies_ms: Vec<f64>,
     failures: usize,
     elapsed_s: f64,
+    /// CPU time of this process (server and load client) and of PostgreSQL.
+    cpu_ms: (f64, f64),
 }
 
 impl LoadRun {
@@ -83,6 +140,8 @@ impl LoadRun {
             "requests_per_s": self.requests_per_s(),
             "p50_ms": percentile(&self.latencies_ms, 0.5),
             "p99_ms": percentile(&self.latencies_ms, 0.99),
+            "billgraph_and_client_cpu_ms_per_request": self.cpu_ms.0 / self.latencies_ms.len().max(1) as f64,
+            "postgres_cpu_ms_per_request": self.cpu_ms.1 / self.latencies_ms.len().max(1) as f64,
         })
     }
 
@@ -91,9 +150,16 @@ impl LoadRun {
     }
 }
 
-pub async fn load(api: &Api, query: &'static str, vars: Value, concurrency: usize, seconds: u64) -> anyhow::Result<LoadRun> {
+pub async fn load(
+    api: &Api,
+    query: &'static str,
+    vars: Value,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<LoadRun> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let cpu_before = cpu_ms();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
         let (api, vars) = (api.clone(), vars.clone());
@@ -101,7 +167,7 @@ pub async fn load(api: &Api, query: &'static str, vars: Value, concurrency: usiz
             let (mut latencies, mut failures) = (Vec::new(), 0usize);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match api.gql(query, vars.clone()).await {
+                match api.gql_unparsed(query, &vars).await {
                     Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
                     Err(e) => {
                         eprintln!("  request failed after {:?}: {e}", t.elapsed());
@@ -118,11 +184,14 @@ pub async fn load(api: &Api, query: &'static str, vars: Value, concurrency: usiz
         latencies_ms.extend(l);
         failures += f;
     }
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_ms();
     latencies_ms.sort_by(|a, b| a.total_cmp(b));
     Ok(LoadRun {
         latencies_ms,
         failures,
-        elapsed_s: started.elapsed().as_secs_f64(),
+        elapsed_s,
+        cpu_ms: (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1),
     })
 }
 

@@ -9,6 +9,14 @@
 //!
 //!     cargo run --release --bin bench -- [--events N] [--scale K] [--out FILE]
 
+/// The server's allocator (see src/main.rs), so the bench measures what
+/// runs in production.
+/// mimalloc: a request allocates thousands of small objects (resolver
+/// futures, values, strings); glibc's malloc spent a quarter of the
+/// server's CPU on them under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod client;
 mod pages;
 mod relations;
@@ -48,6 +56,9 @@ struct Args {
     /// Seconds each page runs at concurrency 16.
     #[arg(long, default_value_t = 10)]
     dashboard_seconds: u64,
+    /// Measure pages A and B only (no upcoming-invoice page, billing run or parent usage).
+    #[arg(long)]
+    pages_only: bool,
     /// How many times the first tenant's rows the scaled tenant holds (0: no scaled run).
     #[arg(long, default_value_t = 10)]
     scale: u32,
@@ -72,6 +83,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("billgraph-bench-{}", std::process::id()));
     let cluster = EmbeddedPostgres::start(&dir, Durability::Durable)?;
+    if let Some(pid) = std::fs::read_to_string(dir.join("pgdata/postmaster.pid"))
+        .ok()
+        .and_then(|text| text.lines().next()?.trim().parse().ok())
+    {
+        let _ = client::POSTMASTER.set(pid);
+    }
     let result = run(&args, &cluster).await;
     cluster.stop();
     let _ = std::fs::remove_dir_all(&dir);
@@ -169,18 +186,30 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("page B: usage of 50 root subtrees and their children over {DAYS} days");
     let page_b_run = pages::measure(&yardstick, &api, &mut conn, tenant.id, page_b()).await?;
 
-    eprintln!("upcoming invoices of 50 subscribed customers at concurrency 16 for {seconds} s");
-    let preview = preview(&api, &statements, &meter_ids, now, seconds).await?;
+    let preview = if args.pages_only {
+        Value::Null
+    } else {
+        eprintln!("upcoming invoices of 50 subscribed customers at concurrency 16 for {seconds} s");
+        preview(&api, &statements, &meter_ids, now, seconds).await?
+    };
 
     eprintln!("page A: relations of 50 roots (subscriptions, invoices with lines, wallets)");
     let page_a_seed = relations::seed(&api, &state, meter_ids[0], now).await?;
     let page_a_run = pages::measure(&yardstick, &api, &mut conn, tenant.id, page_a()).await?;
 
-    eprintln!("billing run over {BILLED_SUBSCRIPTIONS} subscriptions");
-    let billing = billing_run(&api, &state, &statements, &meter_ids, Utc::now()).await?;
+    let billing = if args.pages_only {
+        Value::Null
+    } else {
+        eprintln!("billing run over {BILLED_SUBSCRIPTIONS} subscriptions");
+        billing_run(&api, &state, &statements, &meter_ids, Utc::now()).await?
+    };
 
-    eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
-    let parent = parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?;
+    let parent = if args.pages_only {
+        Value::Null
+    } else {
+        eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
+        parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?
+    };
 
     let scaled = if args.scale > 1 {
         eprintln!(

@@ -118,10 +118,14 @@ pub async fn measure(
     let loaded = load(api, query, vars, 16, seconds).await?;
     let mut report = loaded.report(16);
     eprintln!(
-        "  {name} at concurrency 16: {:.1} requests/s, p50 {} ms, p99 {} ms",
+        "  {name} at concurrency 16: {:.1} requests/s, p50 {:.1} ms, p99 {:.1} ms; CPU per request: billgraph+client {:.1} ms, PostgreSQL {:.1} ms",
         loaded.requests_per_s(),
-        report["p50_ms"],
-        report["p99_ms"]
+        report["p50_ms"].as_f64().unwrap_or(0.0),
+        report["p99_ms"].as_f64().unwrap_or(0.0),
+        report["billgraph_and_client_cpu_ms_per_request"]
+            .as_f64()
+            .unwrap_or(0.0),
+        report["postgres_cpu_ms_per_request"].as_f64().unwrap_or(0.0),
     );
     report["statements_per_request"] = json!(per_request);
     report["alone_median_ms"] = json!(api_ms);

@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
+use billgraph::AppState;
 use billgraph::db::{api_keys, tenants};
 use billgraph::domain::api_key::ApiKey;
-use billgraph::AppState;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use uuid::Uuid;
 
