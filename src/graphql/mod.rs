@@ -68,7 +68,6 @@ fn schema_builder(limits: &Limits) -> async_graphql::SchemaBuilder<QueryRoot, Mu
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
-        .extension(async_graphql::extensions::Tracing)
 }
 
 /// The schema in SDL, sorted so the committed schema.graphql diffs cleanly.
