@@ -18,6 +18,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
+use futures_util::task::AtomicWaker;
 use tokio::sync::mpsc;
 
 /// Queues loader dispatches for [`run_with_dispatches`].
@@ -46,12 +47,14 @@ pub async fn run_with_dispatches<F: Future>(query: F, receiver: DispatchReceiver
     let mut query = pin!(query);
     let mut receiver = receiver.0;
     let mut dispatches: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+    // One flagged waker for the whole request: it forwards to whatever
+    // waker the task was last polled with.
+    let flag = Arc::new(WakeFlag {
+        woken: AtomicBool::new(false),
+        inner: AtomicWaker::new(),
+    });
+    let flagged_waker = Waker::from(flag.clone());
     poll_fn(|cx| {
-        let flag = Arc::new(WakeFlag {
-            woken: AtomicBool::new(false),
-            inner: cx.waker().clone(),
-        });
-        let flagged_waker = Waker::from(flag.clone());
         let mut flagged_cx = Context::from_waker(&flagged_waker);
         loop {
             // Poll the query only when no dispatch is in flight: answers of
@@ -64,6 +67,9 @@ pub async fn run_with_dispatches<F: Future>(query: F, receiver: DispatchReceiver
                 // every sibling has asked for its key before any dispatch.
                 let mut rounds = 0;
                 loop {
+                    // Registered before each poll: a wake-up passed on
+                    // consumes the registration.
+                    flag.inner.register(cx.waker());
                     flag.woken.store(false, Ordering::SeqCst);
                     if let Poll::Ready(output) = query.as_mut().poll(&mut flagged_cx) {
                         return Poll::Ready(output);
@@ -97,7 +103,7 @@ const MAX_QUERY_ROUNDS: usize = 10_000;
 /// Records that the query woke itself, and passes the wake-up on.
 struct WakeFlag {
     woken: AtomicBool,
-    inner: Waker,
+    inner: AtomicWaker,
 }
 
 impl Wake for WakeFlag {
@@ -107,7 +113,7 @@ impl Wake for WakeFlag {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
-        self.inner.wake_by_ref();
+        self.inner.wake();
     }
 }
 
