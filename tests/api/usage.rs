@@ -292,7 +292,10 @@ async fn default_ranges_share_one_clock_so_usage_stays_one_statement_per_level()
                 }
             }
         }
-        assert_eq!(counts[0], counts[1], "usage{window}: statements grew with the page size");
+        assert_eq!(
+            counts[0], counts[1],
+            "usage{window}: statements grew with the page size"
+        );
         // auth, list, usage of the roots, children, usage of the children, meters.
         assert!(counts[1] <= 6, "usage{window}: {} statements", counts[1]);
     }
