@@ -425,13 +425,15 @@ pub async fn invoice_counts(
              SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[])
                  WITH ORDINALITY AS k(customer, children, status, idx)
          ), {scope}
-         SELECT s.idx, sum(n.count)::int8 AS count
+         SELECT s.idx, sum(
+             -- Only the branch taken runs; with a status, the index range holds just that status.
+             CASE WHEN s.status IS NULL
+                  THEN (SELECT count(*) FROM invoices i WHERE i.tenant_id = $1 AND i.customer_id = s.id)
+                  ELSE (SELECT count(*) FROM invoices i
+                        WHERE i.tenant_id = $1 AND i.customer_id = s.id AND i.status = s.status)
+             END
+         )::int8 AS count
          FROM scope s
-         CROSS JOIN LATERAL (
-             SELECT count(*) AS count FROM invoices i
-             WHERE i.tenant_id = $1 AND i.customer_id = s.id
-               AND (s.status IS NULL OR i.status = s.status)
-         ) n
          GROUP BY s.idx",
         scope = scope_sql(", status"),
     ))
