@@ -7,6 +7,7 @@ use diesel::sql_types::{Array, BigInt, Int4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::MIN_UUID;
 use crate::db::customers::CustomerRow;
 
 /// One requested page of a customer's children or descendants.
@@ -67,18 +68,18 @@ pub async fn children_pages(
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
     let (ids, afters, limits) = page_arrays(keys);
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT k.idx, c.*
          FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(parent, after, lim, idx)
          CROSS JOIN LATERAL (
              SELECT * FROM customers c
              WHERE c.tenant_id = $1 AND c.parent_customer_id = k.parent
-               AND (k.after IS NULL OR c.id > k.after)
+               AND c.id > COALESCE(k.after, {MIN_UUID})
              ORDER BY c.id
              LIMIT k.lim
          ) c
-         ORDER BY k.idx, c.id",
-    )
+         ORDER BY k.idx, c.id"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
@@ -88,40 +89,59 @@ pub async fn children_pages(
 }
 
 /// Pages of whole subtrees (every level below the customer), in id order.
+/// The subtree is walked through the customers_children index one parent
+/// at a time (LATERAL, so no plan joins the whole table, statistics or
+/// not); only the page's rows are then read whole.
 pub async fn descendant_pages(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
     let (ids, afters, limits) = page_arrays(keys);
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(root, after, lim, idx)
-         ), tree(idx, id, lvl) AS (
-             SELECT k.idx, c.id, 1 FROM k
-             JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = k.root
+         ), tree(idx, id, lvl, after, lim) AS (
+             SELECT k.idx, c.id, 1, k.after, k.lim FROM k
+             CROSS JOIN LATERAL ({children_of_root}) c
              UNION ALL
-             SELECT t.idx, c.id, t.lvl + 1 FROM tree t
-             JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = t.id
+             SELECT t.idx, c.id, t.lvl + 1, t.after, t.lim FROM tree t
+             CROSS JOIN LATERAL ({children_of_tree}) c
              WHERE t.lvl < 64
          ), ranked AS (
-             SELECT t.idx, t.id, row_number() OVER (PARTITION BY t.idx ORDER BY t.id) AS rn
-             FROM tree t JOIN k ON k.idx = t.idx
-             WHERE k.after IS NULL OR t.id > k.after
+             SELECT t.idx, t.id, t.lim, row_number() OVER (PARTITION BY t.idx ORDER BY t.id) AS rn
+             FROM tree t
+             WHERE t.id > COALESCE(t.after, {MIN_UUID})
          )
          SELECT r.idx, c.*
          FROM ranked r
-         JOIN k ON k.idx = r.idx
-         JOIN customers c ON c.tenant_id = $1 AND c.id = r.id
-         WHERE r.rn <= k.lim
+         CROSS JOIN LATERAL (
+             SELECT * FROM customers c WHERE c.tenant_id = $1 AND c.id = r.id OFFSET 0
+         ) c
+         WHERE r.rn <= r.lim
          ORDER BY r.idx, r.id",
-    )
+        children_of_root = children_sql("k.root"),
+        children_of_tree = children_sql("t.id"),
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
     .load(conn)
     .await
+}
+
+/// The parent of the customer whose id is in column `id`, by primary key,
+/// one row at a time (OFFSET 0: see [`children_sql`]).
+fn parent_sql(id: &str) -> String {
+    format!("SELECT c.parent_customer_id FROM customers c WHERE c.tenant_id = $1 AND c.id = {id} OFFSET 0")
+}
+
+/// The ids of the children of the customer in column `parent`, from the
+/// customers_children index; OFFSET 0 keeps the lookup a per-row index
+/// scan inside a LATERAL instead of a join the planner may hash.
+fn children_sql(parent: &str) -> String {
+    format!("SELECT c.id FROM customers c WHERE c.tenant_id = $1 AND c.parent_customer_id = {parent} OFFSET 0")
 }
 
 pub async fn child_counts(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<CountRow>> {
@@ -142,17 +162,19 @@ pub async fn descendant_counts(
     tenant_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<CountRow>> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "WITH RECURSIVE tree(key, id, lvl) AS (
-             SELECT c.parent_customer_id, c.id, 1 FROM customers c
-             WHERE c.tenant_id = $1 AND c.parent_customer_id = ANY($2)
+             SELECT k.key, c.id, 1 FROM unnest($2::uuid[]) AS k(key)
+             CROSS JOIN LATERAL ({children_of_key}) c
              UNION ALL
              SELECT t.key, c.id, t.lvl + 1 FROM tree t
-             JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = t.id
+             CROSS JOIN LATERAL ({children_of_tree}) c
              WHERE t.lvl < 64
          )
          SELECT key, count(*) AS count FROM tree GROUP BY key",
-    )
+        children_of_key = children_sql("k.key"),
+        children_of_tree = children_sql("t.id"),
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .load(conn)
@@ -161,19 +183,23 @@ pub async fn descendant_counts(
 
 /// The ancestors of many customers, each list nearest first.
 pub async fn ancestors(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<AncestorRow>> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "WITH RECURSIVE up(key, id, distance) AS (
-             SELECT c.id, c.parent_customer_id, 1 FROM customers c
-             WHERE c.tenant_id = $1 AND c.id = ANY($2) AND c.parent_customer_id IS NOT NULL
+             SELECT k.key, c.parent_customer_id, 1 FROM unnest($2::uuid[]) AS k(key)
+             CROSS JOIN LATERAL ({parent_of_key}) c
+             WHERE c.parent_customer_id IS NOT NULL
              UNION ALL
              SELECT u.key, c.parent_customer_id, u.distance + 1 FROM up u
-             JOIN customers c ON c.tenant_id = $1 AND c.id = u.id
+             CROSS JOIN LATERAL ({parent_of_up}) c
              WHERE c.parent_customer_id IS NOT NULL AND u.distance < 64
          )
          SELECT u.key, c.*
-         FROM up u JOIN customers c ON c.tenant_id = $1 AND c.id = u.id
+         FROM up u
+         CROSS JOIN LATERAL (SELECT * FROM customers c WHERE c.tenant_id = $1 AND c.id = u.id OFFSET 0) c
          ORDER BY u.key, u.distance",
-    )
+        parent_of_key = parent_sql("k.key"),
+        parent_of_up = parent_sql("u.id"),
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .load(conn)

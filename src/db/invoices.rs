@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::MAX_UUID;
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
 
@@ -44,7 +45,7 @@ pub struct InvoiceRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = invoice_line_items, check_for_backend(Pg))]
 pub struct LineRow {
     pub tenant_id: Uuid,
@@ -61,7 +62,7 @@ pub struct LineRow {
     pub period_end: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = payments, check_for_backend(Pg))]
 pub struct PaymentRow {
     pub tenant_id: Uuid,
@@ -186,13 +187,19 @@ pub async fn lines_of(
     tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> QueryResult<Vec<LineRow>> {
-    invoice_line_items::table
-        .filter(invoice_line_items::tenant_id.eq(tenant_id))
-        .filter(invoice_line_items::invoice_id.eq_any(invoice_ids))
-        .order((invoice_line_items::invoice_id, invoice_line_items::position))
-        .select(LineRow::as_select())
-        .load(conn)
-        .await
+    // One primary-key range per invoice, whatever the planner knows of the table.
+    diesel::sql_query(
+        "SELECT l.* FROM unnest($2::uuid[]) AS k(invoice_id)
+         CROSS JOIN LATERAL (
+             SELECT * FROM invoice_line_items l
+             WHERE l.tenant_id = $1 AND l.invoice_id = k.invoice_id OFFSET 0
+         ) l
+         ORDER BY l.invoice_id, l.position",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(invoice_ids)
+    .load(conn)
+    .await
 }
 
 /// Rewrites the quantity and amount of lines (usage recomputed at finalization).
@@ -321,19 +328,31 @@ pub struct IndexedInvoice {
 }
 
 /// The customers each key covers: itself, and with `include_children` its
-/// whole subtree. `keys` is bound as $2 (customer ids) and $3 (flags).
-const SCOPE_SQL: &str = "k AS (
-         SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS k(customer, children, idx)
-     ), scope(idx, id, lvl) AS (
-         SELECT idx, customer, 0 FROM k
-         UNION ALL
-         SELECT s.idx, c.id, s.lvl + 1 FROM scope s
-         JOIN k ON k.idx = s.idx
-         JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = s.id
-         WHERE k.children AND s.lvl < 64
-     )";
+/// whole subtree, found through the customers_children index one parent at
+/// a time (the LATERAL keeps a join against the whole table out of the
+/// plan, with or without statistics). `k` must have columns `customer`,
+/// `children` and `idx`; `scope` carries the key's other columns along.
+fn scope_sql(carried: &str) -> String {
+    format!(
+        "scope(idx, id, lvl, children{carried}) AS (
+             SELECT idx, customer, 0, children{carried} FROM k
+             UNION ALL
+             SELECT s.idx, c.id, s.lvl + 1, s.children{carried_s} FROM scope s
+             CROSS JOIN LATERAL (
+                 SELECT c.id FROM customers c
+                 WHERE c.tenant_id = $1 AND c.parent_customer_id = s.id
+                 OFFSET 0
+             ) c
+             WHERE s.children AND s.lvl < 64
+         )",
+        carried_s = carried.replace(", ", ", s."),
+    )
+}
 
-/// Pages of invoices, newest first, for many keys at once.
+/// Pages of invoices, newest first, for many keys at once. For every
+/// customer a key covers, at most `lim` invoices are read backwards from
+/// the key's cursor through an index; those candidates are then ranked per
+/// key, so the cost follows the page and the subtrees, never the tenant.
 pub async fn invoice_pages(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -345,21 +364,33 @@ pub async fn invoice_pages(
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
     diesel::sql_query(format!(
-        "WITH RECURSIVE {SCOPE_SQL}, opts AS (
-             SELECT * FROM unnest($4::text[], $5::uuid[], $6::int8[]) WITH ORDINALITY AS o(status, after, lim, idx)
+        "WITH RECURSIVE k AS (
+             SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[], $5::uuid[], $6::int8[])
+                 WITH ORDINALITY AS k(customer, children, status, after, lim, idx)
+         ), {scope}, candidates AS (
+             SELECT s.idx, s.lim, i.id, i.invoice,
+                    row_number() OVER (PARTITION BY s.idx ORDER BY i.id DESC) AS rn
+             FROM scope s
+             CROSS JOIN LATERAL (
+                 -- One branch runs: the status index when a status is asked for.
+                 (SELECT i.id, i AS invoice FROM invoices i
+                  WHERE s.status IS NULL AND i.tenant_id = $1 AND i.customer_id = s.id
+                    AND i.id < COALESCE(s.after, {MAX_UUID})
+                  ORDER BY i.id DESC
+                  LIMIT s.lim)
+                 UNION ALL
+                 (SELECT i.id, i AS invoice FROM invoices i
+                  WHERE i.tenant_id = $1 AND i.customer_id = s.id AND i.status = s.status
+                    AND i.id < COALESCE(s.after, {MAX_UUID})
+                  ORDER BY i.id DESC
+                  LIMIT s.lim)
+             ) i
          )
-         SELECT o.idx, i.*
-         FROM opts o
-         CROSS JOIN LATERAL (
-             SELECT i.* FROM scope s
-             JOIN invoices i ON i.tenant_id = $1 AND i.customer_id = s.id
-             WHERE s.idx = o.idx
-               AND (o.status IS NULL OR i.status = o.status)
-               AND (o.after IS NULL OR i.id < o.after)
-             ORDER BY i.id DESC
-             LIMIT o.lim
-         ) i
-         ORDER BY o.idx, i.id DESC"
+         SELECT c.idx, (c.invoice).*
+         FROM candidates c
+         WHERE c.rn <= c.lim
+         ORDER BY c.idx, c.id DESC",
+        scope = scope_sql(", status, after, lim"),
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
@@ -379,6 +410,8 @@ pub struct IndexedCount {
     pub count: i64,
 }
 
+/// How many invoices (of one status, or all) each key's customers have:
+/// one count per customer over the (customer, status) index, added up.
 pub async fn invoice_counts(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -388,13 +421,21 @@ pub async fn invoice_counts(
     let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
     let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.2).collect();
     diesel::sql_query(format!(
-        "WITH RECURSIVE {SCOPE_SQL}
-         SELECT k.idx, (
-             SELECT count(*) FROM scope s
-             JOIN invoices i ON i.tenant_id = $1 AND i.customer_id = s.id
-             WHERE s.idx = k.idx AND (($4::text[])[k.idx] IS NULL OR i.status = ($4::text[])[k.idx])
-         ) AS count
-         FROM k"
+        "WITH RECURSIVE k AS (
+             SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[])
+                 WITH ORDINALITY AS k(customer, children, status, idx)
+         ), {scope}
+         SELECT s.idx, sum(
+             -- Only the branch taken runs; with a status, the index range holds just that status.
+             CASE WHEN s.status IS NULL
+                  THEN (SELECT count(*) FROM invoices i WHERE i.tenant_id = $1 AND i.customer_id = s.id)
+                  ELSE (SELECT count(*) FROM invoices i
+                        WHERE i.tenant_id = $1 AND i.customer_id = s.id AND i.status = s.status)
+             END
+         )::int8 AS count
+         FROM scope s
+         GROUP BY s.idx",
+        scope = scope_sql(", status"),
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
@@ -414,7 +455,8 @@ pub struct BalanceRow {
     pub amount: Decimal,
 }
 
-/// What finalized invoices still ask for, per key and currency.
+/// What finalized invoices still ask for, per key and currency. Only open
+/// invoices are read, through the partial index that holds just those.
 pub async fn balances_due(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -423,13 +465,20 @@ pub async fn balances_due(
     let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
     diesel::sql_query(format!(
-        "WITH RECURSIVE {SCOPE_SQL}
+        "WITH RECURSIVE k AS (
+             SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS k(customer, children, idx)
+         ), {scope}
          SELECT s.idx, i.currency, sum(i.total - i.amount_paid) AS amount
          FROM scope s
-         JOIN invoices i ON i.tenant_id = $1 AND i.customer_id = s.id
-         WHERE i.status = 'FINALIZED' AND i.total > i.amount_paid
+         CROSS JOIN LATERAL (
+             SELECT i.currency, i.total, i.amount_paid FROM invoices i
+             WHERE i.tenant_id = $1 AND i.customer_id = s.id
+               AND i.status = 'FINALIZED' AND i.total > i.amount_paid
+             OFFSET 0
+         ) i
          GROUP BY s.idx, i.currency
-         ORDER BY s.idx, i.currency"
+         ORDER BY s.idx, i.currency",
+        scope = scope_sql(""),
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
@@ -466,11 +515,16 @@ pub async fn payments_of(
     tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> QueryResult<Vec<PaymentRow>> {
-    payments::table
-        .filter(payments::tenant_id.eq(tenant_id))
-        .filter(payments::invoice_id.eq_any(invoice_ids))
-        .order((payments::invoice_id, payments::id))
-        .select(PaymentRow::as_select())
-        .load(conn)
-        .await
+    // One index range per invoice, whatever the planner knows of the table.
+    diesel::sql_query(
+        "SELECT p.* FROM unnest($2::uuid[]) AS k(invoice_id)
+         CROSS JOIN LATERAL (
+             SELECT * FROM payments p WHERE p.tenant_id = $1 AND p.invoice_id = k.invoice_id OFFSET 0
+         ) p
+         ORDER BY p.invoice_id, p.id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(invoice_ids)
+    .load(conn)
+    .await
 }

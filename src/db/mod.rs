@@ -34,8 +34,16 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type DbPool = Pool<AsyncPgConnection>;
 
-/// Applied to every pooled connection when it is opened.
-const SESSION_SETTINGS: &str = "SET work_mem = '64MB'";
+/// The bounds of an id range when a page has no cursor: beyond every
+/// UUIDv7 (whose version nibble is 7), so `id < COALESCE(after, MAX)`
+/// stays an index condition instead of an `after IS NULL OR ...` filter.
+pub(crate) const MAX_UUID: &str = "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid";
+pub(crate) const MIN_UUID: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
+
+/// Applied to every pooled connection when it is opened. JIT is off: the
+/// recursive statements' cost estimates run far above their real cost, and
+/// compiling them took ~20 ms for statements that run in ~1 ms.
+const SESSION_SETTINGS: &str = "SELECT set_config('work_mem', '64MB', false), set_config('jit', 'off', false)";
 pub type DbConn = Object<AsyncPgConnection>;
 
 /// Builds the pool. Connections are not checked on every checkout (that

@@ -11,6 +11,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid a
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::MIN_UUID;
 use crate::db::schema::{subscription_pauses, subscriptions};
 use crate::domain::period::Period;
 
@@ -194,7 +195,7 @@ pub async fn subscription_pages(
          CROSS JOIN LATERAL (
              SELECT * FROM subscriptions s
              WHERE s.tenant_id = $1 AND s.customer_id = k.customer
-               AND (k.after IS NULL OR s.id > k.after)
+               AND s.id > COALESCE(k.after, {MIN_UUID})
                AND (k.status IS NULL OR {status} = k.status)
              ORDER BY s.id
              LIMIT k.lim
@@ -278,23 +279,34 @@ pub async fn paid_subscriptions(
     diesel::sql_query(format!(
         "WITH RECURSIVE req AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS r(root, children, idx)
-         ), tree(idx, id, lvl, descend) AS (
+         ), tree(idx, id, lvl, descend, is_root) AS (
              SELECT req.idx, c.id, 0,
-                    req.children AND (c.parent_customer_id IS NULL OR {pays_self})
-             FROM req JOIN customers c ON c.tenant_id = $1 AND c.id = req.root
+                    req.children AND (c.parent_customer_id IS NULL OR {pays_self}),
+                    c.parent_customer_id IS NULL
+             FROM req
+             CROSS JOIN LATERAL (
+                 SELECT c.id, c.parent_customer_id FROM customers c
+                 WHERE c.tenant_id = $1 AND c.id = req.root OFFSET 0
+             ) c
              UNION ALL
-             SELECT t.idx, c.id, t.lvl + 1, NOT {pays_self}
+             SELECT t.idx, c.id, t.lvl + 1, NOT {pays_self}, false
              FROM tree t
-             JOIN customers c ON c.tenant_id = $1 AND c.parent_customer_id = t.id
+             -- One index lookup per customer walked, with or without statistics.
+             CROSS JOIN LATERAL (
+                 SELECT c.id FROM customers c
+                 WHERE c.tenant_id = $1 AND c.parent_customer_id = t.id OFFSET 0
+             ) c
              WHERE t.descend AND t.lvl < 64
          )
          SELECT t.idx, s.*
          FROM tree t
-         JOIN customers c ON c.tenant_id = $1 AND c.id = t.id
-         JOIN subscriptions s ON s.tenant_id = $1 AND s.customer_id = t.id
-         WHERE (s.ends_at IS NULL OR s.ends_at > $4)
-           AND CASE WHEN t.lvl = 0 THEN s.payer = 'SELF' OR c.parent_customer_id IS NULL
-                    ELSE s.payer = 'PARENT' END
+         CROSS JOIN LATERAL (
+             SELECT * FROM subscriptions s
+             WHERE s.tenant_id = $1 AND s.customer_id = t.id
+               AND (s.ends_at IS NULL OR s.ends_at > $4)
+               AND CASE WHEN t.lvl = 0 THEN s.payer = 'SELF' OR t.is_root ELSE s.payer = 'PARENT' END
+             OFFSET 0
+         ) s
          ORDER BY t.idx, s.id"
     ))
     .bind::<SqlUuid, _>(tenant_id)
@@ -303,6 +315,13 @@ pub async fn paid_subscriptions(
     .bind::<Timestamptz, _>(now)
     .load(conn)
     .await
+}
+
+/// The id and parent of the customer whose id is in column `id`, looked up
+/// by primary key one row at a time (a LATERAL the planner cannot turn
+/// into a table scan).
+fn parent_sql(id: &str) -> String {
+    format!("SELECT a.id, a.parent_customer_id FROM customers a WHERE a.tenant_id = $1 AND a.id = {id} OFFSET 0")
 }
 
 #[derive(QueryableByName)]
@@ -325,18 +344,23 @@ pub async fn paying_ancestors(
     let pays_self = pays_self_sql("u.id", "$3");
     diesel::sql_query(format!(
         "WITH RECURSIVE up(start, id, parent, dist) AS (
-             SELECT c.id, a.id, a.parent_customer_id, 1
-             FROM customers c JOIN customers a ON a.tenant_id = $1 AND a.id = c.parent_customer_id
-             WHERE c.tenant_id = $1 AND c.id = ANY($2)
+             SELECT k.id, a.id, a.parent_customer_id, 1
+             FROM unnest($2::uuid[]) AS k(id)
+             CROSS JOIN LATERAL ({customer_k}) c
+             CROSS JOIN LATERAL ({parent_of_c}) a
              UNION ALL
              SELECT u.start, a.id, a.parent_customer_id, u.dist + 1
-             FROM up u JOIN customers a ON a.tenant_id = $1 AND a.id = u.parent
+             FROM up u
+             CROSS JOIN LATERAL ({parent_of_u}) a
              WHERE u.dist < 64 AND NOT {pays_self}
          )
          SELECT DISTINCT ON (u.start) u.start AS customer_id, u.id AS payer_id
          FROM up u
          WHERE u.parent IS NULL OR {pays_self}
-         ORDER BY u.start, u.dist"
+         ORDER BY u.start, u.dist",
+        customer_k = parent_sql("k.id"),
+        parent_of_c = parent_sql("c.parent_customer_id"),
+        parent_of_u = parent_sql("u.parent"),
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(customer_ids)

@@ -5,7 +5,7 @@
 //! wallet's lots, ledger and cached balance.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::MAX_UUID;
 use crate::db::schema::{wallet_lots, wallet_transactions, wallets};
 
 pub const STATUS_ACTIVE: &str = "ACTIVE";
@@ -151,13 +152,18 @@ pub async fn wallets_of_customers(
     tenant_id: Uuid,
     customer_ids: &[Uuid],
 ) -> QueryResult<Vec<WalletRow>> {
-    wallets::table
-        .filter(wallets::tenant_id.eq(tenant_id))
-        .filter(wallets::customer_id.eq_any(customer_ids))
-        .order((wallets::customer_id, wallets::id))
-        .select(WalletRow::as_select())
-        .load(conn)
-        .await
+    // One index range per customer, whatever the planner knows of the table.
+    diesel::sql_query(
+        "SELECT w.* FROM unnest($2::uuid[]) AS k(customer)
+         CROSS JOIN LATERAL (
+             SELECT * FROM wallets w WHERE w.tenant_id = $1 AND w.customer_id = k.customer OFFSET 0
+         ) w
+         ORDER BY w.customer_id, w.id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(customer_ids)
+    .load(conn)
+    .await
 }
 
 /// Locks the wallet for the rest of the transaction.
@@ -442,18 +448,18 @@ pub async fn transaction_pages(
     let ids: Vec<Uuid> = keys.iter().map(|k| k.wallet_id).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT k.idx, t.*
          FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(wallet, after, lim, idx)
          CROSS JOIN LATERAL (
              SELECT * FROM wallet_transactions t
              WHERE t.tenant_id = $1 AND t.wallet_id = k.wallet
-               AND (k.after IS NULL OR t.id < k.after)
+               AND t.id < COALESCE(k.after, {MAX_UUID})
              ORDER BY t.id DESC
              LIMIT k.lim
          ) t
-         ORDER BY k.idx, t.id DESC",
-    )
+         ORDER BY k.idx, t.id DESC"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
@@ -462,19 +468,33 @@ pub async fn transaction_pages(
     .await
 }
 
-/// How many ledger entries each wallet has; wallets without any are absent.
+#[derive(QueryableByName)]
+struct WalletCount {
+    #[diesel(sql_type = SqlUuid)]
+    wallet_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// How many ledger entries each wallet has: one count per wallet over its
+/// index range, so no plan scans the tenant's whole ledger.
 pub async fn transaction_counts(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     wallet_ids: &[Uuid],
 ) -> QueryResult<Vec<(Uuid, i64)>> {
-    wallet_transactions::table
-        .filter(wallet_transactions::tenant_id.eq(tenant_id))
-        .filter(wallet_transactions::wallet_id.eq_any(wallet_ids))
-        .group_by(wallet_transactions::wallet_id)
-        .select((wallet_transactions::wallet_id, count_star()))
-        .load(conn)
-        .await
+    let rows: Vec<WalletCount> = diesel::sql_query(
+        "SELECT k.wallet_id, n.count FROM unnest($2::uuid[]) AS k(wallet_id)
+         CROSS JOIN LATERAL (
+             SELECT count(*) AS count FROM wallet_transactions t
+             WHERE t.tenant_id = $1 AND t.wallet_id = k.wallet_id
+         ) n",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(wallet_ids)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.wallet_id, r.count)).collect())
 }
 
 #[cfg(test)]

@@ -600,3 +600,125 @@ async fn a_billing_dashboard_page_costs_a_constant_number_of_statements() {
         assert_eq!(node["wallets"][0]["name"], "W");
     }
 }
+
+const SUBTREE_PAGE: &str = "query($id: UUID!, $children: Boolean!, $status: InvoiceStatus, $after: String) {
+    customer(id: $id) {
+        invoices(includeChildren: $children, first: 2, status: $status, after: $after) {
+            totalCount pageInfo { hasNextPage endCursor } edges { node { id status customer { id } } }
+        }
+    }
+}";
+
+/// Every page of one customer's (or subtree's) invoices of a status, by cursor.
+async fn invoice_ids_by_page(app: &TestApp, customer: &str, children: bool, status: Option<&str>) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let vars = json!({ "id": customer, "children": children, "status": status, "after": after });
+        let page = app.ok(SUBTREE_PAGE, vars).await["customer"]["invoices"].clone();
+        let edges = page["edges"].as_array().unwrap();
+        assert!(edges.len() <= 2);
+        ids.extend(edges.iter().map(|e| e["node"]["id"].as_str().unwrap().to_string()));
+        let total = page["totalCount"].as_u64().unwrap() as usize;
+        assert_eq!(
+            page["pageInfo"]["hasNextPage"],
+            ids.len() < total,
+            "after {ids:?} of {total}"
+        );
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            assert_eq!(ids.len(), total);
+            return ids;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subtree_invoice_pages_agree_with_the_plain_answer_for_every_status_and_cursor() {
+    let app = TestApp::new().await;
+    let root = app.create_customer("root", None).await;
+    let a = app.create_customer("a", Some(&root)).await;
+    let b = app.create_customer("b", Some(&root)).await;
+    let a1 = app.create_customer("a1", Some(&a)).await;
+    let outsider = app.create_customer("outsider", None).await;
+    let owners = [&root, &a, &b, &a1, &outsider, &a1, &b];
+    let one_off = "mutation($c: UUID!) { createOneOffInvoice(customerId: $c, currency: \"USD\",
+        lines: [{ description: \"Work\", unitAmount: \"5\" }]) { id } }";
+    // Interleaved across the subtree, so that every page mixes customers.
+    let mut made: Vec<(String, String, &str)> = Vec::new();
+    for i in 0..21 {
+        let owner = owners[i % owners.len()];
+        let id = id_of(&app, one_off, json!({ "c": owner }), "createOneOffInvoice").await;
+        let status = match i % 3 {
+            0 => "DRAFT",
+            1 => "FINALIZED",
+            _ => "VOIDED",
+        };
+        if status != "DRAFT" {
+            app.ok(FINALIZE, json!({ "id": id })).await;
+        }
+        if status == "VOIDED" {
+            app.ok(
+                "mutation($id: UUID!) { voidInvoice(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        }
+        made.push((id, owner.clone(), status));
+    }
+    let subtrees = [
+        (&root, true, vec![&root, &a, &b, &a1]),
+        (&a, true, vec![&a, &a1]),
+        (&a1, true, vec![&a1]),
+        (&root, false, vec![&root]),
+        (&b, false, vec![&b]),
+    ];
+    for (customer, children, members) in &subtrees {
+        for status in [None, Some("DRAFT"), Some("FINALIZED"), Some("VOIDED")] {
+            let mut expected: Vec<String> = made
+                .iter()
+                .filter(|(_, owner, s)| members.contains(&owner) && status.is_none_or(|wanted| wanted == *s))
+                .map(|(id, _, _)| id.clone())
+                .collect();
+            // Newest first: ids are time-ordered, and their text sorts like their bytes.
+            expected.sort_by(|x, y| y.cmp(x));
+            let got = invoice_ids_by_page(&app, customer, *children, status).await;
+            assert_eq!(
+                got, expected,
+                "customer {customer}, children {children}, status {status:?}"
+            );
+        }
+    }
+
+    // The same pages asked together share one statement and still agree.
+    let together = "query($r: UUID!, $a: UUID!, $b: UUID!) {
+        r: customer(id: $r) { invoices(includeChildren: true, first: 3, status: FINALIZED) { edges { node { id } } } }
+        a: customer(id: $a) { invoices(includeChildren: true, first: 3) { edges { node { id } } } }
+        b: customer(id: $b) { invoices(first: 3, status: VOIDED) { edges { node { id } } } }
+    }";
+    let data = app.ok(together, json!({ "r": root, "a": a, "b": b })).await;
+    let firsts = |alias: &str| -> Vec<String> {
+        data[alias]["invoices"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first_three = |mut ids: Vec<String>| {
+        ids.truncate(3);
+        ids
+    };
+    assert_eq!(
+        firsts("r"),
+        first_three(invoice_ids_by_page(&app, &root, true, Some("FINALIZED")).await)
+    );
+    assert_eq!(
+        firsts("a"),
+        first_three(invoice_ids_by_page(&app, &a, true, None).await)
+    );
+    assert_eq!(
+        firsts("b"),
+        first_three(invoice_ids_by_page(&app, &b, false, Some("VOIDED")).await)
+    );
+}

@@ -612,3 +612,59 @@ async fn a_page_of_subscriptions_with_previews_costs_a_constant_number_of_statem
         assert_eq!(edge["node"]["upcomingCharges"]["totals"][0]["amount"], "49.50");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscription_pages_of_a_status_follow_cursors() {
+    let app = TestApp::new().await;
+    let plan = team_plan(&app).await;
+    let customer = app.create_customer("paged", None).await;
+    let mut made: Vec<(String, &str)> = Vec::new();
+    for i in 0..7 {
+        let input = json!({ "customerId": customer, "planId": plan, "startAt": at(ago(Duration::days(3))) });
+        let id = subscribe(&app, input).await["id"].as_str().unwrap().to_string();
+        let status = match i % 3 {
+            0 => "ACTIVE",
+            1 => "CANCELLED",
+            _ => "PAUSED",
+        };
+        let change = match status {
+            "CANCELLED" => Some("mutation($id: UUID!) { cancelSubscription(id: $id) { id } }"),
+            "PAUSED" => Some("mutation($id: UUID!) { pauseSubscription(id: $id) { id } }"),
+            _ => None,
+        };
+        if let Some(mutation) = change {
+            app.ok(mutation, json!({ "id": id })).await;
+        }
+        made.push((id, status));
+    }
+    let page = "query($id: UUID!, $status: SubscriptionStatus, $after: String) { customer(id: $id) {
+        subscriptions(first: 2, status: $status, after: $after) {
+            totalCount pageInfo { hasNextPage endCursor } edges { node { id status } }
+        } } }";
+    for status in [None, Some("ACTIVE"), Some("CANCELLED"), Some("PAUSED")] {
+        let mut expected: Vec<String> = made
+            .iter()
+            .filter(|(_, s)| status.is_none_or(|wanted| wanted == *s))
+            .map(|(id, _)| id.clone())
+            .collect();
+        expected.sort();
+        let mut got = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let vars = json!({ "id": customer, "status": status, "after": after });
+            let connection = app.ok(page, vars).await["customer"]["subscriptions"].clone();
+            assert_eq!(connection["totalCount"], expected.len());
+            for edge in connection["edges"].as_array().unwrap() {
+                if let Some(wanted) = status {
+                    assert_eq!(edge["node"]["status"], wanted);
+                }
+                got.push(edge["node"]["id"].as_str().unwrap().to_string());
+            }
+            if !connection["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                break;
+            }
+            after = connection["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(got, expected, "status {status:?}");
+    }
+}

@@ -1,0 +1,3 @@
+DROP INDEX customers_roots;
+DROP INDEX invoices_open;
+DROP INDEX invoices_customer_status;
