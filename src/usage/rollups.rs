@@ -1,6 +1,6 @@
 //! The rollup worker: rolls up each tenant's usage day once it has ended, so
-//! usage queries read one row per meter, customer and day instead of every
-//! event. Safe to run in several server processes at once: each day is
+//! usage queries read a few bucket rows per meter and customer instead of
+//! every event. Safe to run in several server processes at once: each day is
 //! claimed under a row lock and rolled up once.
 
 use std::time::Duration;
@@ -26,10 +26,21 @@ pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<
             return Ok(rolled);
         }
         for day in days {
-            // One transaction per day: a crash loses at most the day in hand.
+            // Ingestion waits only for this one-row update; from its commit
+            // on, ingestion adds the day's new events to the buckets itself.
+            if !day.ingest_rolls_up {
+                conn.transaction(async |conn| {
+                    lock_ingestion(conn, day.tenant_id, true).await?;
+                    usage_rollups::start_rolling_up(conn, day).await
+                })
+                .await
+                .map_err(AppError::from)?;
+            }
+            // One transaction per day: a crash loses at most the day in hand,
+            // which the next round rolls up again.
             let done = conn
                 .transaction(async |conn| {
-                    lock_ingestion(conn, day.tenant_id, true).await?;
+                    lock_ingestion(conn, day.tenant_id, false).await?;
                     usage_rollups::roll_up_day(conn, day).await
                 })
                 .await
