@@ -165,18 +165,12 @@ pub async fn aggregate(
              SELECT id, event_name, aggregation, property, filters FROM meters
              WHERE tenant_id = $1
                AND CASE WHEN cardinality($3) = 0 THEN status = 'ACTIVE' ELSE id = ANY($3) END
-         ), valued AS (
-             SELECT r.ext, r.t_from, r.t_to, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id,
-                    {event_bucket} AS bucket, v.raw_value, v.num,
-                    CASE m.aggregation
-                        WHEN 'COUNT' THEN true
-                        WHEN 'UNIQUE_COUNT' THEN v.raw_value IS NOT NULL
-                        ELSE v.num IS NOT NULL
-                    END AS counts
-             FROM raw_ranges r
-             CROSS JOIN (SELECT DISTINCT event_name FROM m) n
+         ), raw_events AS MATERIALIZED (
              -- Each lookup is an index range scan, whatever the statistics
              -- say (OFFSET 0 keeps the planner from flattening it).
+             SELECT r.ext, r.t_from, r.t_to, n.event_name, e.*
+             FROM raw_ranges r
+             CROSS JOIN (SELECT DISTINCT event_name FROM m) n
              CROSS JOIN LATERAL (
                  SELECT ev.\"timestamp\", ev.event_id, ev.properties FROM events ev
                  WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.ext
@@ -184,43 +178,63 @@ pub async fn aggregate(
                    AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
                  OFFSET 0
              ) e
-             JOIN m ON m.event_name = n.event_name
+         ), valued AS MATERIALIZED (
+             SELECT e.ext, e.t_from, e.t_to, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id,
+                    {event_bucket} AS bucket, v.raw_value, v.num,
+                    CASE m.aggregation
+                        WHEN 'COUNT' THEN true
+                        WHEN 'UNIQUE_COUNT' THEN v.raw_value IS NOT NULL
+                        ELSE v.num IS NOT NULL
+                    END AS counts
+             FROM raw_events e
+             JOIN m ON m.event_name = e.event_name
              CROSS JOIN LATERAL (
                  SELECT e.properties ->> m.property AS raw_value,
                         CASE WHEN m.aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
                              THEN billgraph_property_number(e.properties, m.property) END AS num
              ) v
              WHERE m.filters = '[]'::jsonb OR billgraph_filters_match(m.filters, e.properties)
-         ), raw_ids AS (
-             -- Dictionary ids of the distinct values read from raw events;
-             -- a value without one is in no bucket.
-             SELECT v.meter_id, v.raw_value, d.id
-             FROM (SELECT DISTINCT meter_id, raw_value FROM valued WHERE aggregation = 'UNIQUE_COUNT' AND counts) v
+         ), raw_vals AS MATERIALIZED (
+             SELECT DISTINCT ext, t_from, t_to, meter_id, bucket, raw_value FROM valued
+             WHERE aggregation = 'UNIQUE_COUNT' AND counts
+         ), raw_dict AS MATERIALIZED (
+             -- Dictionary ids of the distinct values read from raw events,
+             -- per meter; a value without one is in no bucket.
+             SELECT v.meter_id, jsonb_object_agg(v.raw_value, d.id) AS ids
+             FROM (SELECT DISTINCT meter_id, raw_value FROM raw_vals) v
              CROSS JOIN LATERAL (
                  SELECT d.id FROM usage_value_ids d
                  WHERE d.tenant_id = $1 AND d.meter_id = v.meter_id AND d.value = v.raw_value
                  OFFSET 0
              ) d
-         ), raw_uniq AS (
-             SELECT DISTINCT v.ext, v.t_from, v.t_to, v.meter_id, v.bucket, v.raw_value, i.id
-             FROM valued v LEFT JOIN raw_ids i ON i.meter_id = v.meter_id AND i.raw_value = v.raw_value
-             WHERE v.aggregation = 'UNIQUE_COUNT' AND v.counts
-         ), rolled AS (
-             SELECT u.ext, u.t_from, u.t_to, pc.bucket, b.*
+             GROUP BY v.meter_id
+         ), raw_uniq AS MATERIALIZED (
+             SELECT v.ext, v.t_from, v.t_to, v.meter_id, v.bucket, v.raw_value, (d.ids ->> v.raw_value)::int AS id
+             FROM raw_vals v LEFT JOIN raw_dict d ON d.meter_id = v.meter_id
+         ), pieces AS MATERIALIZED (
+             SELECT u.ext, u.t_from, u.t_to, pc.bucket,
+                    floor(extract(epoch FROM pc.p_from) / 86400)::int AS from_day,
+                    floor(extract(epoch FROM pc.p_to) / 86400)::int AS to_day
              FROM units u
              CROSS JOIN LATERAL ({pieces}) pc
-             CROSS JOIN LATERAL billgraph_day_buckets(
-                 floor(extract(epoch FROM pc.p_from) / 86400)::int,
-                 floor(extract(epoch FROM pc.p_to) / 86400)::int) db
+         ), piece_buckets AS MATERIALIZED (
+             SELECT p.from_day, p.to_day, db.level, db.start_day
+             FROM (SELECT DISTINCT from_day, to_day FROM pieces) p
+             CROSS JOIN LATERAL billgraph_day_buckets(p.from_day, p.to_day) db
+         ), rolled_rows AS MATERIALIZED (
+             SELECT p.ext, p.t_from, p.t_to, p.bucket, b.*
+             FROM pieces p
+             JOIN piece_buckets pb ON pb.from_day = p.from_day AND pb.to_day = p.to_day
              CROSS JOIN LATERAL (
                  SELECT ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
                         ub.latest_at, ub.latest_event_id, ub.latest_value, ub.value_bits, ub.value_ids
                  FROM usage_buckets ub
-                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = u.ext
-                   AND ub.level = db.level AND ub.start_day = db.start_day
+                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
+                   AND ub.level = pb.level AND ub.start_day = pb.start_day
                  OFFSET 0
              ) b
-             WHERE b.meter_id IN (SELECT id FROM m)
+         ), rolled AS MATERIALIZED (
+             SELECT * FROM rolled_rows WHERE meter_id IN (SELECT id FROM m)
          ), unit_parts AS (
              -- Per stretch, meter and window: counts, sums, maxima and the
              -- bitmap of value ids below {BITMAP_IDS}.

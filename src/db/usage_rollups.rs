@@ -158,6 +158,25 @@ pub async fn lock_ingestion(conn: &mut AsyncPgConnection, tenant_id: Uuid, exclu
     .map(drop)
 }
 
+/// Like [`lock_ingestion`] exclusively, but gives up (false) after
+/// `timeout_ms`: while an exclusive request waits, new batches queue behind
+/// it, so a worker must not wait long.
+pub async fn lock_ingestion_within(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    timeout_ms: u32,
+) -> QueryResult<bool> {
+    diesel::sql_query(format!("SET LOCAL lock_timeout = {timeout_ms}"))
+        .execute(conn)
+        .await?;
+    let locked = match lock_ingestion(conn, tenant_id, true).await {
+        Ok(()) => true,
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("lock timeout") => false,
+        Err(e) => return Err(e),
+    };
+    Ok(locked)
+}
+
 /// Rolls up, for a new meter, the events already in the buckets of other
 /// meters: those of rolled-up days, and those that ingestion added itself
 /// to the days being rolled up (the worker adds the rest of those days, new

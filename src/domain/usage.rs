@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn a_month_needs_a_handful_of_buckets() {
         // 30 days from day 20000: 20000..20030.
-        assert_eq!(day_buckets(20_000, 20_030), vec![(1, 20_028), (2, 20_024), (3, 20_016), (4, 20_000)]);
+        assert_eq!(
+            day_buckets(20_000, 20_030),
+            vec![(1, 20_028), (2, 20_024), (3, 20_016), (4, 20_000)]
+        );
         assert_eq!(day_buckets(20_001, 20_002), vec![(0, 20_001)]);
         assert!(day_buckets(20_001, 20_001).is_empty());
         assert_eq!(day_buckets(0, 1024), vec![(TOP_LEVEL, 0), (TOP_LEVEL, 512)]);

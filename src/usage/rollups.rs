@@ -14,6 +14,11 @@ use crate::domain::usage::rollup_cutoff;
 use crate::error::{AppError, AppResult};
 
 const DAYS_PER_ROUND: i64 = 100;
+/// How long the first step may wait for the ingestion lock (new batches
+/// queue behind it meanwhile), and how often it tries before leaving the
+/// day to the next run.
+const LOCK_WAIT_MS: u32 = 50;
+const LOCK_TRIES: u32 = 20;
 
 /// Rolls up every ended day not rolled up yet; returns how many.
 pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<usize> {
@@ -29,12 +34,32 @@ pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<
             // Ingestion waits only for this one-row update; from its commit
             // on, ingestion adds the day's new events to the buckets itself.
             if !day.ingest_rolls_up {
-                conn.transaction(async |conn| {
-                    lock_ingestion(conn, day.tenant_id, true).await?;
-                    usage_rollups::start_rolling_up(conn, day).await
-                })
-                .await
-                .map_err(AppError::from)?;
+                let mut started = false;
+                for _ in 0..LOCK_TRIES {
+                    // A rollback releases the lock_timeout setting; the
+                    // transaction is rolled back when the lock was not had.
+                    started = conn
+                        .transaction(async |conn| {
+                            if !usage_rollups::lock_ingestion_within(conn, day.tenant_id, LOCK_WAIT_MS).await? {
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            usage_rollups::start_rolling_up(conn, day).await
+                        })
+                        .await
+                        .map(|()| true)
+                        .or_else(|e| match e {
+                            diesel::result::Error::RollbackTransaction => Ok(false),
+                            e => Err(AppError::from(e)),
+                        })?;
+                    if started {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(u64::from(LOCK_WAIT_MS))).await;
+                }
+                if !started {
+                    tracing::warn!(day = %day.day, "ingestion kept the rollup waiting; will retry");
+                    return Ok(rolled);
+                }
             }
             // One transaction per day: a crash loses at most the day in hand,
             // which the next round rolls up again.
