@@ -1,5 +1,5 @@
 DROP TABLE usage_rolling_events;
-ALTER TABLE usage_days DROP COLUMN ingest_rolls_up;
+ALTER TABLE usage_days DROP COLUMN rolling_to, DROP COLUMN rolled_to;
 UPDATE usage_days SET rolled_up = false;
 DROP TABLE usage_value_counters;
 DROP TABLE usage_value_ids;

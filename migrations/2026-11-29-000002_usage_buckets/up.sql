@@ -91,13 +91,17 @@ CREATE TABLE usage_value_counters (
     FOREIGN KEY (tenant_id, meter_id) REFERENCES meters (tenant_id, id)
 );
 
--- A day's rollup runs in two steps. First, briefly holding the ingestion
--- lock exclusively, the worker sets ingest_rolls_up: from then on ingestion
--- adds the day's new events to the buckets itself and lists them in
--- usage_rolling_events. Then, without stopping ingestion, the worker adds
--- the day's other events and sets rolled_up.
-ALTER TABLE usage_days ADD COLUMN ingest_rolls_up boolean NOT NULL DEFAULT false;
-UPDATE usage_days SET rolled_up = false;
+-- A day is rolled up in slices: the current day hour by hour once each hour
+-- has ended, past days at once. A slice runs in two steps. First, briefly
+-- holding the ingestion lock exclusively, the worker moves rolling_to to
+-- the slice's end: from then on ingestion adds the day's new events before
+-- rolling_to to the buckets itself, and lists those at or after rolled_to
+-- in usage_rolling_events. Then, without stopping ingestion, the worker
+-- adds the slice's other events and moves rolled_to to rolling_to. The
+-- buckets hold a day's events before rolled_to; rolled_up: all of them.
+ALTER TABLE usage_days ADD COLUMN rolling_to timestamptz, ADD COLUMN rolled_to timestamptz;
+UPDATE usage_days SET rolled_up = false, rolling_to = day, rolled_to = day;
+ALTER TABLE usage_days ALTER COLUMN rolling_to SET NOT NULL, ALTER COLUMN rolled_to SET NOT NULL;
 CREATE TABLE usage_rolling_events (
     tenant_id uuid        NOT NULL,
     day       timestamptz NOT NULL,

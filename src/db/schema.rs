@@ -244,7 +244,8 @@ diesel::table! {
         tenant_id -> Uuid,
         day -> Timestamptz,
         rolled_up -> Bool,
-        ingest_rolls_up -> Bool,
+        rolling_to -> Timestamptz,
+        rolled_to -> Timestamptz,
     }
 }
 

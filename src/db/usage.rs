@@ -9,8 +9,10 @@
 //!
 //! Whole UTC days that are rolled up come from the dyadic day buckets
 //! (`usage_buckets`: a handful of rows per meter, customer and range, see
-//! `domain::usage::day_buckets`); the partial days at the ends of the
-//! range, days not rolled up yet and hourly series come from raw events.
+//! `domain::usage::day_buckets`), and so do the rolled-up hours of the
+//! first day not rolled up whole (today, usually) when the range covers
+//! them; the partial days at the ends of the range, what is not rolled up
+//! yet and hourly series come from raw events.
 //! Distinct counts union the buckets' value-id bitmaps and arrays with the
 //! raw events' values. Each stretch of one customer is aggregated once and
 //! then added into every key whose subtree holds it. The value rules
@@ -139,28 +141,48 @@ pub async fn aggregate(
                  FROM tree t JOIN holders h ON h.id = t.id
              ) s WHERE t_from < t_to
          ), horizon AS (
-             -- Buckets are complete below the first day not rolled up.
-             SELECT COALESCE(min(day), 'infinity'::timestamptz) AS day FROM usage_days
-             WHERE tenant_id = $1 AND NOT rolled_up
+             -- The buckets hold every event before the first day not rolled
+             -- up whole, and that day's events before head_to (unless a
+             -- slice of it is being rolled up).
+             SELECT COALESCE(p.day, 'infinity') AS day, COALESCE(p.head_to, 'infinity') AS head_to
+             FROM (SELECT 1) one
+             LEFT JOIN LATERAL (
+                 SELECT day, CASE WHEN rolling_to = rolled_to THEN rolled_to ELSE day END AS head_to
+                 FROM usage_days WHERE tenant_id = $1 AND NOT rolled_up ORDER BY day LIMIT 1
+             ) p ON true
          ), units AS (
              -- Each stretch is aggregated once, however many keys share it
-             -- (a subtree contains its children's subtrees). Whole UTC days
-             -- [d_from, d_to) come from the buckets; the partial days at
-             -- the ends and the days not rolled up from raw events.
+             -- (a subtree contains its children's subtrees). The days
+             -- [d_from, d_to) come from the buckets (the last one maybe only
+             -- up to tail_from); [t_from, d_from) and [tail_from, t_to) from
+             -- raw events.
              SELECT ext, t_from, t_to,
-                    CASE WHEN $8 AND first_day < end_day THEN first_day ELSE t_to END AS d_from,
-                    CASE WHEN $8 AND first_day < end_day THEN end_day ELSE t_to END AS d_to
+                    CASE WHEN ok THEN first_day ELSE t_to END AS d_from,
+                    CASE WHEN ok THEN b_to ELSE t_to END AS d_to,
+                    CASE WHEN ok THEN tail_from ELSE t_to END AS tail_from
              FROM (
-                 SELECT DISTINCT ext, t_from, t_to,
-                        CASE WHEN date_trunc('day', t_from, 'UTC') = t_from THEN t_from
-                             ELSE date_trunc('day', t_from, 'UTC') + interval '24 hours' END AS first_day,
-                        LEAST(date_trunc('day', t_to, 'UTC'), (SELECT day FROM horizon)) AS end_day
-                 FROM scope
+                 SELECT c.*, $8 AND c.first_day < c.b_to AS ok FROM (
+                     SELECT b.*,
+                            CASE WHEN head THEN h_day + interval '24 hours' ELSE end_day END AS b_to,
+                            CASE WHEN head THEN head_to ELSE end_day END AS tail_from
+                     FROM (
+                         SELECT a.*, first_day <= h_day AND date_trunc('day', t_to, 'UTC') >= h_day
+                                     AND head_to > h_day AND t_to >= head_to AS head
+                         FROM (
+                             SELECT DISTINCT s.ext, s.t_from, s.t_to,
+                                    CASE WHEN date_trunc('day', s.t_from, 'UTC') = s.t_from THEN s.t_from
+                                         ELSE date_trunc('day', s.t_from, 'UTC') + interval '24 hours' END AS first_day,
+                                    LEAST(date_trunc('day', s.t_to, 'UTC'), h.day) AS end_day,
+                                    h.day AS h_day, h.head_to
+                             FROM scope s CROSS JOIN horizon h
+                         ) a
+                     ) b
+                 ) c
              ) d
          ), raw_ranges AS (
              SELECT ext, t_from, t_to, t_from AS r_from, d_from AS r_to FROM units WHERE t_from < d_from
              UNION ALL
-             SELECT ext, t_from, t_to, d_to, t_to FROM units WHERE d_to < t_to
+             SELECT ext, t_from, t_to, tail_from, t_to FROM units WHERE tail_from < t_to
          ), m AS (
              SELECT id, event_name, aggregation, property, filters FROM meters
              WHERE tenant_id = $1
@@ -178,7 +200,8 @@ pub async fn aggregate(
                    AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
                  OFFSET 0
              ) e
-         ), valued AS MATERIALIZED (
+         ), valued AS NOT MATERIALIZED (
+             -- Inlined into each use, which then evaluates only its meters.
              SELECT e.ext, e.t_from, e.t_to, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id,
                     {event_bucket} AS bucket, v.raw_value, v.num,
                     CASE m.aggregation

@@ -2,10 +2,11 @@
 //! buckets add up to, per meter and external customer id (see the
 //! migration `usage_buckets` and `domain::usage::day_buckets`).
 //!
-//! A day is rolled up once it has ended, in two steps (`start_rolling_up`,
-//! then `roll_up_day`); from the first step on, the statement that inserts
-//! an event for that day also adds it to the buckets. `usage_days` records
-//! each day's state. Ingestion holds the tenant's ingestion lock shared; only
+//! A day is rolled up in slices (the current day hour by hour), each in two
+//! steps (`start_slice`, then `roll_up_slice`); once the first step of a
+//! slice is done, the statement that inserts an event before the slice's
+//! end also adds it to the buckets. `usage_days` records how far each day
+//! is rolled up. Ingestion holds the tenant's ingestion lock shared; only
 //! the first step (a one-row update) holds it exclusively, so no event can
 //! fall between the worker and ingestion while ingestion hardly waits.
 
@@ -178,18 +179,18 @@ pub async fn lock_ingestion_within(
 }
 
 /// Rolls up, for a new meter, the events already in the buckets of other
-/// meters: those of rolled-up days, and those that ingestion added itself
-/// to the days being rolled up (the worker adds the rest of those days, new
-/// meter included). Call holding the ingestion lock exclusively.
+/// meters: those before their day's rolled_to, and those that ingestion
+/// added itself to a slice being rolled up (the worker adds the rest of the
+/// slice, new meter included). Call holding the ingestion lock exclusively.
 pub async fn backfill_meter(conn: &mut AsyncPgConnection, tenant_id: Uuid, meter_id: Uuid) -> QueryResult<usize> {
     let source = "(SELECT ev.* FROM events ev
-          JOIN usage_days d ON d.tenant_id = ev.tenant_id AND d.ingest_rolls_up
+          JOIN usage_days d ON d.tenant_id = ev.tenant_id AND d.rolling_to > d.day
               AND d.day = date_trunc('day', ev.\"timestamp\", 'UTC')
           WHERE ev.tenant_id = $1
             AND ev.event_name = (SELECT event_name FROM meters WHERE tenant_id = $1 AND id = $2)
-            AND (d.rolled_up OR EXISTS (
+            AND (ev.\"timestamp\" < d.rolled_to OR (ev.\"timestamp\" < d.rolling_to AND EXISTS (
                 SELECT 1 FROM usage_rolling_events r
-                WHERE r.tenant_id = $1 AND r.day = d.day AND r.event_id = ev.event_id)))";
+                WHERE r.tenant_id = $1 AND r.day = d.day AND r.event_id = ev.event_id))))";
     let sql = format!(
         "WITH {} SELECT count(*) AS n FROM b_written",
         rollup_ctes("b_", source, "m.id = $2")
@@ -209,13 +210,14 @@ struct Count {
 }
 
 /// The SQL that stores a batch of events (arrays $2..$7 for tenant $1),
-/// records their days, and adds the events of days being rolled up or
-/// rolled up already to the buckets (listing those of days being rolled up,
-/// which the worker must leave out). Returns the ids of the events inserted.
+/// records their days, and adds the events of slices being rolled up or
+/// rolled up already to the buckets (listing those of slices being rolled
+/// up, which the worker must leave out). Returns the ids of the events
+/// inserted.
 pub fn insert_events_sql() -> String {
     let late_events = "(SELECT i.* FROM inserted i
-          JOIN usage_days d ON d.tenant_id = $1 AND d.ingest_rolls_up
-              AND d.day = date_trunc('day', i.\"timestamp\", 'UTC'))";
+          JOIN usage_days d ON d.tenant_id = $1 AND d.day = date_trunc('day', i.\"timestamp\", 'UTC')
+              AND i.\"timestamp\" < d.rolling_to)";
     let late = rollup_ctes("late_", late_events, "true");
     format!(
         "WITH inserted AS (
@@ -224,14 +226,16 @@ pub fn insert_events_sql() -> String {
              ON CONFLICT (tenant_id, event_id) DO NOTHING
              RETURNING event_id, event_name, external_customer_id, \"timestamp\", properties
          ), days AS (
-             INSERT INTO usage_days (tenant_id, day)
-             SELECT DISTINCT $1::uuid, date_trunc('day', \"timestamp\", 'UTC') FROM inserted ORDER BY 2
+             INSERT INTO usage_days (tenant_id, day, rolling_to, rolled_to)
+             SELECT DISTINCT $1::uuid, date_trunc('day', \"timestamp\", 'UTC') AS day,
+                    date_trunc('day', \"timestamp\", 'UTC'), date_trunc('day', \"timestamp\", 'UTC')
+             FROM inserted ORDER BY 2
              ON CONFLICT (tenant_id, day) DO NOTHING
          ), rolling AS (
              INSERT INTO usage_rolling_events (tenant_id, day, event_id)
              SELECT $1, d.day, i.event_id FROM inserted i
-             JOIN usage_days d ON d.tenant_id = $1 AND d.ingest_rolls_up AND NOT d.rolled_up
-                 AND d.day = date_trunc('day', i.\"timestamp\", 'UTC')
+             JOIN usage_days d ON d.tenant_id = $1 AND d.day = date_trunc('day', i.\"timestamp\", 'UTC')
+                 AND i.\"timestamp\" >= d.rolled_to AND i.\"timestamp\" < d.rolling_to
              ORDER BY 2, 3
              ON CONFLICT DO NOTHING
          ), {late}
@@ -245,87 +249,104 @@ pub struct PendingDay {
     pub tenant_id: Uuid,
     #[diesel(sql_type = Timestamptz)]
     pub day: chrono::DateTime<chrono::Utc>,
-    /// The first step is done: ingestion adds the day's new events itself.
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub ingest_rolls_up: bool,
+    /// The buckets hold the day's events before this instant.
+    #[diesel(sql_type = Timestamptz)]
+    pub rolled_to: chrono::DateTime<chrono::Utc>,
+    /// Ingestion adds the day's new events before this instant itself.
+    #[diesel(sql_type = Timestamptz)]
+    pub rolling_to: chrono::DateTime<chrono::Utc>,
 }
 
-/// Days not rolled up yet that started before `before`, oldest first.
+/// Days whose events before `cutoff` are not all rolled up, oldest first.
 pub async fn pending_days(
     conn: &mut AsyncPgConnection,
-    before: chrono::DateTime<chrono::Utc>,
+    cutoff: chrono::DateTime<chrono::Utc>,
     limit: i64,
 ) -> QueryResult<Vec<PendingDay>> {
     diesel::sql_query(
-        "SELECT tenant_id, day, ingest_rolls_up FROM usage_days
-         WHERE NOT rolled_up AND day < $1 ORDER BY day, tenant_id LIMIT $2",
+        "SELECT tenant_id, day, rolled_to, rolling_to FROM usage_days
+         WHERE NOT rolled_up AND day < $1 AND rolled_to < LEAST(day + interval '24 hours', $1)
+         ORDER BY day, tenant_id LIMIT $2",
     )
-    .bind::<Timestamptz, _>(before)
+    .bind::<Timestamptz, _>(cutoff)
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)
     .await
 }
 
-/// The first step of a day's rollup: from now on ingestion adds the day's
-/// new events to the buckets itself. Call inside a transaction holding the
-/// ingestion lock exclusively (no batch is then half-way), and commit at once.
-pub async fn start_rolling_up(conn: &mut AsyncPgConnection, day: PendingDay) -> QueryResult<()> {
-    diesel::sql_query("UPDATE usage_days SET ingest_rolls_up = true WHERE tenant_id = $1 AND day = $2")
+/// The first step of a slice: from now on ingestion adds the day's new
+/// events before `to` to the buckets itself. Call inside a transaction
+/// holding the ingestion lock exclusively (no batch is then half-way), and
+/// commit at once.
+pub async fn start_slice(
+    conn: &mut AsyncPgConnection,
+    day: PendingDay,
+    to: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<()> {
+    diesel::sql_query("UPDATE usage_days SET rolling_to = $3 WHERE tenant_id = $1 AND day = $2 AND rolling_to < $3")
         .bind::<SqlUuid, _>(day.tenant_id)
         .bind::<Timestamptz, _>(day.day)
+        .bind::<Timestamptz, _>(to)
         .execute(conn)
         .await
         .map(drop)
 }
 
-/// The second step: adds to the buckets the day's events that ingestion did
-/// not add, and marks the day rolled up. Call inside a transaction holding
-/// the ingestion lock shared (so no meter is created meanwhile), after
-/// [`start_rolling_up`] committed. Returns false when the day was rolled up
-/// already (by another instance).
-pub async fn roll_up_day(conn: &mut AsyncPgConnection, day: PendingDay) -> QueryResult<bool> {
+/// The second step: adds to the buckets the events of the slice
+/// [rolled_to, rolling_to) that ingestion did not add, and moves rolled_to
+/// on. Call inside a transaction holding the ingestion lock shared (so no
+/// meter is created meanwhile), after [`start_slice`] committed. Returns
+/// whether the day is now rolled up whole.
+pub async fn roll_up_slice(conn: &mut AsyncPgConnection, day: PendingDay) -> QueryResult<bool> {
     #[derive(QueryableByName)]
     struct Claimed {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        rolled_up: bool,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        ingest_rolls_up: bool,
+        #[diesel(sql_type = Timestamptz)]
+        rolled_to: chrono::DateTime<chrono::Utc>,
+        #[diesel(sql_type = Timestamptz)]
+        rolling_to: chrono::DateTime<chrono::Utc>,
     }
-    let claimed: Option<Claimed> = diesel::sql_query(
-        "SELECT rolled_up, ingest_rolls_up FROM usage_days WHERE tenant_id = $1 AND day = $2 FOR UPDATE",
-    )
-    .bind::<SqlUuid, _>(day.tenant_id)
-    .bind::<Timestamptz, _>(day.day)
-    .get_result(conn)
-    .await
-    .optional()?;
-    if claimed.is_none_or(|c| c.rolled_up || !c.ingest_rolls_up) {
+    // The row lock makes concurrent workers take turns.
+    let claimed: Option<Claimed> =
+        diesel::sql_query("SELECT rolled_to, rolling_to FROM usage_days WHERE tenant_id = $1 AND day = $2 FOR UPDATE")
+            .bind::<SqlUuid, _>(day.tenant_id)
+            .bind::<Timestamptz, _>(day.day)
+            .get_result(conn)
+            .await
+            .optional()?;
+    let Some(claimed) = claimed else {
         return Ok(false);
+    };
+    if claimed.rolled_to < claimed.rolling_to {
+        let source = "(SELECT ev.* FROM events ev
+              WHERE ev.tenant_id = $1 AND ev.\"timestamp\" >= $2 AND ev.\"timestamp\" < $3
+                AND NOT EXISTS (SELECT 1 FROM usage_rolling_events r
+                                WHERE r.tenant_id = $1 AND r.day = $4 AND r.event_id = ev.event_id))";
+        let sql = format!(
+            "WITH {} SELECT count(*) AS n FROM d_written",
+            rollup_ctes("d_", source, "true")
+        );
+        let _: Count = diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(day.tenant_id)
+            .bind::<Timestamptz, _>(claimed.rolled_to)
+            .bind::<Timestamptz, _>(claimed.rolling_to)
+            .bind::<Timestamptz, _>(day.day)
+            .get_result(conn)
+            .await?;
     }
-    let source = "(SELECT ev.* FROM events ev
-          WHERE ev.tenant_id = $1 AND ev.\"timestamp\" >= $2 AND ev.\"timestamp\" < $2 + interval '24 hours'
-            AND NOT EXISTS (SELECT 1 FROM usage_rolling_events r
-                            WHERE r.tenant_id = $1 AND r.day = $2 AND r.event_id = ev.event_id))";
-    let sql = format!(
-        "WITH {} SELECT count(*) AS n FROM d_written",
-        rollup_ctes("d_", source, "true")
-    );
-    let _: Count = diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(day.tenant_id)
-        .bind::<Timestamptz, _>(day.day)
-        .get_result(conn)
-        .await?;
+    let done = claimed.rolling_to >= day.day + chrono::Duration::days(1);
     diesel::sql_query(
-        "WITH done AS (
-             UPDATE usage_days SET rolled_up = true WHERE tenant_id = $1 AND day = $2
+        "WITH moved AS (
+             UPDATE usage_days SET rolled_to = rolling_to, rolled_up = $3
+             WHERE tenant_id = $1 AND day = $2
          )
-         -- Events listed by batches still seeing the day as being rolled up.
-         DELETE FROM usage_rolling_events r USING usage_days d
-         WHERE r.tenant_id = $1 AND d.tenant_id = $1 AND d.day = r.day AND (d.rolled_up OR r.day = $2)",
+         -- The listed events are all before rolled_to now (some listed by
+         -- batches that saw the slice open may come after this).
+         DELETE FROM usage_rolling_events WHERE tenant_id = $1 AND day = $2",
     )
     .bind::<SqlUuid, _>(day.tenant_id)
     .bind::<Timestamptz, _>(day.day)
+    .bind::<diesel::sql_types::Bool, _>(done)
     .execute(conn)
     .await?;
-    Ok(true)
+    Ok(done)
 }

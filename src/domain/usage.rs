@@ -12,19 +12,15 @@ pub const DEFAULT_RANGE: Duration = Duration::days(30);
 /// Most buckets one time series may have.
 pub const MAX_WINDOWS: i64 = 1000;
 
-/// How long after a UTC day ends its rollup waits, for stragglers. Events
+/// How long after an hour ends its rollup waits, for stragglers. Events
 /// arriving later still count: they update the rollups as they come.
 pub const ROLLUP_DELAY: Duration = Duration::minutes(10);
 
-/// Days starting before this instant have ended (plus the delay) at `now`.
+/// Events before this instant are rolled up at `now`: the hours that ended
+/// at least the delay ago.
 pub fn rollup_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
-    let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
-    // The day before today is ready once the delay has passed.
-    if now - today >= ROLLUP_DELAY {
-        today
-    } else {
-        today - Duration::days(1)
-    }
+    let ready = now - ROLLUP_DELAY;
+    ready.duration_trunc(Duration::hours(1)).unwrap_or(ready)
 }
 
 /// The top level of the dyadic day buckets: a bucket of level `l` covers
@@ -168,12 +164,12 @@ mod tests {
     }
 
     #[test]
-    fn a_day_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
+    fn an_hour_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
         let day = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
-        // 00:05: yesterday is not ready yet, the day before is.
-        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::days(1));
+        // 00:05: yesterday's last hour is not ready yet, the hour before is.
+        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::hours(1));
         assert_eq!(rollup_cutoff(day + Duration::minutes(10)), day);
-        assert_eq!(rollup_cutoff(day + Duration::hours(23)), day);
+        assert_eq!(rollup_cutoff(day + Duration::hours(23)), day + Duration::hours(22));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The rollup worker: rolls up each tenant's usage day once it has ended, so
-//! usage queries read a few bucket rows per meter and customer instead of
-//! every event. Safe to run in several server processes at once: each day is
+//! The rollup worker: rolls up each tenant's usage hour by hour once each
+//! hour has ended (past days at once), so usage queries read a few bucket
+//! rows per meter and customer instead of every event. Safe to run in several server processes at once: each day is
 //! claimed under a row lock and rolled up once.
 
 use std::time::Duration;
@@ -20,7 +20,8 @@ const DAYS_PER_ROUND: i64 = 100;
 const LOCK_WAIT_MS: u32 = 50;
 const LOCK_TRIES: u32 = 20;
 
-/// Rolls up every ended day not rolled up yet; returns how many.
+/// Rolls up every ended hour not rolled up yet; returns how many days were
+/// completed.
 pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<usize> {
     let cutoff = rollup_cutoff(now);
     let mut rolled = 0;
@@ -31,19 +32,19 @@ pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<
             return Ok(rolled);
         }
         for day in days {
+            let to = cutoff.min(day.day + chrono::Duration::days(1));
             // Ingestion waits only for this one-row update; from its commit
-            // on, ingestion adds the day's new events to the buckets itself.
-            if !day.ingest_rolls_up {
+            // on, ingestion adds the day's new events before `to` itself.
+            if day.rolling_to < to {
                 let mut started = false;
                 for _ in 0..LOCK_TRIES {
-                    // A rollback releases the lock_timeout setting; the
-                    // transaction is rolled back when the lock was not had.
+                    // The transaction is rolled back when the lock was not had.
                     started = conn
                         .transaction(async |conn| {
                             if !usage_rollups::lock_ingestion_within(conn, day.tenant_id, LOCK_WAIT_MS).await? {
                                 return Err(diesel::result::Error::RollbackTransaction);
                             }
-                            usage_rollups::start_rolling_up(conn, day).await
+                            usage_rollups::start_slice(conn, day, to).await
                         })
                         .await
                         .map(|()| true)
@@ -61,12 +62,12 @@ pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<
                     return Ok(rolled);
                 }
             }
-            // One transaction per day: a crash loses at most the day in hand,
-            // which the next round rolls up again.
+            // One transaction per slice: a crash loses at most the slice in
+            // hand, which the next run rolls up again.
             let done = conn
                 .transaction(async |conn| {
                     lock_ingestion(conn, day.tenant_id, false).await?;
-                    usage_rollups::roll_up_day(conn, day).await
+                    usage_rollups::roll_up_slice(conn, day).await
                 })
                 .await
                 .map_err(AppError::from)?;

@@ -642,9 +642,13 @@ async fn events_arriving_while_a_day_is_rolled_up_count_once() {
     let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
     let pending = usage_rollups::pending_days(&mut conn, Utc::now(), 10).await.unwrap();
     let pending = *pending.iter().find(|d| d.day == day).unwrap();
-    usage_rollups::start_rolling_up(&mut conn, pending).await.unwrap();
+    usage_rollups::start_slice(&mut conn, pending, day + Duration::days(1))
+        .await
+        .unwrap();
     ingest(&app, &on_day("during", &mut rng)).await;
-    assert!(usage_rollups::roll_up_day(&mut conn, pending).await.unwrap());
+    // Meanwhile the day is read from raw events.
+    assert_buckets_match_raw(&app, &mut rng, std::slice::from_ref(&root), 5).await;
+    assert!(usage_rollups::roll_up_slice(&mut conn, pending).await.unwrap());
     ingest(&app, &on_day("after", &mut rng)).await;
     let from = day - Duration::hours(5);
     let usage = usage_over(&app, &root, None, from).await;
