@@ -56,7 +56,9 @@ pub fn build_pool(url: &str, size: usize, counter: StatementCounter) -> anyhow::
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
             // Usage aggregation sorts and hashes large sets; the default 4 MB
-            // spills them to disk.
+            // spills them to disk. Its plans look costly to the planner (row
+            // estimates of CTEs and set-returning functions), which would
+            // compile them with JIT for seconds to save milliseconds.
             diesel_async::RunQueryDsl::execute(diesel::sql_query(SESSION_SETTINGS), &mut conn)
                 .await
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;

@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "varbit"))]
+    pub struct Varbit;
+}
+
 diesel::table! {
     api_keys (tenant_id, id) {
         tenant_id -> Uuid,
@@ -212,11 +218,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    usage_daily (tenant_id, meter_id, external_customer_id, day) {
+    use diesel::sql_types::*;
+    use super::sql_types::Varbit;
+
+    usage_buckets (tenant_id, external_customer_id, level, start_day, meter_id) {
         tenant_id -> Uuid,
-        meter_id -> Uuid,
         external_customer_id -> Text,
-        day -> Timestamptz,
+        level -> Int2,
+        start_day -> Int4,
+        meter_id -> Uuid,
         event_count -> Int8,
         skipped -> Int8,
         total -> Nullable<Numeric>,
@@ -224,16 +234,8 @@ diesel::table! {
         latest_at -> Nullable<Timestamptz>,
         latest_event_id -> Nullable<Text>,
         latest_value -> Nullable<Numeric>,
-    }
-}
-
-diesel::table! {
-    usage_daily_values (tenant_id, meter_id, external_customer_id, day, value) {
-        tenant_id -> Uuid,
-        meter_id -> Uuid,
-        external_customer_id -> Text,
-        day -> Timestamptz,
-        value -> Text,
+        value_bits -> Nullable<Varbit>,
+        value_ids -> Nullable<Array<Nullable<Int4>>>,
     }
 }
 
@@ -242,6 +244,33 @@ diesel::table! {
         tenant_id -> Uuid,
         day -> Timestamptz,
         rolled_up -> Bool,
+        rolling_to -> Timestamptz,
+        rolled_to -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    usage_rolling_events (tenant_id, day, event_id) {
+        tenant_id -> Uuid,
+        day -> Timestamptz,
+        event_id -> Text,
+    }
+}
+
+diesel::table! {
+    usage_value_counters (tenant_id, meter_id) {
+        tenant_id -> Uuid,
+        meter_id -> Uuid,
+        next_id -> Int4,
+    }
+}
+
+diesel::table! {
+    usage_value_ids (tenant_id, meter_id, value) {
+        tenant_id -> Uuid,
+        meter_id -> Uuid,
+        value -> Text,
+        id -> Int4,
     }
 }
 
@@ -313,9 +342,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscription_pauses,
     subscriptions,
     tenants,
-    usage_daily,
-    usage_daily_values,
+    usage_buckets,
     usage_days,
+    usage_rolling_events,
+    usage_value_counters,
+    usage_value_ids,
     wallet_lots,
     wallet_transactions,
     wallets,

@@ -7,11 +7,17 @@
 //! holder from then on. Events that arrived before any customer held the id
 //! belong to its first holder.
 //!
-//! Whole UTC days that are rolled up come from the daily rollups
-//! (`usage_daily`, and `usage_daily_values` for distinct counts); the
-//! partial days at the ends of the range, days not rolled up yet and hourly
-//! series come from raw events. The value rules (`billgraph_number`, `billgraph_filters_match`)
-//! are SQL functions of the schema, shared with the rollups.
+//! Whole UTC days that are rolled up come from the dyadic day buckets
+//! (`usage_buckets`: a handful of rows per meter, customer and range, see
+//! `domain::usage::day_buckets`), and so do the rolled-up hours of the
+//! first day not rolled up whole (today, usually) when the range covers
+//! them; the partial days at the ends of the range, what is not rolled up
+//! yet and hourly series come from raw events.
+//! Distinct counts union the buckets' value-id bitmaps and arrays with the
+//! raw events' values. Each stretch of one customer is aggregated once and
+//! then added into every key whose subtree holds it. The value rules
+//! (`billgraph_property_number`, `billgraph_filters_match`) are SQL
+//! functions of the schema, shared with the rollups.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -21,6 +27,8 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 use uuid::Uuid;
+
+use crate::db::usage_rollups::BITMAP_IDS;
 
 /// One aggregate: the whole range (`bucket` None) or one window of it.
 #[derive(Debug, Clone, QueryableByName)]
@@ -73,19 +81,28 @@ pub async fn aggregate(
     spec: &UsageSpec<'_>,
 ) -> QueryResult<Vec<UsageRow>> {
     let grouping = if spec.window.is_some() {
-        "GROUPING SETS ((idx, meter_id), (idx, meter_id, bucket))"
+        "GROUPING SETS ((s.idx, p.meter_id), (s.idx, p.meter_id, p.bucket))"
     } else {
-        "idx, meter_id, bucket"
+        "s.idx, p.meter_id, p.bucket"
     };
-    let (event_bucket, day_bucket, value_bucket) = match spec.window {
-        Some(_) => (
-            "date_trunc($7, e.\"timestamp\", 'UTC')",
-            "date_trunc($7, u.day, 'UTC')",
-            "date_trunc($7, dv.day, 'UTC')",
-        ),
-        None => ("NULL::timestamptz", "NULL::timestamptz", "NULL::timestamptz"),
+    let event_bucket = match spec.window {
+        Some(_) => "date_trunc($7, e.\"timestamp\", 'UTC')",
+        None => "NULL::timestamptz",
     };
-    // Hourly series cannot come from daily rollups: read raw events only.
+    // The whole days read from the buckets, cut into the windows.
+    let pieces = match spec.window {
+        Some(_) => {
+            "SELECT w.g AT TIME ZONE 'UTC' AS bucket,
+                    GREATEST(w.g AT TIME ZONE 'UTC', u.d_from) AS p_from,
+                    LEAST((w.g + ('1 ' || $7)::interval) AT TIME ZONE 'UTC', u.d_to) AS p_to
+             FROM generate_series(date_trunc($7, u.d_from, 'UTC') AT TIME ZONE 'UTC',
+                                  (u.d_to AT TIME ZONE 'UTC') - interval '1 microsecond',
+                                  ('1 ' || $7)::interval) w(g)
+             WHERE u.d_from < u.d_to"
+        }
+        None => "SELECT NULL::timestamptz AS bucket, u.d_from AS p_from, u.d_to AS p_to WHERE u.d_from < u.d_to",
+    };
+    // Hourly series cannot come from day buckets: read raw events only.
     let use_rollups = spec.window != Some("hour");
     // With windows, the latest value of the whole range is the latest of its windows.
     let latest_totals = if spec.window.is_some() {
@@ -117,123 +134,200 @@ pub async fn aggregate(
              )
              WINDOW w AS (PARTITION BY c.external_customer_id ORDER BY c.archived_at NULLS LAST, c.id)
          ), scope AS (
-             SELECT t.idx, h.external_customer_id,
-                    GREATEST(h.valid_from, t.r_from) AS t_from, LEAST(h.valid_to, t.r_to) AS t_to
-             FROM tree t JOIN holders h ON h.id = t.id
+             -- What each key adds up: stretches of one external id's events.
+             SELECT * FROM (
+                 SELECT t.idx, h.external_customer_id AS ext,
+                        GREATEST(h.valid_from, t.r_from) AS t_from, LEAST(h.valid_to, t.r_to) AS t_to
+                 FROM tree t JOIN holders h ON h.id = t.id
+             ) s WHERE t_from < t_to
          ), horizon AS (
-             -- Rollups are complete below the first day not rolled up.
-             SELECT COALESCE(min(day), 'infinity'::timestamptz) AS day FROM usage_days
-             WHERE tenant_id = $1 AND NOT rolled_up
-         ), days AS (
-             SELECT s.*,
-                    CASE WHEN date_trunc('day', t_from, 'UTC') = t_from THEN t_from
-                         ELSE date_trunc('day', t_from, 'UTC') + interval '24 hours' END AS first_day,
-                    LEAST(date_trunc('day', t_to, 'UTC'), (SELECT day FROM horizon)) AS end_day
-             FROM scope s WHERE t_from < t_to
-         ), spans AS (
-             -- Whole UTC days of the range come from the rollups [d_from, d_to);
-             -- the partial days at its ends from raw events.
-             SELECT idx, external_customer_id, t_from, t_to,
-                    CASE WHEN $8 AND first_day < end_day THEN first_day ELSE t_to END AS d_from,
-                    CASE WHEN $8 AND first_day < end_day THEN end_day ELSE t_to END AS d_to
-             FROM days
+             -- The buckets hold every event before the first day not rolled
+             -- up whole, and that day's events before head_to (unless a
+             -- slice of it is being rolled up).
+             SELECT COALESCE(p.day, 'infinity') AS day, COALESCE(p.head_to, 'infinity') AS head_to
+             FROM (SELECT 1) one
+             LEFT JOIN LATERAL (
+                 SELECT day, CASE WHEN rolling_to = rolled_to THEN rolled_to ELSE day END AS head_to
+                 FROM usage_days WHERE tenant_id = $1 AND NOT rolled_up ORDER BY day LIMIT 1
+             ) p ON true
+         ), units AS (
+             -- Each stretch is aggregated once, however many keys share it
+             -- (a subtree contains its children's subtrees). The days
+             -- [d_from, d_to) come from the buckets (the last one maybe only
+             -- up to tail_from); [t_from, d_from) and [tail_from, t_to) from
+             -- raw events.
+             SELECT ext, t_from, t_to,
+                    CASE WHEN ok THEN first_day ELSE t_to END AS d_from,
+                    CASE WHEN ok THEN b_to ELSE t_to END AS d_to,
+                    CASE WHEN ok THEN tail_from ELSE t_to END AS tail_from
+             FROM (
+                 SELECT c.*, $8 AND c.first_day < c.b_to AS ok FROM (
+                     SELECT b.*,
+                            CASE WHEN head THEN h_day + interval '24 hours' ELSE end_day END AS b_to,
+                            CASE WHEN head THEN head_to ELSE end_day END AS tail_from
+                     FROM (
+                         SELECT a.*, first_day <= h_day AND date_trunc('day', t_to, 'UTC') >= h_day
+                                     AND head_to > h_day AND t_to >= head_to AS head
+                         FROM (
+                             SELECT DISTINCT s.ext, s.t_from, s.t_to,
+                                    CASE WHEN date_trunc('day', s.t_from, 'UTC') = s.t_from THEN s.t_from
+                                         ELSE date_trunc('day', s.t_from, 'UTC') + interval '24 hours' END AS first_day,
+                                    LEAST(date_trunc('day', s.t_to, 'UTC'), h.day) AS end_day,
+                                    h.day AS h_day, h.head_to
+                             FROM scope s CROSS JOIN horizon h
+                         ) a
+                     ) b
+                 ) c
+             ) d
          ), raw_ranges AS (
-             SELECT idx, external_customer_id, t_from AS r_from, d_from AS r_to FROM spans WHERE t_from < d_from
+             SELECT ext, t_from, t_to, t_from AS r_from, d_from AS r_to FROM units WHERE t_from < d_from
              UNION ALL
-             SELECT idx, external_customer_id, d_to, t_to FROM spans WHERE d_to < t_to
+             SELECT ext, t_from, t_to, tail_from, t_to FROM units WHERE tail_from < t_to
          ), m AS (
              SELECT id, event_name, aggregation, property, filters FROM meters
              WHERE tenant_id = $1
                AND CASE WHEN cardinality($3) = 0 THEN status = 'ACTIVE' ELSE id = ANY($3) END
-         ), valued AS (
-             SELECT r.idx, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id, {event_bucket} AS bucket,
-                    v.raw_value, v.num,
+         ), raw_events AS MATERIALIZED (
+             -- Each lookup is an index range scan, whatever the statistics
+             -- say (OFFSET 0 keeps the planner from flattening it).
+             SELECT r.ext, r.t_from, r.t_to, n.event_name, e.*
+             FROM raw_ranges r
+             CROSS JOIN (SELECT DISTINCT event_name FROM m) n
+             CROSS JOIN LATERAL (
+                 SELECT ev.\"timestamp\", ev.event_id, ev.properties FROM events ev
+                 WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.ext
+                   AND ev.event_name = n.event_name
+                   AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
+                 OFFSET 0
+             ) e
+         ), valued AS NOT MATERIALIZED (
+             -- Inlined into each use, which then evaluates only its meters.
+             SELECT e.ext, e.t_from, e.t_to, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id,
+                    {event_bucket} AS bucket, v.raw_value, v.num,
                     CASE m.aggregation
                         WHEN 'COUNT' THEN true
                         WHEN 'UNIQUE_COUNT' THEN v.raw_value IS NOT NULL
                         ELSE v.num IS NOT NULL
                     END AS counts
-             FROM raw_ranges r
-             CROSS JOIN m
-             -- Each lookup is an index range scan, whatever the statistics
-             -- say (OFFSET 0 keeps the planner from flattening it).
-             CROSS JOIN LATERAL (
-                 SELECT ev.\"timestamp\", ev.event_id, ev.properties FROM events ev
-                 WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.external_customer_id
-                   AND ev.event_name = m.event_name
-                   AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
-                 OFFSET 0
-             ) e
+             FROM raw_events e
+             JOIN m ON m.event_name = e.event_name
              CROSS JOIN LATERAL (
                  SELECT e.properties ->> m.property AS raw_value,
                         CASE WHEN m.aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
-                             THEN billgraph_number(e.properties ->> m.property) END AS num
+                             THEN billgraph_property_number(e.properties, m.property) END AS num
              ) v
-             WHERE billgraph_filters_match(m.filters, e.properties)
-         ), rolled AS (
-             SELECT s.idx, u.meter_id, {day_bucket} AS bucket, u.event_count, u.skipped, u.total, u.maximum,
-                    u.latest_at, u.latest_event_id, u.latest_value
-             FROM spans s
-             CROSS JOIN m
+             WHERE m.filters = '[]'::jsonb OR billgraph_filters_match(m.filters, e.properties)
+         ), raw_vals AS MATERIALIZED (
+             SELECT DISTINCT ext, t_from, t_to, meter_id, bucket, raw_value FROM valued
+             WHERE aggregation = 'UNIQUE_COUNT' AND counts
+         ), raw_dict AS MATERIALIZED (
+             -- Dictionary ids of the distinct values read from raw events,
+             -- per meter; a value without one is in no bucket.
+             SELECT v.meter_id, jsonb_object_agg(v.raw_value, d.id) AS ids
+             FROM (SELECT DISTINCT meter_id, raw_value FROM raw_vals) v
              CROSS JOIN LATERAL (
-                 SELECT * FROM usage_daily ud
-                 WHERE ud.tenant_id = $1 AND ud.meter_id = m.id
-                   AND ud.external_customer_id = s.external_customer_id
-                   AND ud.day >= s.d_from AND ud.day < s.d_to
+                 SELECT d.id FROM usage_value_ids d
+                 WHERE d.tenant_id = $1 AND d.meter_id = v.meter_id AND d.value = v.raw_value
                  OFFSET 0
-             ) u
-         ), parts AS (
-             SELECT idx, meter_id, bucket, event_count, skipped, total, maximum FROM rolled
-             UNION ALL
-             SELECT idx, meter_id, bucket, count(*) FILTER (WHERE counts), count(*) FILTER (WHERE NOT counts),
-                    sum(num), max(num)
-             FROM valued GROUP BY idx, meter_id, bucket
+             ) d
+             GROUP BY v.meter_id
+         ), raw_uniq AS MATERIALIZED (
+             SELECT v.ext, v.t_from, v.t_to, v.meter_id, v.bucket, v.raw_value, (d.ids ->> v.raw_value)::int AS id
+             FROM raw_vals v LEFT JOIN raw_dict d ON d.meter_id = v.meter_id
+         ), pieces AS MATERIALIZED (
+             SELECT u.ext, u.t_from, u.t_to, pc.bucket,
+                    floor(extract(epoch FROM pc.p_from) / 86400)::int AS from_day,
+                    floor(extract(epoch FROM pc.p_to) / 86400)::int AS to_day
+             FROM units u
+             CROSS JOIN LATERAL ({pieces}) pc
+         ), piece_buckets AS MATERIALIZED (
+             SELECT p.from_day, p.to_day, db.level, db.start_day
+             FROM (SELECT DISTINCT from_day, to_day FROM pieces) p
+             CROSS JOIN LATERAL billgraph_day_buckets(p.from_day, p.to_day) db
+         ), rolled_rows AS MATERIALIZED (
+             SELECT p.ext, p.t_from, p.t_to, p.bucket, b.*
+             FROM pieces p
+             JOIN piece_buckets pb ON pb.from_day = p.from_day AND pb.to_day = p.to_day
+             CROSS JOIN LATERAL (
+                 SELECT ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
+                        ub.latest_at, ub.latest_event_id, ub.latest_value, ub.value_bits, ub.value_ids
+                 FROM usage_buckets ub
+                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
+                   AND ub.level = pb.level AND ub.start_day = pb.start_day
+                 OFFSET 0
+             ) b
+         ), rolled AS MATERIALIZED (
+             SELECT * FROM rolled_rows WHERE meter_id IN (SELECT id FROM m)
+         ), unit_parts AS (
+             -- Per stretch, meter and window: counts, sums, maxima and the
+             -- bitmap of value ids below {BITMAP_IDS}.
+             SELECT ext, t_from, t_to, meter_id, bucket, sum(event_count) AS event_count, sum(skipped) AS skipped,
+                    sum(total) AS total, max(maximum) AS maximum, bit_or(bits) AS bits
+             FROM (
+                 SELECT ext, t_from, t_to, meter_id, bucket, event_count, skipped, total, maximum,
+                        value_bits::bit({BITMAP_IDS}) AS bits
+                 FROM rolled
+                 UNION ALL
+                 SELECT ext, t_from, t_to, meter_id, bucket, count(*) FILTER (WHERE counts),
+                        count(*) FILTER (WHERE NOT counts), sum(num), max(num), NULL
+                 FROM valued GROUP BY ext, t_from, t_to, meter_id, bucket
+                 UNION ALL
+                 SELECT ext, t_from, t_to, meter_id, bucket, 0, 0, NULL, NULL,
+                        set_bit(B'0'::bit({BITMAP_IDS}), id, 1)
+                 FROM raw_uniq WHERE id < {BITMAP_IDS}
+             ) parts
+             GROUP BY ext, t_from, t_to, meter_id, bucket
+         ), unit_tokens AS (
+             -- The other distinct values: ids from {BITMAP_IDS} on, and values
+             -- without an id (never equal to a value with one).
+             SELECT DISTINCT ext, t_from, t_to, meter_id, bucket, token FROM (
+                 SELECT r.ext, r.t_from, r.t_to, r.meter_id, r.bucket, 'i' || x AS token
+                 FROM rolled r CROSS JOIN LATERAL unnest(r.value_ids) x
+                 UNION ALL
+                 SELECT ext, t_from, t_to, meter_id, bucket,
+                        CASE WHEN id IS NULL THEN 'v' || raw_value ELSE 'i' || id END
+                 FROM raw_uniq WHERE id IS NULL OR id >= {BITMAP_IDS}
+             ) t
          ), agg AS (
-             SELECT idx, meter_id, bucket,
+             SELECT s.idx, p.meter_id, p.bucket,
                     CASE min(m.aggregation)
                         WHEN 'COUNT' THEN sum(p.event_count)
                         WHEN 'SUM' THEN COALESCE(sum(p.total), 0)
                         WHEN 'MAX' THEN max(p.maximum)
                         WHEN 'AVG' THEN sum(p.total) / NULLIF(sum(p.event_count), 0)
+                        WHEN 'UNIQUE_COUNT' THEN COALESCE(bit_count(bit_or(p.bits)), 0)
                     END AS value,
                     sum(p.event_count) AS event_count,
                     sum(p.skipped) AS skipped
-             FROM parts p JOIN m ON m.id = p.meter_id
+             FROM scope s
+             JOIN unit_parts p ON p.ext = s.ext AND p.t_from = s.t_from AND p.t_to = s.t_to
+             JOIN m ON m.id = p.meter_id
              GROUP BY {grouping}
-         ), uniq_rows AS (
-             -- Distinct values: deduplicate first, so the count sorts little.
-             SELECT idx, meter_id, bucket, raw_value FROM valued
-             WHERE aggregation = 'UNIQUE_COUNT' AND counts
-             UNION
-             SELECT s.idx, m.id, {value_bucket}, dv.value
-             FROM spans s
-             JOIN m ON m.aggregation = 'UNIQUE_COUNT'
-             CROSS JOIN LATERAL (
-                 SELECT v.day, v.value FROM usage_daily_values v
-                 WHERE v.tenant_id = $1 AND v.meter_id = m.id
-                   AND v.external_customer_id = s.external_customer_id
-                   AND v.day >= s.d_from AND v.day < s.d_to
-                 OFFSET 0
-             ) dv
          ), uniq AS (
-             SELECT idx, meter_id, bucket, count(DISTINCT raw_value)::numeric AS value
-             FROM uniq_rows GROUP BY {grouping}
+             SELECT s.idx, p.meter_id, p.bucket, count(DISTINCT p.token) AS value
+             FROM scope s
+             JOIN unit_tokens p ON p.ext = s.ext AND p.t_from = s.t_from AND p.t_to = s.t_to
+             GROUP BY {grouping}
          ), latest_rows AS (
-             SELECT DISTINCT ON (idx, meter_id, bucket) idx, meter_id, bucket, at, id, value FROM (
-                 SELECT idx, meter_id, bucket, latest_at AS at, latest_event_id AS id, latest_value AS value
+             SELECT DISTINCT ON (s.idx, c.meter_id, c.bucket) s.idx, c.meter_id, c.bucket, c.at, c.id, c.value
+             FROM scope s
+             JOIN (
+                 SELECT ext, t_from, t_to, meter_id, bucket, latest_at AS at, latest_event_id AS id,
+                        latest_value AS value
                  FROM rolled WHERE latest_at IS NOT NULL
                  UNION ALL
-                 SELECT idx, meter_id, bucket, \"timestamp\", event_id, num FROM valued
+                 SELECT ext, t_from, t_to, meter_id, bucket, \"timestamp\", event_id, num FROM valued
                  WHERE aggregation = 'LATEST' AND counts
-             ) candidates
-             ORDER BY idx, meter_id, bucket, at DESC, id DESC
+             ) c ON c.ext = s.ext AND c.t_from = s.t_from AND c.t_to = s.t_to
+             ORDER BY s.idx, c.meter_id, c.bucket, c.at DESC, c.id DESC
          ), latest AS (
              SELECT idx, meter_id, bucket, value FROM latest_rows
              {latest_totals}
          )
          -- Every requested customer gets a row for every meter, events or not.
          SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket,
-                COALESCE(a.value, u.value, l.value)::text AS value,
+                (CASE WHEN m.aggregation = 'UNIQUE_COUNT' THEN a.value + COALESCE(u.value, 0)
+                      ELSE COALESCE(a.value, l.value) END)::text AS value,
                 COALESCE(a.event_count, 0)::bigint AS event_count, COALESCE(a.skipped, 0)::bigint AS skipped
          FROM (SELECT DISTINCT idx FROM req) req CROSS JOIN m
          LEFT JOIN agg a ON a.idx = req.idx AND a.meter_id = m.id

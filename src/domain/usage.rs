@@ -12,19 +12,44 @@ pub const DEFAULT_RANGE: Duration = Duration::days(30);
 /// Most buckets one time series may have.
 pub const MAX_WINDOWS: i64 = 1000;
 
-/// How long after a UTC day ends its rollup waits, for stragglers. Events
+/// How long after an hour ends its rollup waits, for stragglers. Events
 /// arriving later still count: they update the rollups as they come.
 pub const ROLLUP_DELAY: Duration = Duration::minutes(10);
 
-/// Days starting before this instant have ended (plus the delay) at `now`.
+/// Events before this instant are rolled up at `now`: the hours that ended
+/// at least the delay ago.
 pub fn rollup_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
-    let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
-    // The day before today is ready once the delay has passed.
-    if now - today >= ROLLUP_DELAY {
-        today
-    } else {
-        today - Duration::days(1)
+    let ready = now - ROLLUP_DELAY;
+    ready.duration_trunc(Duration::hours(1)).unwrap_or(ready)
+}
+
+/// The top level of the dyadic day buckets: a bucket of level `l` covers
+/// the 2^l UTC days from a multiple of 2^l (days since 1970-01-01).
+pub const TOP_LEVEL: u32 = 9;
+
+/// The buckets (level, first day) that exactly cover the days
+/// [from_day, to_day): below the top level a block is
+/// taken when it lies inside the range and its parent does not, which
+/// leaves at most the first and the last block of each level. The SQL
+/// function `billgraph_day_buckets` applies the same rule.
+pub fn day_buckets(from_day: i32, to_day: i32) -> Vec<(u32, i32)> {
+    let inside = |level: u32| ((from_day + (1 << level) - 1) >> level, to_day >> level);
+    let mut buckets = Vec::new();
+    for level in 0..TOP_LEVEL {
+        let (first, end) = inside(level);
+        let (parent_first, parent_end) = inside(level + 1);
+        let mut candidates = vec![first, end - 1];
+        candidates.dedup();
+        for k in candidates {
+            let parent_inside = (parent_first..parent_end).contains(&(k >> 1));
+            if (first..end).contains(&k) && !parent_inside {
+                buckets.push((level, k << level));
+            }
+        }
     }
+    let (first, end) = inside(TOP_LEVEL);
+    buckets.extend((first..end).map(|k| (TOP_LEVEL, k << TOP_LEVEL)));
+    buckets
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,18 +124,52 @@ pub fn empty_value(aggregation: Aggregation) -> Option<Decimal> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn day_buckets_tile_the_range_exactly(from in 0i32..40_000, len in 0i32..3_000) {
+            let to = from + len;
+            let mut buckets = day_buckets(from, to);
+            buckets.sort_by_key(|&(_, start)| start);
+            let mut next = from;
+            for &(level, start) in &buckets {
+                prop_assert!(level <= TOP_LEVEL);
+                prop_assert_eq!(start % (1 << level), 0, "aligned");
+                prop_assert_eq!(start, next, "no gap, no overlap");
+                next = start + (1 << level);
+            }
+            prop_assert_eq!(next, to);
+            let below_top = buckets.iter().filter(|(l, _)| *l < TOP_LEVEL).count();
+            prop_assert!(below_top <= 2 * TOP_LEVEL as usize);
+            let top = buckets.len() - below_top;
+            prop_assert!(top as i32 <= len / (1 << TOP_LEVEL));
+        }
+    }
+
+    #[test]
+    fn a_month_needs_a_handful_of_buckets() {
+        // 30 days from day 20000: 20000..20030.
+        assert_eq!(
+            day_buckets(20_000, 20_030),
+            vec![(1, 20_028), (2, 20_024), (3, 20_016), (4, 20_000)]
+        );
+        assert_eq!(day_buckets(20_001, 20_002), vec![(0, 20_001)]);
+        assert!(day_buckets(20_001, 20_001).is_empty());
+        assert_eq!(day_buckets(0, 1024), vec![(TOP_LEVEL, 0), (TOP_LEVEL, 512)]);
+    }
 
     fn at(d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, d, h, 0, 0).unwrap()
     }
 
     #[test]
-    fn a_day_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
+    fn an_hour_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
         let day = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
-        // 00:05: yesterday is not ready yet, the day before is.
-        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::days(1));
+        // 00:05: yesterday's last hour is not ready yet, the hour before is.
+        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::hours(1));
         assert_eq!(rollup_cutoff(day + Duration::minutes(10)), day);
-        assert_eq!(rollup_cutoff(day + Duration::hours(23)), day);
+        assert_eq!(rollup_cutoff(day + Duration::hours(23)), day + Duration::hours(22));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The rollup worker: rolls up each tenant's usage day once it has ended, so
-//! usage queries read one row per meter, customer and day instead of every
-//! event. Safe to run in several server processes at once: each day is
+//! The rollup worker: rolls up each tenant's usage hour by hour once each
+//! hour has ended (past days at once), so usage queries read a few bucket
+//! rows per meter and customer instead of every event. Safe to run in several server processes at once: each day is
 //! claimed under a row lock and rolled up once.
 
 use std::time::Duration;
@@ -14,8 +14,14 @@ use crate::domain::usage::rollup_cutoff;
 use crate::error::{AppError, AppResult};
 
 const DAYS_PER_ROUND: i64 = 100;
+/// How long the first step may wait for the ingestion lock (new batches
+/// queue behind it meanwhile), and how often it tries before leaving the
+/// day to the next run.
+const LOCK_WAIT_MS: u32 = 50;
+const LOCK_TRIES: u32 = 20;
 
-/// Rolls up every ended day not rolled up yet; returns how many.
+/// Rolls up every ended hour not rolled up yet; returns how many days were
+/// completed.
 pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<usize> {
     let cutoff = rollup_cutoff(now);
     let mut rolled = 0;
@@ -26,11 +32,42 @@ pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<
             return Ok(rolled);
         }
         for day in days {
-            // One transaction per day: a crash loses at most the day in hand.
+            let to = cutoff.min(day.day + chrono::Duration::days(1));
+            // Ingestion waits only for this one-row update; from its commit
+            // on, ingestion adds the day's new events before `to` itself.
+            if day.rolling_to < to {
+                let mut started = false;
+                for _ in 0..LOCK_TRIES {
+                    // The transaction is rolled back when the lock was not had.
+                    started = conn
+                        .transaction(async |conn| {
+                            if !usage_rollups::lock_ingestion_within(conn, day.tenant_id, LOCK_WAIT_MS).await? {
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            usage_rollups::start_slice(conn, day, to).await
+                        })
+                        .await
+                        .map(|()| true)
+                        .or_else(|e| match e {
+                            diesel::result::Error::RollbackTransaction => Ok(false),
+                            e => Err(AppError::from(e)),
+                        })?;
+                    if started {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(u64::from(LOCK_WAIT_MS))).await;
+                }
+                if !started {
+                    tracing::warn!(day = %day.day, "ingestion kept the rollup waiting; will retry");
+                    return Ok(rolled);
+                }
+            }
+            // One transaction per slice: a crash loses at most the slice in
+            // hand, which the next run rolls up again.
             let done = conn
                 .transaction(async |conn| {
-                    lock_ingestion(conn, day.tenant_id, true).await?;
-                    usage_rollups::roll_up_day(conn, day).await
+                    lock_ingestion(conn, day.tenant_id, false).await?;
+                    usage_rollups::roll_up_slice(conn, day).await
                 })
                 .await
                 .map_err(AppError::from)?;

@@ -5,6 +5,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
 use crate::support::TestApp;
 
 const CREATE_METER: &str = "mutation($input: CreateMeterInput!) { createMeter(input: $input) { id } }";
@@ -379,7 +382,7 @@ async fn rollup_rows(app: &TestApp) -> i64 {
         n: i64,
     }
     let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
-    let row: Count = diesel::sql_query("SELECT count(*) AS n FROM usage_daily")
+    let row: Count = diesel::sql_query("SELECT count(*) AS n FROM usage_buckets WHERE level = 0")
         .get_result(&mut conn)
         .await
         .unwrap();
@@ -483,4 +486,252 @@ async fn meters_and_rollups_racing_ingestion_miss_no_event() {
     // The SUM meter counted or skipped every event; the COUNT meter counted all.
     assert_eq!(rolled[0].1.as_i64().unwrap() + rolled[0].2.as_i64().unwrap(), 1000);
     assert_eq!(rolled[1].1, 1000);
+}
+
+const FULL_USAGE: &str =
+    "query($id: UUID!, $from: DateTime, $to: DateTime, $children: Boolean!, $window: UsageWindow) {
+    customer(id: $id) { usage(from: $from, to: $to, includeChildren: $children, window: $window) {
+        meter { id } value eventCount skippedEvents windows { start value eventCount }
+    } }
+}";
+
+async fn sql(app: &TestApp, statement: &str) {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    diesel::sql_query(statement).execute(&mut conn).await.unwrap();
+}
+
+/// Decimals compared by value (a sum of buckets may print another scale).
+fn normalized(mut usage: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    if key == "value" {
+                        if let Some(d) = decimal(value) {
+                            *value = json!(d.normalize().to_string());
+                        }
+                    } else {
+                        walk(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut usage);
+    usage
+}
+
+/// Events of random customers and times over the last `days` days, with
+/// recurring and near-unique values, numbers, numeric strings and junk.
+fn random_events(rng: &mut StdRng, prefix: &str, customers: &[String], count: usize, days: i64) -> Vec<Value> {
+    let now = Utc::now();
+    (0..count)
+        .map(|n| {
+            let at = now - Duration::seconds(rng.random_range(0..days * 86_400));
+            let tokens = match rng.random_range(0..10) {
+                0 => json!("n/a"),
+                1 => json!(format!("{}", rng.random_range(0..50))),
+                2 => Value::Null,
+                _ => json!(rng.random_range(0..4000) as f64 / 8.0),
+            };
+            let region = ["eu", "us"][rng.random_range(0..2)];
+            let mut properties = json!({ "user": format!("u{}", rng.random_range(0..9)),
+                "request": format!("{prefix}-{n}"), "region": region });
+            if !tokens.is_null() {
+                properties["tokens"] = tokens;
+            }
+            json!({ "eventId": format!("{prefix}{n}"), "eventName": "api_call",
+                "externalCustomerId": customers[rng.random_range(0..customers.len())],
+                "timestamp": at.to_rfc3339(), "properties": properties })
+        })
+        .collect()
+}
+
+async fn ingest(app: &TestApp, events: &[Value]) {
+    for chunk in events.chunks(500) {
+        let data = app.ok(INGEST, json!({ "events": chunk })).await;
+        assert_eq!(data["ingestEvents"]["refused"], 0);
+    }
+}
+
+/// Random queries (customer, subtree or not, range, window) answered from
+/// the buckets, then with every day counted as not rolled up (raw events
+/// only): the answers must be identical.
+async fn assert_buckets_match_raw(app: &TestApp, rng: &mut StdRng, customers: &[String], queries: usize) {
+    let now = Utc::now();
+    let mut vars = Vec::new();
+    for _ in 0..queries {
+        let window = ["DAY", "MONTH", "HOUR", ""][rng.random_range(0..4)];
+        let max_days = if window == "HOUR" { 40 } else { 75 };
+        let mut from = now - Duration::minutes(rng.random_range(1..max_days * 1440));
+        if rng.random_bool(0.3) {
+            from = from.duration_trunc(Duration::days(1)).unwrap();
+        }
+        let to = if rng.random_bool(0.4) {
+            now + Duration::minutes(5)
+        } else {
+            from + Duration::minutes(rng.random_range(1..(now - from).num_minutes().max(2)))
+        };
+        vars.push(
+            json!({ "id": customers[rng.random_range(0..customers.len())], "from": from.to_rfc3339(),
+            "to": to.to_rfc3339(), "children": rng.random_bool(0.7),
+            "window": if window.is_empty() { Value::Null } else { json!(window) } }),
+        );
+    }
+    let mut rolled = Vec::new();
+    for v in &vars {
+        rolled.push(normalized(app.ok(FULL_USAGE, v.clone()).await));
+    }
+    sql(
+        app,
+        "CREATE TABLE rolled_days AS SELECT tenant_id, day FROM usage_days WHERE rolled_up",
+    )
+    .await;
+    sql(app, "UPDATE usage_days SET rolled_up = false").await;
+    for (v, rolled) in vars.iter().zip(rolled) {
+        let raw = normalized(app.ok(FULL_USAGE, v.clone()).await);
+        assert_eq!(rolled, raw, "buckets disagree with raw events for {v}");
+    }
+    sql(
+        app,
+        "UPDATE usage_days d SET rolled_up = true FROM rolled_days r WHERE r.tenant_id = d.tenant_id AND r.day = d.day",
+    )
+    .await;
+    sql(app, "DROP TABLE rolled_days").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn buckets_agree_with_raw_events_for_random_trees_ranges_and_windows() {
+    let app = TestApp::new().await;
+    every_aggregation(&app).await;
+    meter(&app, "requests", "UNIQUE_COUNT", Some("request"), json!([])).await;
+    meter(
+        &app,
+        "eu tokens",
+        "SUM",
+        Some("tokens"),
+        json!([{ "key": "region", "values": ["eu"] }]),
+    )
+    .await;
+    let mut rng = StdRng::seed_from_u64(20_261_129);
+    // A random forest: each customer under an earlier one or a root.
+    let mut ids: Vec<String> = Vec::new();
+    let mut externals: Vec<String> = Vec::new();
+    for i in 0..10 {
+        let parent = (i > 0 && rng.random_bool(0.7)).then(|| ids[rng.random_range(0..i)].clone());
+        externals.push(format!("c{i}"));
+        ids.push(app.create_customer(&externals[i], parent.as_deref()).await);
+    }
+    let mut senders = externals.clone();
+    senders.push("nobody-yet".into());
+    ingest(&app, &random_events(&mut rng, "a", &senders, 1500, 75)).await;
+    assert!(roll_up(&app).await >= 60);
+    assert_buckets_match_raw(&app, &mut rng, &ids, 30).await;
+
+    // Late events for rolled-up days, with values the dictionary lacks.
+    ingest(&app, &random_events(&mut rng, "late", &senders, 300, 75)).await;
+    assert_buckets_match_raw(&app, &mut rng, &ids, 20).await;
+
+    // Subtrees are read at query time: moves count at once.
+    for i in [3, 5, 7, 9] {
+        let parent = if rng.random_bool(0.3) {
+            Value::Null
+        } else {
+            json!(ids[rng.random_range(0..i)])
+        };
+        app.ok(
+            "mutation($id: UUID!, $p: UUID) { setCustomerParent(id: $id, parentCustomerId: $p) { id } }",
+            json!({ "id": ids[i], "p": parent }),
+        )
+        .await;
+    }
+    assert_buckets_match_raw(&app, &mut rng, &ids, 20).await;
+
+    // An archived customer frees its external id; the next holder gets the
+    // events from the archiving on.
+    app.ok(
+        "mutation($id: UUID!) { archiveCustomer(id: $id) { status } }",
+        json!({ "id": ids[4] }),
+    )
+    .await;
+    ids.push(app.create_customer("c4", Some(&ids[0])).await);
+    ingest(&app, &random_events(&mut rng, "after", &senders, 200, 3)).await;
+    roll_up(&app).await;
+    assert_buckets_match_raw(&app, &mut rng, &ids, 30).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_arriving_while_a_day_is_rolled_up_count_once() {
+    use billgraph::db::usage_rollups;
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    let app = TestApp::new().await;
+    every_aggregation(&app).await;
+    let root = app.create_customer("r", None).await;
+    app.create_customer("a", Some(&root)).await;
+    let customers = vec!["r".to_string(), "a".to_string()];
+    let mut rng = StdRng::seed_from_u64(7);
+    let day = (Utc::now() - Duration::days(2))
+        .duration_trunc(Duration::days(1))
+        .unwrap();
+    let on_day = |prefix: &str, rng: &mut StdRng| {
+        let mut events = random_events(rng, prefix, &customers, 200, 1);
+        for e in &mut events {
+            let at = day + Duration::seconds(rng.random_range(0..86_400));
+            e["timestamp"] = json!(at.to_rfc3339());
+        }
+        events
+    };
+    ingest(&app, &on_day("before", &mut rng)).await;
+    // The first step, then events of that day, then the second step.
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    let pending = usage_rollups::pending_days(&mut conn, Utc::now(), 10).await.unwrap();
+    let pending = *pending.iter().find(|d| d.day == day).unwrap();
+    usage_rollups::start_slice(&mut conn, pending, day + Duration::days(1))
+        .await
+        .unwrap();
+    ingest(&app, &on_day("during", &mut rng)).await;
+    // Meanwhile the day is read from raw events.
+    assert_buckets_match_raw(&app, &mut rng, std::slice::from_ref(&root), 5).await;
+    assert!(usage_rollups::roll_up_slice(&mut conn, pending).await.unwrap());
+    ingest(&app, &on_day("after", &mut rng)).await;
+    let from = day - Duration::hours(5);
+    let usage = usage_over(&app, &root, None, from).await;
+    assert_eq!(usage[0].1, 600, "every event counted once");
+    assert_buckets_match_raw(&app, &mut rng, std::slice::from_ref(&root), 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bucket_rule_in_sql_is_the_domain_rule() {
+    use billgraph::domain::usage::day_buckets;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Bucket {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        level: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        start_day: i32,
+    }
+    let app = TestApp::new().await;
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    let mut rng = StdRng::seed_from_u64(3);
+    for _ in 0..200 {
+        let from = rng.random_range(19_000..21_000);
+        let to = from + rng.random_range(0..1_500);
+        let mut sql: Vec<(u32, i32)> = diesel::sql_query("SELECT level, start_day FROM billgraph_day_buckets($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(from)
+            .bind::<diesel::sql_types::Integer, _>(to)
+            .load::<Bucket>(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.level as u32, b.start_day))
+            .collect();
+        let mut rust = day_buckets(from, to);
+        sql.sort();
+        rust.sort();
+        assert_eq!(sql, rust, "days {from}..{to}");
+    }
 }
