@@ -5,6 +5,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Int4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::prepared::PreparedExt;
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
@@ -84,6 +86,7 @@ pub async fn children_pages(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
+    .prepared()
     .load(conn)
     .await
 }
@@ -127,6 +130,7 @@ pub async fn descendant_pages(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
+    .prepared()
     .load(conn)
     .await
 }
@@ -153,6 +157,7 @@ pub async fn child_counts(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
+    .prepared()
     .load(conn)
     .await
 }
@@ -177,6 +182,7 @@ pub async fn descendant_counts(
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
+    .prepared()
     .load(conn)
     .await
 }
@@ -202,6 +208,7 @@ pub async fn ancestors(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uui
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
+    .prepared()
     .load(conn)
     .await
 }

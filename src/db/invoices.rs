@@ -5,6 +5,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::prepared::PreparedExt;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -198,6 +200,7 @@ pub async fn lines_of(
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(invoice_ids)
+    .prepared()
     .load(conn)
     .await
 }
@@ -398,6 +401,7 @@ pub async fn invoice_pages(
     .bind::<Array<Nullable<Text>>, _>(statuses)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
+    .prepared()
     .load(conn)
     .await
 }
@@ -441,6 +445,7 @@ pub async fn invoice_counts(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Bool>, _>(children)
     .bind::<Array<Nullable<Text>>, _>(statuses)
+    .prepared()
     .load(conn)
     .await
 }
@@ -483,6 +488,7 @@ pub async fn balances_due(
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Bool>, _>(children)
+    .prepared()
     .load(conn)
     .await
 }
@@ -525,6 +531,7 @@ pub async fn payments_of(
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(invoice_ids)
+    .prepared()
     .load(conn)
     .await
 }

@@ -10,6 +10,7 @@ pub mod integrations;
 pub mod invoices;
 pub mod meters;
 pub mod plans;
+pub mod prepared;
 pub mod schema;
 pub mod statement_counter;
 pub mod subscriptions;

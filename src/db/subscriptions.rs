@@ -9,6 +9,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::prepared::PreparedExt;
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
@@ -209,6 +211,7 @@ pub async fn subscription_pages(
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .load(conn)
     .await
 }
@@ -243,6 +246,7 @@ pub async fn subscription_counts(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<Text>>, _>(statuses)
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .load(conn)
     .await
 }
@@ -313,6 +317,7 @@ pub async fn paid_subscriptions(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Bool>, _>(children)
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .load(conn)
     .await
 }
@@ -365,6 +370,7 @@ pub async fn paying_ancestors(
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(customer_ids)
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .load(conn)
     .await
 }

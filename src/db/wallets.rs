@@ -11,6 +11,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::prepared::PreparedExt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -162,6 +164,7 @@ pub async fn wallets_of_customers(
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(customer_ids)
+    .prepared()
     .load(conn)
     .await
 }
@@ -464,6 +467,7 @@ pub async fn transaction_pages(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
+    .prepared()
     .load(conn)
     .await
 }
@@ -492,6 +496,7 @@ pub async fn transaction_counts(
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(wallet_ids)
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.wallet_id, r.count)).collect())
