@@ -257,6 +257,11 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         "scaled_tenant": scaled,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
+    if std::env::var_os("BENCH_HOLD").is_some() {
+        // Keeps the seeded cluster for a look at its plans until Ctrl-C.
+        eprintln!("holding the cluster at {url}; Ctrl-C ends the bench");
+        tokio::signal::ctrl_c().await?;
+    }
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     eprintln!("written to {}", args.out);
     Ok(())

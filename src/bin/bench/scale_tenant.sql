@@ -63,5 +63,6 @@ WHERE e.tenant_id = '{SOURCE}';
 
 -- The days the events fall on, as ingestion records them; the rollup
 -- worker then rolls them up.
-INSERT INTO usage_days (tenant_id, day)
-SELECT DISTINCT '{TARGET}'::uuid, date_trunc('day', "timestamp", 'UTC') FROM events WHERE tenant_id = '{TARGET}';
+INSERT INTO usage_days (tenant_id, day, rolling_to, rolled_to)
+SELECT DISTINCT '{TARGET}'::uuid, d, d, d
+FROM (SELECT date_trunc('day', "timestamp", 'UTC') AS d FROM events WHERE tenant_id = '{TARGET}') days;
