@@ -308,17 +308,25 @@ pub async fn aggregate(
              FROM scope s
              JOIN unit_tokens p ON p.ext = s.ext AND p.t_from = s.t_from AND p.t_to = s.t_to
              GROUP BY {grouping}
-         ), latest_rows AS (
-             SELECT DISTINCT ON (s.idx, c.meter_id, c.bucket) s.idx, c.meter_id, c.bucket, c.at, c.id, c.value
-             FROM scope s
-             JOIN (
+         ), unit_latest AS MATERIALIZED (
+             -- The latest value of each stretch first: the join with the keys
+             -- below then meets one row per stretch and LATEST meter, never
+             -- every bucket row, whatever join the planner picks (without
+             -- statistics it picked a nested loop over all of `rolled`).
+             SELECT DISTINCT ON (ext, t_from, t_to, meter_id, bucket) ext, t_from, t_to, meter_id, bucket, at, id, value
+             FROM (
                  SELECT ext, t_from, t_to, meter_id, bucket, latest_at AS at, latest_event_id AS id,
                         latest_value AS value
                  FROM rolled WHERE latest_at IS NOT NULL
                  UNION ALL
                  SELECT ext, t_from, t_to, meter_id, bucket, \"timestamp\", event_id, num FROM valued
                  WHERE aggregation = 'LATEST' AND counts
-             ) c ON c.ext = s.ext AND c.t_from = s.t_from AND c.t_to = s.t_to
+             ) c
+             ORDER BY ext, t_from, t_to, meter_id, bucket, at DESC, id DESC
+         ), latest_rows AS (
+             SELECT DISTINCT ON (s.idx, c.meter_id, c.bucket) s.idx, c.meter_id, c.bucket, c.at, c.id, c.value
+             FROM scope s
+             JOIN unit_latest c ON c.ext = s.ext AND c.t_from = s.t_from AND c.t_to = s.t_to
              ORDER BY s.idx, c.meter_id, c.bucket, c.at DESC, c.id DESC
          ), latest AS (
              SELECT idx, meter_id, bucket, value FROM latest_rows

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use billgraph::db::StatementCounter;
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -60,6 +60,17 @@ impl Api {
             bail!("/graphql answered {status}: {}", String::from_utf8_lossy(&bytes));
         }
         Ok(())
+    }
+
+    /// Creates a plan from its input; returns its id.
+    pub async fn create_plan(&self, input: Value) -> anyhow::Result<String> {
+        let data = self
+            .gql(
+                "mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await?;
+        Ok(data["createPlan"]["id"].as_str().context("plan id")?.to_string())
     }
 
     pub async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {

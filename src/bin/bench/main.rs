@@ -502,13 +502,7 @@ async fn preview(
           "billingModel": "TIERED", "tierMode": "GRADUATED", "tiers": [
             { "upTo": "10000", "unitAmount": "0" }, { "upTo": null, "unitAmount": "0.0002" } ] }
     ] });
-    let data = api
-        .gql(
-            "mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }",
-            json!({ "i": plan }),
-        )
-        .await?;
-    let plan_id = data["createPlan"]["id"].as_str().context("plan id")?.to_string();
+    let plan_id = api.create_plan(plan).await?;
     let start = (now - chrono::Duration::days(20)).to_rfc3339();
     let mut after: Option<String> = None;
     loop {
@@ -586,13 +580,7 @@ async fn billing_run(
           "billingModel": "TIERED", "tierMode": "GRADUATED", "tiers": [
             { "upTo": "1000", "unitAmount": "0" }, { "upTo": null, "unitAmount": "0.001" } ] }
     ] });
-    let data = api
-        .gql(
-            "mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }",
-            json!({ "i": plan }),
-        )
-        .await?;
-    let plan_id = data["createPlan"]["id"].as_str().context("plan id")?.to_string();
+    let plan_id = api.create_plan(plan).await?;
     let customers = create_many(api, BILLED_SUBSCRIPTIONS, |i| {
         format!("createCustomer(input: {{ externalCustomerId: \"billed-{i}\", name: \"billed-{i}\" }}) {{ id }}")
     })

@@ -42,13 +42,7 @@ pub async fn seed(api: &Api, state: &AppState, call_meter: Uuid, now: DateTime<U
         { "currency": "USD", "billingPeriod": "DAILY", "type": "USAGE", "meterId": call_meter,
           "billingModel": "PER_UNIT", "unitAmount": "0.001" }
     ] });
-    let data = api
-        .gql(
-            "mutation($i: CreatePlanInput!) { createPlan(input: $i) { id } }",
-            json!({ "i": plan }),
-        )
-        .await?;
-    let plan_id = data["createPlan"]["id"].as_str().context("plan id")?.to_string();
+    let plan_id = api.create_plan(plan).await?;
     let start = (now - Duration::days(30) - Duration::minutes(30)).to_rfc3339();
     let trees: Vec<Uuid> = roots(api)
         .await?
