@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Int4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::PreparedExt;
+use crate::db::prepared::{PreparedExt, columns_of};
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
@@ -70,8 +70,9 @@ pub async fn children_pages(
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
     let (ids, afters, limits) = page_arrays(keys);
+    let columns = columns_of::<CustomerRow>("customers", "c");
     diesel::sql_query(format!(
-        "SELECT k.idx, c.*
+        "SELECT k.idx, {columns}
          FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(parent, after, lim, idx)
          CROSS JOIN LATERAL (
              SELECT * FROM customers c
@@ -101,6 +102,7 @@ pub async fn descendant_pages(
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
     let (ids, afters, limits) = page_arrays(keys);
+    let columns = columns_of::<CustomerRow>("customers", "c");
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(root, after, lim, idx)
@@ -116,7 +118,7 @@ pub async fn descendant_pages(
              FROM tree t
              WHERE t.id > COALESCE(t.after, {MIN_UUID})
          )
-         SELECT r.idx, c.*
+         SELECT r.idx, {columns}
          FROM ranked r
          CROSS JOIN LATERAL (
              SELECT * FROM customers c WHERE c.tenant_id = $1 AND c.id = r.id OFFSET 0
@@ -189,6 +191,7 @@ pub async fn descendant_counts(
 
 /// The ancestors of many customers, each list nearest first.
 pub async fn ancestors(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<AncestorRow>> {
+    let columns = columns_of::<CustomerRow>("customers", "c");
     diesel::sql_query(format!(
         "WITH RECURSIVE up(key, id, distance) AS (
              SELECT k.key, c.parent_customer_id, 1 FROM unnest($2::uuid[]) AS k(key)
@@ -199,7 +202,7 @@ pub async fn ancestors(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uui
              CROSS JOIN LATERAL ({parent_of_up}) c
              WHERE c.parent_customer_id IS NOT NULL AND u.distance < 64
          )
-         SELECT u.key, c.*
+         SELECT u.key, {columns}
          FROM up u
          CROSS JOIN LATERAL (SELECT * FROM customers c WHERE c.tenant_id = $1 AND c.id = u.id OFFSET 0) c
          ORDER BY u.key, u.distance",

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::PreparedExt;
+use crate::db::prepared::{PreparedExt, columns_of};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -190,14 +190,15 @@ pub async fn lines_of(
     invoice_ids: &[Uuid],
 ) -> QueryResult<Vec<LineRow>> {
     // One primary-key range per invoice, whatever the planner knows of the table.
-    diesel::sql_query(
-        "SELECT l.* FROM unnest($2::uuid[]) AS k(invoice_id)
+    let columns = columns_of::<LineRow>("invoice_line_items", "l");
+    diesel::sql_query(format!(
+        "SELECT {columns} FROM unnest($2::uuid[]) AS k(invoice_id)
          CROSS JOIN LATERAL (
              SELECT * FROM invoice_line_items l
              WHERE l.tenant_id = $1 AND l.invoice_id = k.invoice_id OFFSET 0
          ) l
-         ORDER BY l.invoice_id, l.position",
-    )
+         ORDER BY l.invoice_id, l.position"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(invoice_ids)
     .prepared()
@@ -366,6 +367,7 @@ pub async fn invoice_pages(
     let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
+    let columns = columns_of::<InvoiceRow>("invoices", "(c.invoice)");
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[], $5::uuid[], $6::int8[])
@@ -389,7 +391,7 @@ pub async fn invoice_pages(
                   LIMIT s.lim)
              ) i
          )
-         SELECT c.idx, (c.invoice).*
+         SELECT c.idx, {columns}
          FROM candidates c
          WHERE c.rn <= c.lim
          ORDER BY c.idx, c.id DESC",
@@ -522,13 +524,14 @@ pub async fn payments_of(
     invoice_ids: &[Uuid],
 ) -> QueryResult<Vec<PaymentRow>> {
     // One index range per invoice, whatever the planner knows of the table.
-    diesel::sql_query(
-        "SELECT p.* FROM unnest($2::uuid[]) AS k(invoice_id)
+    let columns = columns_of::<PaymentRow>("payments", "p");
+    diesel::sql_query(format!(
+        "SELECT {columns} FROM unnest($2::uuid[]) AS k(invoice_id)
          CROSS JOIN LATERAL (
              SELECT * FROM payments p WHERE p.tenant_id = $1 AND p.invoice_id = k.invoice_id OFFSET 0
          ) p
-         ORDER BY p.invoice_id, p.id",
-    )
+         ORDER BY p.invoice_id, p.id"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(invoice_ids)
     .prepared()

@@ -6,11 +6,15 @@
 //! 0.1-0.6 ms of planning each, against 0.1-1 ms of work). Wrapped in
 //! [`Prepared`], a statement is prepared once per connection and keyed by
 //! its text, so its text must never carry values: only placeholders and
-//! constants, giving a small fixed set of statements.
+//! constants, giving a small fixed set of statements. Nor may it select
+//! `*` into its result: a prepared statement whose result columns change
+//! (a migration adding a column while an older server still runs) fails
+//! with "cached plan must not change result type". [`columns_of`] writes
+//! a row type's columns out instead.
 
-use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::{QueryResult, Selectable};
 
 /// A statement whose prepared form the connection may keep.
 #[derive(Debug, Clone, Copy)]
@@ -43,4 +47,30 @@ impl<Q> QueryId for Prepared<Q> {
 
 impl<Q: Query> Query for Prepared<Q> {
     type SqlType = Q::SqlType;
+}
+
+/// The columns `T` reads, in its order, qualified by `alias` instead of
+/// `table`: `c."tenant_id", c."id", ...`.
+pub fn columns_of<T>(table: &str, alias: &str) -> String
+where
+    T: Selectable<Pg>,
+    T::SelectExpression: QueryFragment<Pg>,
+{
+    let selection = diesel::debug_query::<Pg, _>(&T::construct_selection()).to_string();
+    let columns = selection.split(" -- binds:").next().unwrap_or_default();
+    columns.replace(&format!("\"{table}\"."), &format!("{alias}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::customers::CustomerRow;
+
+    #[test]
+    fn columns_are_written_out_under_the_alias() {
+        let columns = columns_of::<CustomerRow>("customers", "c");
+        assert!(columns.starts_with("c.\"tenant_id\", c.\"id\", "), "{columns}");
+        assert!(!columns.contains("customers") && !columns.contains('*'), "{columns}");
+        assert!(!columns.contains("binds"), "{columns}");
+    }
 }

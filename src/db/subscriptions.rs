@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::PreparedExt;
+use crate::db::prepared::{PreparedExt, columns_of};
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
@@ -191,8 +191,9 @@ pub async fn subscription_pages(
     let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
+    let columns = columns_of::<SubscriptionRow>("subscriptions", "s");
     diesel::sql_query(format!(
-        "SELECT k.idx, s.*
+        "SELECT k.idx, {columns}
          FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::int8[]) WITH ORDINALITY AS k(customer, status, after, lim, idx)
          CROSS JOIN LATERAL (
              SELECT * FROM subscriptions s
@@ -280,6 +281,7 @@ pub async fn paid_subscriptions(
     let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
     let pays_self = pays_self_sql("c.id", "$4");
+    let columns = columns_of::<SubscriptionRow>("subscriptions", "s");
     diesel::sql_query(format!(
         "WITH RECURSIVE req AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS r(root, children, idx)
@@ -302,7 +304,7 @@ pub async fn paid_subscriptions(
              ) c
              WHERE t.descend AND t.lvl < 64
          )
-         SELECT t.idx, s.*
+         SELECT t.idx, {columns}
          FROM tree t
          CROSS JOIN LATERAL (
              SELECT * FROM subscriptions s

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::PreparedExt;
+use crate::db::prepared::{PreparedExt, columns_of};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -155,13 +155,14 @@ pub async fn wallets_of_customers(
     customer_ids: &[Uuid],
 ) -> QueryResult<Vec<WalletRow>> {
     // One index range per customer, whatever the planner knows of the table.
-    diesel::sql_query(
-        "SELECT w.* FROM unnest($2::uuid[]) AS k(customer)
+    let columns = columns_of::<WalletRow>("wallets", "w");
+    diesel::sql_query(format!(
+        "SELECT {columns} FROM unnest($2::uuid[]) AS k(customer)
          CROSS JOIN LATERAL (
              SELECT * FROM wallets w WHERE w.tenant_id = $1 AND w.customer_id = k.customer OFFSET 0
          ) w
-         ORDER BY w.customer_id, w.id",
-    )
+         ORDER BY w.customer_id, w.id"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(customer_ids)
     .prepared()
@@ -451,8 +452,9 @@ pub async fn transaction_pages(
     let ids: Vec<Uuid> = keys.iter().map(|k| k.wallet_id).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
+    let columns = columns_of::<TransactionRow>("wallet_transactions", "t");
     diesel::sql_query(format!(
-        "SELECT k.idx, t.*
+        "SELECT k.idx, {columns}
          FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(wallet, after, lim, idx)
          CROSS JOIN LATERAL (
              SELECT * FROM wallet_transactions t

@@ -1,6 +1,7 @@
 //! The batching promise: the statements a request runs do not grow with
 //! the number of customers it returns.
 
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
 use crate::support::TestApp;
@@ -71,5 +72,37 @@ async fn a_page_of_customers_with_their_relations_costs_a_constant_number_of_sta
         let child = &node["children"]["edges"][0]["node"];
         assert_eq!(child["parent"]["id"], node["id"]);
         assert_eq!(child["ancestors"][0]["id"], node["id"]);
+    }
+}
+
+/// Loader statements stay prepared on their connections; a migration that
+/// adds a column while a server runs must not break them (a prepared
+/// `SELECT *` would fail with "cached plan must not change result type").
+#[tokio::test(flavor = "multi_thread")]
+async fn prepared_statements_survive_a_column_added_while_serving() {
+    let app = TestApp::new().await;
+    seed_forest(&app, 3).await;
+    let page = "{ customers(first: 10, filter: { rootsOnly: true }) { edges { node {
+        children(first: 5) { edges { node { id } } }
+        descendants(first: 5) { edges { node { id } } }
+        ancestors { id }
+        subscriptions(first: 5) { edges { node { id } } }
+        invoices(first: 5) { edges { node { id } } }
+        wallets { id }
+    } } } }";
+    // Enough requests for every pooled connection to hold the statements.
+    for _ in 0..20 {
+        app.ok(page, json!({})).await;
+    }
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    for table in ["customers", "subscriptions", "invoices", "wallets"] {
+        diesel::sql_query(format!("ALTER TABLE {table} ADD COLUMN added_later text"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    for _ in 0..20 {
+        let data = app.ok(page, json!({})).await;
+        assert_eq!(data["customers"]["edges"].as_array().unwrap().len(), 3);
     }
 }
