@@ -2,6 +2,8 @@
 //! DataLoaders can answer a whole page at once. Recursion stops at 64 levels
 //! as a guard; the configured depth limit is far below it.
 
+use std::sync::LazyLock;
+
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Int4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -70,7 +72,8 @@ pub async fn children_pages(
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
     let (ids, afters, limits) = page_arrays(keys);
-    let columns = columns_of::<CustomerRow>("customers", "c");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<CustomerRow>("customers", "c"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "SELECT k.idx, {columns}
          FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(parent, after, lim, idx)
@@ -102,7 +105,8 @@ pub async fn descendant_pages(
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
     let (ids, afters, limits) = page_arrays(keys);
-    let columns = columns_of::<CustomerRow>("customers", "c");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<CustomerRow>("customers", "c"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(root, after, lim, idx)
@@ -191,7 +195,8 @@ pub async fn descendant_counts(
 
 /// The ancestors of many customers, each list nearest first.
 pub async fn ancestors(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<AncestorRow>> {
-    let columns = columns_of::<CustomerRow>("customers", "c");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<CustomerRow>("customers", "c"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "WITH RECURSIVE up(key, id, distance) AS (
              SELECT k.key, c.parent_customer_id, 1 FROM unnest($2::uuid[]) AS k(key)

@@ -1,12 +1,14 @@
 //! The invoices, invoice_line_items, invoice_counters and payments tables.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::{PreparedExt, columns_of};
+use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -189,21 +191,14 @@ pub async fn lines_of(
     tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> QueryResult<Vec<LineRow>> {
-    // One primary-key range per invoice, whatever the planner knows of the table.
-    let columns = columns_of::<LineRow>("invoice_line_items", "l");
-    diesel::sql_query(format!(
-        "SELECT {columns} FROM unnest($2::uuid[]) AS k(invoice_id)
-         CROSS JOIN LATERAL (
-             SELECT * FROM invoice_line_items l
-             WHERE l.tenant_id = $1 AND l.invoice_id = k.invoice_id OFFSET 0
-         ) l
-         ORDER BY l.invoice_id, l.position"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(invoice_ids)
-    .prepared()
-    .load(conn)
-    .await
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| rows_of_keys_sql::<LineRow>("invoice_line_items", "invoice_id", "r.invoice_id, r.position"));
+    diesel::sql_query(SQL.as_str())
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(invoice_ids)
+        .prepared()
+        .load(conn)
+        .await
 }
 
 /// Rewrites the quantity and amount of lines (usage recomputed at finalization).
@@ -367,7 +362,8 @@ pub async fn invoice_pages(
     let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    let columns = columns_of::<InvoiceRow>("invoices", "(c.invoice)");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<InvoiceRow>("invoices", "(c.invoice)"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[], $5::uuid[], $6::int8[])
@@ -523,18 +519,12 @@ pub async fn payments_of(
     tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> QueryResult<Vec<PaymentRow>> {
-    // One index range per invoice, whatever the planner knows of the table.
-    let columns = columns_of::<PaymentRow>("payments", "p");
-    diesel::sql_query(format!(
-        "SELECT {columns} FROM unnest($2::uuid[]) AS k(invoice_id)
-         CROSS JOIN LATERAL (
-             SELECT * FROM payments p WHERE p.tenant_id = $1 AND p.invoice_id = k.invoice_id OFFSET 0
-         ) p
-         ORDER BY p.invoice_id, p.id"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(invoice_ids)
-    .prepared()
-    .load(conn)
-    .await
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| rows_of_keys_sql::<PaymentRow>("payments", "invoice_id", "r.invoice_id, r.id"));
+    diesel::sql_query(SQL.as_str())
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(invoice_ids)
+        .prepared()
+        .load(conn)
+        .await
 }

@@ -61,6 +61,24 @@ where
     columns.replace(&format!("\"{table}\"."), &format!("{alias}."))
 }
 
+/// The rows of `table` for each key of the array bound as $2 (matched on
+/// `key_column`, tenant $1), ordered by `order_by`: one index range per key
+/// through a LATERAL, whatever the planner knows of the table.
+pub fn rows_of_keys_sql<T>(table: &str, key_column: &str, order_by: &str) -> String
+where
+    T: Selectable<Pg>,
+    T::SelectExpression: QueryFragment<Pg>,
+{
+    format!(
+        "SELECT {columns} FROM unnest($2::uuid[]) AS k(key)
+         CROSS JOIN LATERAL (
+             SELECT * FROM {table} r WHERE r.tenant_id = $1 AND r.{key_column} = k.key OFFSET 0
+         ) r
+         ORDER BY {order_by}",
+        columns = columns_of::<T>(table, "r"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

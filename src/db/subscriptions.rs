@@ -4,6 +4,8 @@
 //! `STATUS_SQL` expression below must agree with it (the API tests filter by
 //! every status).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -191,7 +193,8 @@ pub async fn subscription_pages(
     let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    let columns = columns_of::<SubscriptionRow>("subscriptions", "s");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<SubscriptionRow>("subscriptions", "s"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "SELECT k.idx, {columns}
          FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::int8[]) WITH ORDINALITY AS k(customer, status, after, lim, idx)
@@ -281,7 +284,8 @@ pub async fn paid_subscriptions(
     let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
     let pays_self = pays_self_sql("c.id", "$4");
-    let columns = columns_of::<SubscriptionRow>("subscriptions", "s");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<SubscriptionRow>("subscriptions", "s"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "WITH RECURSIVE req AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS r(root, children, idx)

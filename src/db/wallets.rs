@@ -4,6 +4,8 @@
 //! caller's transaction (`for_update`), which serializes all changes to one
 //! wallet's lots, ledger and cached balance.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
@@ -12,7 +14,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::{PreparedExt, columns_of};
+use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -154,20 +156,14 @@ pub async fn wallets_of_customers(
     tenant_id: Uuid,
     customer_ids: &[Uuid],
 ) -> QueryResult<Vec<WalletRow>> {
-    // One index range per customer, whatever the planner knows of the table.
-    let columns = columns_of::<WalletRow>("wallets", "w");
-    diesel::sql_query(format!(
-        "SELECT {columns} FROM unnest($2::uuid[]) AS k(customer)
-         CROSS JOIN LATERAL (
-             SELECT * FROM wallets w WHERE w.tenant_id = $1 AND w.customer_id = k.customer OFFSET 0
-         ) w
-         ORDER BY w.customer_id, w.id"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(customer_ids)
-    .prepared()
-    .load(conn)
-    .await
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| rows_of_keys_sql::<WalletRow>("wallets", "customer_id", "r.customer_id, r.id"));
+    diesel::sql_query(SQL.as_str())
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(customer_ids)
+        .prepared()
+        .load(conn)
+        .await
 }
 
 /// Locks the wallet for the rest of the transaction.
@@ -452,7 +448,8 @@ pub async fn transaction_pages(
     let ids: Vec<Uuid> = keys.iter().map(|k| k.wallet_id).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    let columns = columns_of::<TransactionRow>("wallet_transactions", "t");
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<TransactionRow>("wallet_transactions", "t"));
+    let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "SELECT k.idx, {columns}
          FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(wallet, after, lim, idx)

@@ -25,15 +25,19 @@ impl Api {
         }
     }
 
-    pub async fn post(&self, path: &str, body: Bytes) -> anyhow::Result<Value> {
-        let res = self
+    async fn send(&self, path: &str, body: Bytes) -> anyhow::Result<reqwest::Response> {
+        Ok(self
             .client
             .post(format!("{}{path}", self.base))
             .header("x-api-key", &self.key)
             .header("content-type", "application/json")
             .body(body)
             .send()
-            .await?;
+            .await?)
+    }
+
+    pub async fn post(&self, path: &str, body: Bytes) -> anyhow::Result<Value> {
+        let res = self.send(path, body).await?;
         let status = res.status();
         let value: Value = res.json().await?;
         if !status.is_success() || value.get("errors").is_some_and(|e| !e.is_null()) {
@@ -46,14 +50,7 @@ impl Api {
     /// load client costs little of the machine the server runs on.
     pub async fn gql_unparsed(&self, query: &str, variables: &Value) -> anyhow::Result<()> {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let res = self
-            .client
-            .post(format!("{}/graphql", self.base))
-            .header("x-api-key", &self.key)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
+        let res = self.send("/graphql", Bytes::from(body)).await?;
         let status = res.status();
         let bytes = res.bytes().await?;
         if !status.is_success() || bytes.windows(9).any(|w| w == b"\"errors\":") {

@@ -113,9 +113,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     };
 
     let mut conn = AsyncPgConnection::establish(&url).await?;
-    let tenant = tenants::ensure_tenant(&mut conn, "bench").await?;
-    let key = ApiKey::generate();
-    api_keys::insert_api_key(&mut conn, tenant.id, &key, Some("bench")).await?;
+    let (tenant_id, key) = tenant_with_key(&mut conn, "bench").await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -125,7 +123,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let api = Api {
         client: client.clone(),
         base: base.clone(),
-        key: key.secret().to_string(),
+        key,
     };
 
     eprintln!("seeding customers and meters");
@@ -146,7 +144,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("loading {} events with COPY", args.graphql_events);
     let copy = copy_rate(
         &url,
-        tenant.id,
+        tenant_id,
         &seeded.external_ids,
         args.graphql_events,
         args.ingest_concurrency,
@@ -184,7 +182,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         hand: HandSql::Relations { now: Utc::now() },
     };
     eprintln!("page B: usage of 50 root subtrees and their children over {DAYS} days");
-    let page_b_run = pages::measure(&yardstick, &api, &mut conn, tenant.id, page_b()).await?;
+    let page_b_run = pages::measure(&yardstick, &api, &mut conn, tenant_id, page_b()).await?;
 
     let preview = if args.pages_only {
         Value::Null
@@ -195,7 +193,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
 
     eprintln!("page A: relations of 50 roots (subscriptions, invoices with lines, wallets)");
     let page_a_seed = relations::seed(&api, &state, meter_ids[0], now).await?;
-    let page_a_run = pages::measure(&yardstick, &api, &mut conn, tenant.id, page_a()).await?;
+    let page_a_run = pages::measure(&yardstick, &api, &mut conn, tenant_id, page_a()).await?;
 
     let billing = if args.pages_only {
         Value::Null
@@ -208,7 +206,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         Value::Null
     } else {
         eprintln!("usage of one parent with {PARENT_CHILDREN} children over {DAYS} days");
-        parent_usage(&api, &mut conn, tenant.id, &seeded, meter_ids[1], now).await?
+        parent_usage(&api, &mut conn, tenant_id, &seeded, meter_ids[1], now).await?
     };
 
     let scaled = if args.scale > 1 {
@@ -216,7 +214,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
             "a tenant with {}x the subscriptions, invoices, wallet transactions and events",
             args.scale
         );
-        let (scaled_tenant, scaled_key) = scaled::seed(&mut conn, &state, tenant.id, args.scale).await?;
+        let (scaled_tenant, scaled_key) = scaled::seed(&mut conn, &state, tenant_id, args.scale).await?;
         let scaled_api = api.with_key(&scaled_key);
         let b = pages::measure(&yardstick, &scaled_api, &mut conn, scaled_tenant, page_b()).await?;
         let a = pages::measure(&yardstick, &scaled_api, &mut conn, scaled_tenant, page_a()).await?;
@@ -265,6 +263,14 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     eprintln!("written to {}", args.out);
     Ok(())
+}
+
+/// A tenant (created when missing) and a new API key of it.
+async fn tenant_with_key(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Result<(Uuid, String)> {
+    let tenant = tenants::ensure_tenant(conn, name).await?;
+    let key = ApiKey::generate();
+    api_keys::insert_api_key(conn, tenant.id, &key, Some("bench")).await?;
+    Ok((tenant.id, key.secret().to_string()))
 }
 
 /// 100 trees of three levels (1 root, 3 children, 6 grandchildren) and one

@@ -5,8 +5,6 @@
 use std::time::Instant;
 
 use billgraph::AppState;
-use billgraph::db::{api_keys, tenants};
-use billgraph::domain::api_key::ApiKey;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use uuid::Uuid;
 
@@ -20,17 +18,15 @@ pub async fn seed(
     scale: u32,
 ) -> anyhow::Result<(Uuid, String)> {
     let started = Instant::now();
-    let tenant = tenants::ensure_tenant(conn, &format!("bench-x{scale}")).await?;
-    let key = ApiKey::generate();
-    api_keys::insert_api_key(conn, tenant.id, &key, Some("bench")).await?;
+    let (tenant, key) = crate::tenant_with_key(conn, &format!("bench-x{scale}")).await?;
     let sql = SCALE_SQL
         .replace("{SOURCE}", &source.to_string())
-        .replace("{TARGET}", &tenant.id.to_string())
+        .replace("{TARGET}", &tenant.to_string())
         .replace("{SCALE}", &scale.to_string());
     conn.batch_execute(&sql).await?;
     eprintln!("  copied x{scale} in {:.0} s", started.elapsed().as_secs_f64());
     let started = Instant::now();
     let days = billgraph::usage::rollups::roll_up_ended_days(&state.pool, chrono::Utc::now()).await?;
     eprintln!("  rolled up {days} days in {:.0} s", started.elapsed().as_secs_f64());
-    Ok((tenant.id, key.secret().to_string()))
+    Ok((tenant, key))
 }
