@@ -15,6 +15,7 @@ pub mod money;
 pub mod period;
 pub mod pricing;
 pub mod subscription;
+pub mod text;
 pub mod usage;
 pub mod validation;
 pub mod wallet;
