@@ -4,6 +4,7 @@ pub mod batching;
 pub mod billing_root;
 pub mod context;
 pub mod errors;
+pub mod input_rules;
 pub mod inputs;
 pub mod inputs_plans;
 pub mod loaders;

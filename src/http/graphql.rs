@@ -6,11 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::config::Limits;
 use crate::error::ErrorCode;
 use crate::graphql::BillgraphSchema;
 use crate::graphql::batching::{dispatch_queue, run_with_dispatches};
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::finish_errors;
+use crate::graphql::input_rules;
 use crate::http::auth::Tenant;
 use crate::http::problem::error_response;
 use crate::state::AppState;
@@ -45,7 +47,7 @@ pub async fn execute(
             );
         }
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
             return error_response(
@@ -55,22 +57,26 @@ pub async fn execute(
             );
         }
     };
+    if let Some(refused) = input_rules::refusal(&mut request) {
+        return finished(async_graphql::Response::from_errors(vec![refused]), limits);
+    }
     let (queue, dispatches) = dispatch_queue();
     let request = request.data(RequestContext::new(&state, tenant_id, queue));
     let run = run_with_dispatches(schema.execute(request), dispatches);
-    let mut response = match tokio::time::timeout(limits.request_timeout, run).await {
-        Ok(r) => r,
-        Err(_) => {
-            return error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Timeout,
-                &format!(
-                    "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
-                    limits.request_timeout.as_secs()
-                ),
-            );
-        }
-    };
+    match tokio::time::timeout(limits.request_timeout, run).await {
+        Ok(response) => finished(response, limits),
+        Err(_) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Timeout,
+            &format!(
+                "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
+                limits.request_timeout.as_secs()
+            ),
+        ),
+    }
+}
+
+fn finished(mut response: async_graphql::Response, limits: &Limits) -> Response {
     finish_errors(&mut response.errors, limits);
     async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
