@@ -11,10 +11,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::domain::ValidationError;
 use crate::domain::event::RawEvent;
+use crate::domain::text::{check_text, check_text_tree};
 use crate::error::{AppError, ErrorCode};
 use crate::http::auth::Tenant;
-use crate::http::problem::error_response;
+use crate::http::problem::{error_response, validation_response};
 use crate::state::AppState;
 use crate::usage::ingest::{self, Outcome};
 
@@ -42,6 +44,33 @@ impl From<EventBody> for RawEvent {
     }
 }
 
+impl EventBody {
+    /// Every text of the event meets the character rule of all inputs
+    /// (domain/text.rs); the error names the field as the body spells it.
+    fn check_text(&self) -> Result<(), ValidationError> {
+        // Destructured so a field added to the body cannot skip the rule.
+        let EventBody {
+            event_id,
+            event_name,
+            external_customer_id,
+            timestamp: _,
+            properties,
+            source,
+        } = self;
+        check_text("event_name", event_name)?;
+        check_text("external_customer_id", external_customer_id)?;
+        for (field, value) in [("event_id", event_id), ("source", source)] {
+            if let Some(value) = value {
+                check_text(field, value)?;
+            }
+        }
+        match properties {
+            Some(properties) => check_text_tree("properties", properties),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct BulkBody {
     events: Vec<EventBody>,
@@ -49,6 +78,10 @@ pub struct BulkBody {
 
 fn bad_request(message: &str) -> Response {
     error_response(StatusCode::BAD_REQUEST, ErrorCode::Validation, message)
+}
+
+fn refused_text(err: &ValidationError) -> Response {
+    validation_response(StatusCode::BAD_REQUEST, err)
 }
 
 fn failure(err: AppError) -> Response {
@@ -66,6 +99,9 @@ pub async fn ingest_one(State(state): State<AppState>, Tenant(tenant_id): Tenant
         Ok(e) => e,
         Err(e) => return bad_request(&format!("invalid event: {e}")),
     };
+    if let Err(err) = event.check_text() {
+        return refused_text(&err);
+    }
     match ingest::ingest(&state.pool, tenant_id, vec![event.into()]).await {
         Ok(mut outcomes) => {
             let outcome = outcomes.remove(0);
@@ -90,6 +126,13 @@ pub async fn ingest_bulk(State(state): State<AppState>, Tenant(tenant_id): Tenan
         Ok(b) => b,
         Err(e) => return bad_request(&format!("invalid bulk request: {e}")),
     };
+    // One bad character refuses the whole request, like a malformed body:
+    // it is a broken sender, not one event to report and skip.
+    for (i, event) in bulk.events.iter().enumerate() {
+        if let Err(err) = event.check_text() {
+            return refused_text(&ValidationError::new(format!("events[{i}].{}", err.field), err.message));
+        }
+    }
     let raw = bulk.events.into_iter().map(Into::into).collect();
     match ingest::ingest(&state.pool, tenant_id, raw).await {
         Ok(outcomes) => {
