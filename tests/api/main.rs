@@ -7,6 +7,7 @@ mod billing;
 mod customers;
 mod hierarchy;
 mod ingestion;
+mod input_rules;
 mod integrations;
 mod limits;
 mod pagination;
