@@ -27,7 +27,9 @@ impl UsageMutationRoot {
 
     /// Stores up to 1000 events. Each is ACCEPTED, a DUPLICATE of an eventId
     /// seen before, or REFUSED with its reason; refusals never drop the valid
-    /// events. Accepted events are committed when the call returns.
+    /// events. Accepted events are committed when the call returns. A refused
+    /// character in any text (NUL, other control characters but tab and line
+    /// breaks) refuses the whole call as VALIDATION.
     async fn ingest_events(&self, ctx: &Context<'_>, events: Vec<EventInput>) -> Result<IngestEventsResult> {
         let raw = events.into_iter().map(Into::into).collect();
         let outcomes = ingest::ingest(ctx.pool(), ctx.tenant_id(), raw).await?;
