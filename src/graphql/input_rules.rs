@@ -17,10 +17,13 @@ use crate::domain::text::{Shape, TextTree, check_text_tree};
 use crate::error::AppError;
 
 /// Parses the request's query (kept on the request, so it is parsed once)
-/// and returns the first rule it breaks. A query that does not parse is
-/// left for execution to refuse with the parser's own message.
+/// and returns the first rule it breaks; a query that does not parse gets
+/// the parser's error, as execution would give it.
 pub fn refusal(request: &mut Request) -> Option<ServerError> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    let doc = match async_graphql::parser::parse_query(&request.query) {
+        Ok(doc) => doc,
+        Err(err) => return Some(err.into()),
+    };
     let refused = first_refusal(&doc, &request.variables);
     request.set_parsed_query(doc);
     refused
