@@ -54,16 +54,16 @@ fn first_refusal(doc: &ExecutableDocument, variables: &Variables) -> Option<Serv
 /// location (its custom directives are FIELD only), so any one there is
 /// refused.
 fn directive_on_variable(operation: &OperationDefinition) -> Option<ServerError> {
-    let definition = operation
+    let directive = operation
         .variable_definitions
         .iter()
         .find_map(|d| d.node.directives.first())?;
     Some(ServerError::new(
         format!(
             "Directive \"{}\" may not be used on a variable definition: the schema declares no directive for that location",
-            definition.node.name.node
+            directive.node.name.node
         ),
-        Some(definition.pos),
+        Some(directive.pos),
     ))
 }
 
