@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use billgraph::AppState;
-use billgraph::config::Config;
+use billgraph::config::{Config, Sharing};
 use billgraph::db::{self, StatementCounter, api_keys, tenants};
 use billgraph::domain::api_key::ApiKey;
 use billgraph::embedded_pg::{Durability, EmbeddedPostgres};
@@ -105,12 +105,8 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     // Measure slow requests instead of refusing them.
     config.limits.request_timeout = Duration::from_secs(300);
     let statements = StatementCounter::default();
-    let pool = db::build_pool(&url, config.db_pool_size, statements.clone())?;
-    let state = AppState {
-        pool,
-        config: Arc::new(config),
-        statements: statements.clone(),
-    };
+    config.sharing = Sharing::for_pool(config.db_pool_size);
+    let state = AppState::connect(config, &url, statements.clone())?;
 
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let (tenant_id, key) = tenant_with_key(&mut conn, "bench").await?;
@@ -118,7 +114,13 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let app = billgraph::build_app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let header_read_timeout = state.config.limits.header_read_timeout;
+    tokio::spawn(billgraph::http::server::serve(
+        listener,
+        app,
+        header_read_timeout,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
     let api = Api {
         client: client.clone(),
