@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use billgraph::AppState;
 use billgraph::config::{Config, Sharing};
 use billgraph::db::{self, StatementCounter, api_keys, tenants};
@@ -140,10 +140,16 @@ impl TestApp {
 
     /// Sends a raw HTTP request to the app.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let (status, _, body) = self.respond(request).await;
+        (status, body)
+    }
+
+    /// Sends a raw HTTP request to the app; the answer with its headers.
+    pub async fn respond(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
+        let (status, headers) = (response.status(), response.headers().clone());
         let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, body.to_vec())
+        (status, headers, body.to_vec())
     }
 
     /// POSTs a GraphQL request with `key` (None: no key header).
