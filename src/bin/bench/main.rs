@@ -175,7 +175,8 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     if args.mixed_only {
         eprintln!("mixed load at 16, 64 and 128 clients");
         let mixed = mixed::run(&api, &seeded.external_ids, now, &MIXED_CLIENTS, args.mixed_seconds).await?;
-        let report = json!({ "ingestion": { "rest_bulk_events_per_s": rest, "copy_events_per_s": copy }, "mixed_load": mixed });
+        let report =
+            json!({ "ingestion": { "rest_bulk_events_per_s": rest, "copy_events_per_s": copy }, "mixed_load": mixed });
         println!("{}", serde_json::to_string_pretty(&report)?);
         std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
         return Ok(());

@@ -83,19 +83,16 @@ async fn seed_wallet(api: &Api) -> anyhow::Result<String> {
 }
 
 /// What one client sends as its n-th request.
-fn request(
-    n: usize,
-    tag: &str,
-    external_ids: &[String],
-    now: DateTime<Utc>,
-    wallet: &str,
-) -> (&'static str, Value) {
+fn request(n: usize, tag: &str, external_ids: &[String], now: DateTime<Utc>, wallet: &str) -> (&'static str, Value) {
     match n % 4 {
         0 => (
             PAGE,
             json!({ "from": (now - chrono::Duration::days(30)).to_rfc3339(), "to": now.to_rfc3339() }),
         ),
-        1 => (CREATE, json!({ "i": { "externalCustomerId": format!("mixed-{tag}"), "name": "Mixed" } })),
+        1 => (
+            CREATE,
+            json!({ "i": { "externalCustomerId": format!("mixed-{tag}"), "name": "Mixed" } }),
+        ),
         2 => {
             let events: Vec<Value> = (0..10)
                 .map(|i| {
