@@ -32,6 +32,9 @@ pub struct BillingSettings {
     pub invoice_grace: Duration,
     /// Days from issue to due date.
     pub net_terms_days: u32,
+    /// Boundaries (periods) one billing run bills per subscription; a
+    /// backlog is worked off over successive runs.
+    pub max_boundaries_per_run: usize,
 }
 
 impl Default for BillingSettings {
@@ -39,6 +42,7 @@ impl Default for BillingSettings {
         BillingSettings {
             invoice_grace: Duration::from_secs(3600),
             net_terms_days: 30,
+            max_boundaries_per_run: 50,
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct Limits {
     pub max_query_complexity: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// How many days before now a subscription may start.
+    pub max_backdate_days: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +71,7 @@ impl Default for Limits {
             max_query_complexity: 20_000,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_backdate_days: 365,
         }
     }
 }
@@ -97,12 +104,21 @@ impl Config {
                 "BILLGRAPH_REQUEST_TIMEOUT_SECS",
                 defaults.request_timeout.as_secs(),
             )?),
+            max_backdate_days: parse(&get, "BILLGRAPH_MAX_BACKDATE_DAYS", defaults.max_backdate_days)?,
         };
         if limits.max_hierarchy_depth < 1 {
             bail!("BILLGRAPH_MAX_HIERARCHY_DEPTH must be at least 1");
         }
         if limits.max_page_size < 1 || limits.default_page_size < 1 || limits.default_page_size > limits.max_page_size {
             bail!("page sizes must satisfy 1 <= BILLGRAPH_DEFAULT_PAGE_SIZE <= BILLGRAPH_MAX_PAGE_SIZE");
+        }
+        let max_boundaries_per_run = parse(
+            &get,
+            "BILLGRAPH_MAX_BOUNDARIES_PER_RUN",
+            BillingSettings::default().max_boundaries_per_run,
+        )?;
+        if max_boundaries_per_run < 1 {
+            bail!("BILLGRAPH_MAX_BOUNDARIES_PER_RUN must be at least 1");
         }
         let log_format = match get("BILLGRAPH_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -137,6 +153,7 @@ impl Config {
                     "BILLGRAPH_NET_TERMS_DAYS",
                     BillingSettings::default().net_terms_days,
                 )?,
+                max_boundaries_per_run,
             },
             log_format,
         })
@@ -198,5 +215,23 @@ mod tests {
         assert!(err.to_string().contains("BILLGRAPH_DEFAULT_PAGE_SIZE"), "{err}");
         assert!(config(&[("BILLGRAPH_MAX_HIERARCHY_DEPTH", "0")]).is_err());
         assert!(config(&[("BILLGRAPH_LOG_FORMAT", "xml")]).is_err());
+        let err = config(&[("BILLGRAPH_MAX_BACKDATE_DAYS", "-1")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_BACKDATE_DAYS"), "{err}");
+        let err = config(&[("BILLGRAPH_MAX_BOUNDARIES_PER_RUN", "0")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_BOUNDARIES_PER_RUN"), "{err}");
+    }
+
+    #[test]
+    fn time_and_backlog_bounds_have_defaults_and_can_be_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.limits.max_backdate_days, 365);
+        assert_eq!(c.billing.max_boundaries_per_run, 50);
+        let c = config(&[
+            ("BILLGRAPH_MAX_BACKDATE_DAYS", "30"),
+            ("BILLGRAPH_MAX_BOUNDARIES_PER_RUN", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.max_backdate_days, 30);
+        assert_eq!(c.billing.max_boundaries_per_run, 7);
     }
 }
