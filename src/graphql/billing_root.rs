@@ -22,6 +22,8 @@ pub struct OneOffLineInput {
     pub description: String,
     /// Price of one unit; negative for a credit line.
     pub unit_amount: Decimal,
+    /// At most 10^15; unitAmount x quantity may be at most 10^15 in the
+    /// currency, either way.
     #[graphql(default_with = "Decimal::ONE")]
     pub quantity: Decimal,
 }

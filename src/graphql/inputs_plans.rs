@@ -47,6 +47,8 @@ pub struct PriceInput {
     pub price_type: PriceType,
     pub amount: Option<Decimal>,
     pub invoice_cadence: Option<InvoiceCadenceType>,
+    /// Units billed per period (default 1), at most 10^15; amount x
+    /// quantity may be at most 10^15 in the currency.
     pub quantity: Option<Decimal>,
     pub meter_id: Option<Uuid>,
     pub billing_model: Option<BillingModelType>,
