@@ -143,9 +143,10 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-/// Bills every subscription boundary up to `until` (default now), finalizes
-/// the drafts whose grace is over and expires due wallet credits; safe to
-/// run beside servers doing the same.
+/// Bills the subscription boundaries up to `until` (default now), at most
+/// BILLGRAPH_MAX_BOUNDARIES_PER_RUN per subscription, finalizes the drafts
+/// whose grace is over and expires due wallet credits; safe to run beside
+/// servers doing the same.
 pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
     let database = Database::open(&config).await?;
     let result = bill_on(&config, &database, until).await;
@@ -155,6 +156,18 @@ pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) 
         "billed {} boundaries: {} invoices created, {} finalized, {} wallet credit expiries",
         summary.boundaries, summary.invoices_created, summary.invoices_finalized, summary.credits_expired
     );
+    if summary.subscriptions_deferred > 0 {
+        println!(
+            "{} subscriptions still have boundaries due; run again to continue",
+            summary.subscriptions_deferred
+        );
+    }
+    if summary.refused > 0 {
+        println!(
+            "{} boundaries or drafts refused: a charge exceeds the amount bound (see the log)",
+            summary.refused
+        );
+    }
     Ok(())
 }
 

@@ -34,6 +34,9 @@ pub struct BillingSettings {
     pub invoice_grace: Duration,
     /// Days from issue to due date.
     pub net_terms_days: u32,
+    /// Boundaries (periods) one billing run bills per subscription; a
+    /// backlog is worked off over successive runs.
+    pub max_boundaries_per_run: usize,
 }
 
 impl Default for BillingSettings {
@@ -41,6 +44,7 @@ impl Default for BillingSettings {
         BillingSettings {
             invoice_grace: Duration::from_secs(3600),
             net_terms_days: 30,
+            max_boundaries_per_run: 50,
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Time a client may take to send a request's body.
     pub body_read_timeout: Duration,
+    /// How many days before now a subscription may start.
+    pub max_backdate_days: u32,
 }
 
 impl Default for Limits {
@@ -73,6 +79,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            max_backdate_days: 365,
         }
     }
 }
@@ -138,6 +145,7 @@ impl Config {
                 "BILLGRAPH_BODY_READ_TIMEOUT_SECS",
                 defaults.body_read_timeout.as_secs(),
             )?),
+            max_backdate_days: parse(&get, "BILLGRAPH_MAX_BACKDATE_DAYS", defaults.max_backdate_days)?,
         };
         if limits.header_read_timeout.is_zero() || limits.body_read_timeout.is_zero() {
             bail!("BILLGRAPH_HEADER_READ_TIMEOUT_SECS and BILLGRAPH_BODY_READ_TIMEOUT_SECS must be at least 1");
@@ -176,6 +184,14 @@ impl Config {
         if limits.max_page_size < 1 || limits.default_page_size < 1 || limits.default_page_size > limits.max_page_size {
             bail!("page sizes must satisfy 1 <= BILLGRAPH_DEFAULT_PAGE_SIZE <= BILLGRAPH_MAX_PAGE_SIZE");
         }
+        let max_boundaries_per_run = parse(
+            &get,
+            "BILLGRAPH_MAX_BOUNDARIES_PER_RUN",
+            BillingSettings::default().max_boundaries_per_run,
+        )?;
+        if max_boundaries_per_run < 1 {
+            bail!("BILLGRAPH_MAX_BOUNDARIES_PER_RUN must be at least 1");
+        }
         let log_format = match get("BILLGRAPH_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -210,6 +226,7 @@ impl Config {
                     "BILLGRAPH_NET_TERMS_DAYS",
                     BillingSettings::default().net_terms_days,
                 )?,
+                max_boundaries_per_run,
             },
             log_format,
         })
@@ -278,6 +295,10 @@ mod tests {
         );
         assert!(config(&[("BILLGRAPH_TENANT_MAX_RUNNING_REQUESTS", "0")]).is_err());
         assert!(config(&[("BILLGRAPH_BODY_READ_TIMEOUT_SECS", "0")]).is_err());
+        let err = config(&[("BILLGRAPH_MAX_BACKDATE_DAYS", "-1")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_BACKDATE_DAYS"), "{err}");
+        let err = config(&[("BILLGRAPH_MAX_BOUNDARIES_PER_RUN", "0")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_BOUNDARIES_PER_RUN"), "{err}");
     }
 
     #[test]
@@ -291,5 +312,19 @@ mod tests {
         assert_eq!(c.sharing.tenant_running_requests, 1);
         let c = config(&[("BILLGRAPH_TENANT_MAX_QUEUED_REQUESTS", "0")]).unwrap();
         assert_eq!(c.sharing.tenant_queued_requests, 0);
+    }
+
+    #[test]
+    fn time_and_backlog_bounds_have_defaults_and_can_be_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.limits.max_backdate_days, 365);
+        assert_eq!(c.billing.max_boundaries_per_run, 50);
+        let c = config(&[
+            ("BILLGRAPH_MAX_BACKDATE_DAYS", "30"),
+            ("BILLGRAPH_MAX_BOUNDARIES_PER_RUN", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.max_backdate_days, 30);
+        assert_eq!(c.billing.max_boundaries_per_run, 7);
     }
 }

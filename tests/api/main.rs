@@ -4,6 +4,7 @@ mod support;
 
 mod auth;
 mod billing;
+mod bounds;
 mod customers;
 mod hierarchy;
 mod ingestion;

@@ -653,16 +653,17 @@ async fn billing_run(
     let started = Instant::now();
     let mut finalized = 0;
     loop {
-        let n = billgraph::billing::invoices::finalize_due_batch(
+        let batch = billgraph::billing::invoices::finalize_due_batch(
             &state.pool,
             &settings,
             Utc::now() + chrono::Duration::hours(2),
+            &[],
         )
         .await?;
-        if n == 0 {
+        if batch.due == 0 {
             break;
         }
-        finalized += n;
+        finalized += batch.finalized;
     }
     let finalize_s = started.elapsed().as_secs_f64();
     eprintln!("  {finalized} invoices finalized in {finalize_s:.1} s");
