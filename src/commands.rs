@@ -1,7 +1,7 @@
 //! What the `billgraph` binary does: serve, migrate, bill, print the
 //! schema, manage API keys. Each command finds its database the same way.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -60,12 +60,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     db::run_migrations(&database.url).await?;
     let statements = StatementCounter::default();
-    let pool = db::build_pool(&database.url, config.db_pool_size, statements.clone())?;
-    let state = AppState {
-        pool,
-        config: Arc::new(config.clone()),
-        statements,
-    };
+    let state = AppState::connect(config.clone(), &database.url, statements)?;
     if let Some(interval) = config.rollup_interval {
         crate::usage::rollups::spawn_worker(state.pool.clone(), interval);
     }
@@ -85,9 +80,14 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         let key = dev_api_key(config, &database.url).await?;
         println!("  dev API key (tenant \"{DEV_TENANT}\"): {key}");
     }
-    axum::serve(listener, crate::build_app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let header_read_timeout = config.limits.header_read_timeout;
+    crate::http::server::serve(
+        listener,
+        crate::build_app(state),
+        header_read_timeout,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("in-flight requests finished; shutting down");
     Ok(())
 }
@@ -143,9 +143,10 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-/// Bills every subscription boundary up to `until` (default now), finalizes
-/// the drafts whose grace is over and expires due wallet credits; safe to
-/// run beside servers doing the same.
+/// Bills the subscription boundaries up to `until` (default now), at most
+/// BILLGRAPH_MAX_BOUNDARIES_PER_RUN per subscription, finalizes the drafts
+/// whose grace is over and expires due wallet credits; safe to run beside
+/// servers doing the same.
 pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
     let database = Database::open(&config).await?;
     let result = bill_on(&config, &database, until).await;
@@ -155,6 +156,18 @@ pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) 
         "billed {} boundaries: {} invoices created, {} finalized, {} wallet credit expiries",
         summary.boundaries, summary.invoices_created, summary.invoices_finalized, summary.credits_expired
     );
+    if summary.subscriptions_deferred > 0 {
+        println!(
+            "{} subscriptions still have boundaries due; run again to continue",
+            summary.subscriptions_deferred
+        );
+    }
+    if summary.refused > 0 {
+        println!(
+            "{} boundaries or drafts refused: a charge exceeds the amount bound (see the log)",
+            summary.refused
+        );
+    }
     Ok(())
 }
 
@@ -164,7 +177,7 @@ async fn bill_on(
     until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<crate::billing::run::RunSummary> {
     db::run_migrations(&database.url).await?;
-    let pool = db::build_pool(&database.url, 2, StatementCounter::default())?;
+    let pool = db::build_pool(&database.url, 2, Duration::from_secs(10), StatementCounter::default())?;
     let until = until.unwrap_or_else(chrono::Utc::now);
     Ok(crate::billing::run::run(&pool, &config.billing, until).await?)
 }

@@ -15,6 +15,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub db_pool_size: usize,
     pub limits: Limits,
+    /// How requests share the server's connections.
+    pub sharing: Sharing,
     /// Ensure a "dev" tenant and print a dev API key at start-up.
     pub dev_tenant: bool,
     /// How often the usage rollup worker runs; None switches it off.
@@ -32,6 +34,9 @@ pub struct BillingSettings {
     pub invoice_grace: Duration,
     /// Days from issue to due date.
     pub net_terms_days: u32,
+    /// Boundaries (periods) one billing run bills per subscription; a
+    /// backlog is worked off over successive runs.
+    pub max_boundaries_per_run: usize,
 }
 
 impl Default for BillingSettings {
@@ -39,6 +44,7 @@ impl Default for BillingSettings {
         BillingSettings {
             invoice_grace: Duration::from_secs(3600),
             net_terms_days: 30,
+            max_boundaries_per_run: 50,
         }
     }
 }
@@ -53,6 +59,12 @@ pub struct Limits {
     pub max_query_complexity: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Time a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Time a client may take to send a request's body.
+    pub body_read_timeout: Duration,
+    /// How many days before now a subscription may start.
+    pub max_backdate_days: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +77,32 @@ impl Default for Limits {
             max_query_complexity: 20_000,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_backdate_days: 365,
+        }
+    }
+}
+
+/// How requests and tenants share the connection pool. A request never
+/// holds more than `connections_per_request` connections; a tenant runs at
+/// most `tenant_running_requests` requests at once, queues up to
+/// `tenant_queued_requests` more, and is answered RATE_LIMITED beyond that.
+#[derive(Debug, Clone, Copy)]
+pub struct Sharing {
+    pub connections_per_request: usize,
+    pub tenant_running_requests: usize,
+    pub tenant_queued_requests: usize,
+}
+
+impl Sharing {
+    /// Defaults that follow the pool: a request may use a quarter of it and
+    /// a tenant half of it, so one busy tenant always leaves room for others.
+    pub fn for_pool(pool_size: usize) -> Self {
+        Sharing {
+            connections_per_request: (pool_size / 4).clamp(1, 4),
+            tenant_running_requests: (pool_size / 2).max(1),
+            tenant_queued_requests: 64,
         }
     }
 }
@@ -97,12 +135,62 @@ impl Config {
                 "BILLGRAPH_REQUEST_TIMEOUT_SECS",
                 defaults.request_timeout.as_secs(),
             )?),
+            header_read_timeout: Duration::from_secs(parse(
+                &get,
+                "BILLGRAPH_HEADER_READ_TIMEOUT_SECS",
+                defaults.header_read_timeout.as_secs(),
+            )?),
+            body_read_timeout: Duration::from_secs(parse(
+                &get,
+                "BILLGRAPH_BODY_READ_TIMEOUT_SECS",
+                defaults.body_read_timeout.as_secs(),
+            )?),
+            max_backdate_days: parse(&get, "BILLGRAPH_MAX_BACKDATE_DAYS", defaults.max_backdate_days)?,
         };
+        if limits.header_read_timeout.is_zero() || limits.body_read_timeout.is_zero() {
+            bail!("BILLGRAPH_HEADER_READ_TIMEOUT_SECS and BILLGRAPH_BODY_READ_TIMEOUT_SECS must be at least 1");
+        }
+        let db_pool_size: usize = parse(&get, "BILLGRAPH_DB_POOL_SIZE", 16)?;
+        if db_pool_size < 1 {
+            bail!("BILLGRAPH_DB_POOL_SIZE must be at least 1");
+        }
+        let sharing_defaults = Sharing::for_pool(db_pool_size);
+        let sharing = Sharing {
+            connections_per_request: parse(
+                &get,
+                "BILLGRAPH_DB_CONNECTIONS_PER_REQUEST",
+                sharing_defaults.connections_per_request,
+            )?,
+            tenant_running_requests: parse(
+                &get,
+                "BILLGRAPH_TENANT_MAX_RUNNING_REQUESTS",
+                sharing_defaults.tenant_running_requests,
+            )?,
+            tenant_queued_requests: parse(
+                &get,
+                "BILLGRAPH_TENANT_MAX_QUEUED_REQUESTS",
+                sharing_defaults.tenant_queued_requests,
+            )?,
+        };
+        if sharing.connections_per_request < 1 || sharing.connections_per_request > db_pool_size {
+            bail!("BILLGRAPH_DB_CONNECTIONS_PER_REQUEST must be between 1 and BILLGRAPH_DB_POOL_SIZE");
+        }
+        if sharing.tenant_running_requests < 1 {
+            bail!("BILLGRAPH_TENANT_MAX_RUNNING_REQUESTS must be at least 1");
+        }
         if limits.max_hierarchy_depth < 1 {
             bail!("BILLGRAPH_MAX_HIERARCHY_DEPTH must be at least 1");
         }
         if limits.max_page_size < 1 || limits.default_page_size < 1 || limits.default_page_size > limits.max_page_size {
             bail!("page sizes must satisfy 1 <= BILLGRAPH_DEFAULT_PAGE_SIZE <= BILLGRAPH_MAX_PAGE_SIZE");
+        }
+        let max_boundaries_per_run = parse(
+            &get,
+            "BILLGRAPH_MAX_BOUNDARIES_PER_RUN",
+            BillingSettings::default().max_boundaries_per_run,
+        )?;
+        if max_boundaries_per_run < 1 {
+            bail!("BILLGRAPH_MAX_BOUNDARIES_PER_RUN must be at least 1");
         }
         let log_format = match get("BILLGRAPH_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -115,8 +203,9 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".billgraph")),
             listen: parse(&get, "BILLGRAPH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
-            db_pool_size: parse(&get, "BILLGRAPH_DB_POOL_SIZE", 16)?,
+            db_pool_size,
             limits,
+            sharing,
             dev_tenant: parse(&get, "BILLGRAPH_DEV_TENANT", dev_default)?,
             rollup_interval: match parse(&get, "BILLGRAPH_ROLLUP_INTERVAL_SECS", 60u64)? {
                 0 => None,
@@ -137,6 +226,7 @@ impl Config {
                     "BILLGRAPH_NET_TERMS_DAYS",
                     BillingSettings::default().net_terms_days,
                 )?,
+                max_boundaries_per_run,
             },
             log_format,
         })
@@ -198,5 +288,43 @@ mod tests {
         assert!(err.to_string().contains("BILLGRAPH_DEFAULT_PAGE_SIZE"), "{err}");
         assert!(config(&[("BILLGRAPH_MAX_HIERARCHY_DEPTH", "0")]).is_err());
         assert!(config(&[("BILLGRAPH_LOG_FORMAT", "xml")]).is_err());
+        let err = config(&[("BILLGRAPH_DB_CONNECTIONS_PER_REQUEST", "17")]).unwrap_err();
+        assert!(
+            err.to_string().contains("BILLGRAPH_DB_CONNECTIONS_PER_REQUEST"),
+            "{err}"
+        );
+        assert!(config(&[("BILLGRAPH_TENANT_MAX_RUNNING_REQUESTS", "0")]).is_err());
+        assert!(config(&[("BILLGRAPH_BODY_READ_TIMEOUT_SECS", "0")]).is_err());
+        let err = config(&[("BILLGRAPH_MAX_BACKDATE_DAYS", "-1")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_BACKDATE_DAYS"), "{err}");
+        let err = config(&[("BILLGRAPH_MAX_BOUNDARIES_PER_RUN", "0")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_MAX_BOUNDARIES_PER_RUN"), "{err}");
+    }
+
+    #[test]
+    fn sharing_follows_the_pool_unless_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.sharing.connections_per_request, 4);
+        assert_eq!(c.sharing.tenant_running_requests, 8);
+        assert_eq!(c.sharing.tenant_queued_requests, 64);
+        let c = config(&[("BILLGRAPH_DB_POOL_SIZE", "2")]).unwrap();
+        assert_eq!(c.sharing.connections_per_request, 1);
+        assert_eq!(c.sharing.tenant_running_requests, 1);
+        let c = config(&[("BILLGRAPH_TENANT_MAX_QUEUED_REQUESTS", "0")]).unwrap();
+        assert_eq!(c.sharing.tenant_queued_requests, 0);
+    }
+
+    #[test]
+    fn time_and_backlog_bounds_have_defaults_and_can_be_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.limits.max_backdate_days, 365);
+        assert_eq!(c.billing.max_boundaries_per_run, 50);
+        let c = config(&[
+            ("BILLGRAPH_MAX_BACKDATE_DAYS", "30"),
+            ("BILLGRAPH_MAX_BOUNDARIES_PER_RUN", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.max_backdate_days, 30);
+        assert_eq!(c.billing.max_boundaries_per_run, 7);
     }
 }

@@ -99,6 +99,15 @@ impl AppError {
     }
 }
 
+/// A charge that cannot be stated exactly is a fact about the stored
+/// prices and usage, not about the request: the client sees why, as a
+/// CONFLICT, and nothing is written.
+impl From<crate::domain::money::AmountOverflow> for AppError {
+    fn from(err: crate::domain::money::AmountOverflow) -> Self {
+        AppError::Conflict(err.to_string())
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         AppError::internal(err)

@@ -1,13 +1,48 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::db::{DbPool, StatementCounter};
+use crate::db::{self, DbPool, StatementCounter};
+use crate::http::admission::Admission;
+
+/// Connections kept for API key lookups, so authentication never queues
+/// behind the requests it admits.
+const AUTH_POOL_SIZE: usize = 2;
 
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    /// A small pool of its own for API key lookups.
+    pub auth_pool: DbPool,
     pub config: Arc<Config>,
     /// Statements run by the pool's connections, for tests and the benchmark.
     pub statements: StatementCounter,
+    /// Each tenant's running and queued requests.
+    pub admission: Arc<Admission>,
+}
+
+impl AppState {
+    /// Opens the pools for the database at `url`.
+    pub fn connect(config: Config, url: &str, statements: StatementCounter) -> anyhow::Result<Self> {
+        // A zero wait would turn checkouts into non-blocking tries.
+        let wait = config.limits.request_timeout.max(std::time::Duration::from_secs(1));
+        let pool = db::build_pool(url, config.db_pool_size, wait, statements.clone())?;
+        let auth_pool = db::build_pool(url, AUTH_POOL_SIZE, wait, statements.clone())?;
+        Ok(AppState {
+            pool,
+            auth_pool,
+            admission: Arc::new(Admission::new(config.sharing)),
+            config: Arc::new(config),
+            statements,
+        })
+    }
+
+    /// The same pools, served with other settings.
+    pub fn reconfigured(&self, config: Config) -> Self {
+        AppState {
+            admission: Arc::new(Admission::new(config.sharing)),
+            config: Arc::new(config),
+            ..self.clone()
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
 use crate::domain::invoice::{format_invoice_number, totals};
-use crate::domain::money::Currency;
+use crate::domain::money::{AmountOverflow, Currency};
 use crate::domain::period::Period;
 use crate::domain::pricing::{Charge, price_usage};
 use crate::domain::subscription as rules;
@@ -39,6 +39,7 @@ pub struct NewLine {
 }
 
 /// A new draft invoice and its lines; amounts are added up here, once.
+/// Refused when the lines add up beyond what a Decimal holds.
 #[allow(clippy::too_many_arguments)]
 pub fn build_invoice(
     tenant_id: Uuid,
@@ -49,10 +50,10 @@ pub fn build_invoice(
     lines: Vec<NewLine>,
     finalize_after: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> (InvoiceRow, Vec<LineRow>) {
+) -> Result<(InvoiceRow, Vec<LineRow>), AmountOverflow> {
     let id = Uuid::now_v7();
     let amounts: Vec<Decimal> = lines.iter().map(|l| l.charge.amount).collect();
-    let sums = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency);
+    let sums = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency)?;
     let invoice = InvoiceRow {
         tenant_id,
         id,
@@ -92,7 +93,7 @@ pub fn build_invoice(
             period_end: line.period.map(|p| p.end),
         })
         .collect();
-    (invoice, lines)
+    Ok((invoice, lines))
 }
 
 /// The end of a draft's grace period, from `now`.
@@ -103,14 +104,36 @@ pub fn grace_end(settings: &BillingSettings, now: DateTime<Utc>) -> DateTime<Utc
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// Finalizes the drafts whose grace is over; returns how many.
-pub async fn finalize_due_batch(pool: &DbPool, settings: &BillingSettings, now: DateTime<Utc>) -> AppResult<usize> {
+/// What one batch of finalization did.
+pub struct FinalizedBatch {
+    /// Drafts the batch looked at; 0 when none were due.
+    pub due: usize,
+    pub finalized: usize,
+    /// Drafts left as they are because a recomputed charge exceeds the
+    /// amount bound; logged, and skipped for the rest of the run.
+    pub refused: Vec<Uuid>,
+}
+
+/// Finalizes the drafts whose grace is over, except those in `skip`.
+pub async fn finalize_due_batch(
+    pool: &DbPool,
+    settings: &BillingSettings,
+    now: DateTime<Utc>,
+    skip: &[Uuid],
+) -> AppResult<FinalizedBatch> {
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
-        let drafts = rows::due_drafts_for_update(conn, now, FINALIZE_BATCH).await?;
-        let count = drafts.len();
-        finalize_locked(conn, settings, drafts, now).await?;
-        Ok(count)
+        let drafts = rows::due_drafts_for_update(conn, now, skip, FINALIZE_BATCH).await?;
+        let due = drafts.len();
+        let (finalized, refused) = finalize_locked(conn, settings, drafts, now).await?;
+        for (invoice, why) in &refused {
+            tracing::error!(%invoice, error = %why, "invoice left as a draft: a charge exceeds the amount bound");
+        }
+        Ok(FinalizedBatch {
+            due,
+            finalized: finalized.len(),
+            refused: refused.into_iter().map(|(id, _)| id).collect(),
+        })
     })
     .await
 }
@@ -128,7 +151,10 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
                 invoice.status
             )));
         }
-        let mut finalized = finalize_locked(conn, settings, vec![invoice], Utc::now()).await?;
+        let (mut finalized, mut refused) = finalize_locked(conn, settings, vec![invoice], Utc::now()).await?;
+        if let Some((_, why)) = refused.pop() {
+            return Err(why.into());
+        }
         finalized.pop().ok_or_else(|| AppError::not_found("invoice"))
     })
     .await
@@ -137,24 +163,32 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
 /// Recomputes usage lines (late events count until now), assigns the next
 /// numbers in the given order, lets each payer's wallets pay what they can,
 /// and freezes the amounts. The invoices are locked by the caller; their
-/// lines and usage are read for all of them at once.
+/// lines and usage are read for all of them at once. A draft whose
+/// recomputed charges exceed the amount bound is returned with why, and
+/// left untouched: it takes no number, so numbers stay gapless.
 async fn finalize_locked(
     conn: &mut AsyncPgConnection,
     settings: &BillingSettings,
     drafts: Vec<InvoiceRow>,
     now: DateTime<Utc>,
-) -> AppResult<Vec<InvoiceRow>> {
+) -> AppResult<(Vec<InvoiceRow>, Vec<(Uuid, AmountOverflow)>)> {
     let mut tenants: Vec<Uuid> = drafts.iter().map(|d| d.tenant_id).collect();
     tenants.sort();
     tenants.dedup();
     let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
     let mut wallet_holders: HashSet<(Uuid, String)> = HashSet::new();
+    let mut refused: Vec<(Uuid, AmountOverflow)> = Vec::new();
     for tenant_id in tenants {
         let of_tenant: Vec<&InvoiceRow> = drafts.iter().filter(|d| d.tenant_id == tenant_id).collect();
         let ids: Vec<Uuid> = of_tenant.iter().map(|d| d.id).collect();
         let mut lines = rows::lines_of(conn, tenant_id, &ids).await?;
-        recompute_usage(conn, tenant_id, &of_tenant, &mut lines).await?;
+        let overflowed = recompute_usage(conn, tenant_id, &of_tenant, &mut lines).await?;
+        let of_tenant: Vec<&InvoiceRow> = of_tenant
+            .into_iter()
+            .filter(|d| !overflowed.iter().any(|(id, _)| *id == d.id))
+            .collect();
+        refused.extend(overflowed);
         for line in lines {
             amounts.entry(line.invoice_id).or_default().push(line.amount);
         }
@@ -168,13 +202,16 @@ async fn finalize_locked(
     }
     let mut finalized = Vec::with_capacity(drafts.len());
     for mut invoice in drafts {
+        if refused.iter().any(|(id, _)| *id == invoice.id) {
+            continue;
+        }
         let currency = Currency::parse("currency", &invoice.currency)?;
         let amounts = amounts.remove(&invoice.id).unwrap_or_default();
         // Numbers follow the drafts' order within each tenant.
         let next = numbers.entry(invoice.tenant_id).or_default();
         let number = *next;
         *next += 1;
-        let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency).subtotal;
+        let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency)?.subtotal;
         let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency.clone())) {
             wallets::pay_invoice(
                 conn,
@@ -189,7 +226,7 @@ async fn finalize_locked(
         } else {
             Decimal::ZERO
         };
-        let sums = totals(&amounts, credits, Decimal::ZERO, currency);
+        let sums = totals(&amounts, credits, Decimal::ZERO, currency)?;
         invoice.status = STATUS_FINALIZED.to_string();
         invoice.number = Some(format_invoice_number(number));
         invoice.subtotal = sums.subtotal;
@@ -203,7 +240,7 @@ async fn finalize_locked(
         finalized.push(invoice);
     }
     rows::save_finalized(conn, &finalized).await?;
-    Ok(finalized)
+    Ok((finalized, refused))
 }
 
 /// The subscription facts a usage line is recomputed from.
@@ -215,13 +252,14 @@ struct UsageContext {
 
 /// Prices the usage lines of one tenant's invoices again over the same
 /// stretches of time, so events that arrived during the grace period are
-/// billed; one usage statement for all of them.
+/// billed; one usage statement for all of them. Returns the invoices with a
+/// line that now exceeds the amount bound; their lines are not changed.
 async fn recompute_usage(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     invoices: &[&InvoiceRow],
     lines: &mut [LineRow],
-) -> AppResult<()> {
+) -> AppResult<Vec<(Uuid, AmountOverflow)>> {
     let subscription_of: HashMap<Uuid, Uuid> = invoices
         .iter()
         .filter_map(|i| Some((i.id, i.subscription_id?)))
@@ -233,7 +271,7 @@ async fn recompute_usage(
         })
         .collect();
     if usage_lines.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let subscription_ids: Vec<Uuid> = subscription_of.values().copied().collect();
     let mut pauses: HashMap<Uuid, Vec<Period>> = HashMap::new();
@@ -287,6 +325,7 @@ async fn recompute_usage(
         .collect();
     let quantities = usage::quantities(conn, tenant_id, &requests).await?;
     let mut changed = Vec::new();
+    let mut overflowed: Vec<(Uuid, AmountOverflow)> = Vec::new();
     for ((i, meter), quantity) in usage_lines.iter().zip(&meters).zip(quantities) {
         let Some(currency) = context_of(&lines[*i]).map(|c| c.currency) else {
             continue;
@@ -297,7 +336,13 @@ async fn recompute_usage(
             .and_then(|id| prices.get(&id))
             .and_then(|p| model_json::from_json(p.billing_model.as_deref()?, p.model.as_ref()?));
         let Some(model) = model else { continue };
-        let charge = price_usage(&model, quantity.get(&meter[0]).copied().unwrap_or_default(), currency);
+        let charge = match price_usage(&model, quantity.get(&meter[0]).copied().unwrap_or_default(), currency) {
+            Ok(charge) => charge,
+            Err(why) => {
+                overflowed.push((line.invoice_id, why));
+                continue;
+            }
+        };
         if charge.quantity != line.quantity || charge.amount != line.amount {
             line.quantity = charge.quantity;
             line.unit_amount = charge.unit_amount;
@@ -305,8 +350,9 @@ async fn recompute_usage(
             changed.push(line.clone());
         }
     }
+    changed.retain(|line| !overflowed.iter().any(|(id, _)| *id == line.invoice_id));
     rows::update_line_amounts(conn, &changed).await?;
-    Ok(())
+    Ok(overflowed)
 }
 
 /// Voids an invoice that has no payments; wallet credits it used go back
@@ -355,15 +401,17 @@ pub async fn create_one_off(
         let now = Utc::now();
         let new_lines = lines
             .into_iter()
-            .map(|l| NewLine {
-                description: l.description,
-                customer_id,
-                price_id: None,
-                meter_id: None,
-                charge: crate::domain::pricing::price_fixed(l.unit_amount, l.quantity, currency),
-                period: None,
+            .map(|l| {
+                Ok(NewLine {
+                    description: l.description,
+                    customer_id,
+                    price_id: None,
+                    meter_id: None,
+                    charge: crate::domain::pricing::price_fixed(l.unit_amount, l.quantity, currency)?,
+                    period: None,
+                })
             })
-            .collect();
+            .collect::<Result<_, AmountOverflow>>()?;
         let (invoice, lines) = build_invoice(
             tenant_id,
             customer_id,
@@ -373,7 +421,7 @@ pub async fn create_one_off(
             new_lines,
             grace_end(settings, now),
             now,
-        );
+        )?;
         rows::insert_invoices(conn, std::slice::from_ref(&invoice)).await?;
         rows::insert_lines(conn, &lines).await?;
         Ok(invoice)

@@ -7,6 +7,13 @@
 //! lines and the subscriptions' billing cursors commit together or not at
 //! all, and the unique index on (subscription, period end) refuses a second
 //! invoice for a boundary whatever happens.
+//!
+//! One run bills at most `max_boundaries_per_run` boundaries of any one
+//! subscription (a subscription started long ago has one per period since),
+//! so a backlog never keeps a run, and the tenants behind it, waiting; the
+//! next run continues from the subscription's billing cursor. A boundary
+//! whose charges exceed the amount bound is logged and left unbilled, its
+//! cursor unmoved, without holding up the other subscriptions.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,7 +30,7 @@ use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
 use crate::domain::charges::boundary_lines;
-use crate::domain::money::Currency;
+use crate::domain::money::{AmountOverflow, Currency};
 use crate::domain::period::Period;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
@@ -39,9 +46,16 @@ pub struct RunSummary {
     pub invoices_created: usize,
     pub invoices_finalized: usize,
     pub credits_expired: u64,
+    /// Subscriptions that reached the per-run bound with boundaries still
+    /// due; the next run goes on with them.
+    pub subscriptions_deferred: usize,
+    /// Boundaries and drafts left alone because a charge exceeds the amount
+    /// bound (each is logged).
+    pub refused: usize,
 }
 
-/// Bills every boundary up to `until` (at most now), finalizes the drafts
+/// Bills the boundaries up to `until` (at most now), at most
+/// `settings.max_boundaries_per_run` per subscription, finalizes the drafts
 /// whose grace is over, and expires wallet credits that are due.
 pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>) -> AppResult<RunSummary> {
     let now = Utc::now();
@@ -49,20 +63,38 @@ pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>
         return Err(AppError::validation("until", "must not be in the future"));
     }
     let mut summary = RunSummary::default();
+    let mut billed: HashMap<Uuid, usize> = HashMap::new();
+    // Subscriptions done for this run: at the bound, or refused.
+    let mut skip: Vec<Uuid> = Vec::new();
     loop {
-        let (boundaries, created) = bill_due_batch(pool, settings, until).await?;
-        if boundaries == 0 {
+        let batch = bill_due_batch(pool, settings, until, &skip).await?;
+        if batch.due == 0 {
             break;
         }
-        summary.boundaries += boundaries;
-        summary.invoices_created += created;
+        summary.boundaries += batch.billed.len();
+        summary.invoices_created += batch.invoices_created;
+        summary.refused += batch.refused.len();
+        skip.extend(batch.refused);
+        for (subscription, next) in batch.billed {
+            let count = billed.entry(subscription).or_default();
+            *count += 1;
+            if *count >= settings.max_boundaries_per_run {
+                skip.push(subscription);
+                if next.is_some_and(|next| next <= until) {
+                    summary.subscriptions_deferred += 1;
+                }
+            }
+        }
     }
+    let mut skip_drafts: Vec<Uuid> = Vec::new();
     loop {
-        let finalized = invoices::finalize_due_batch(pool, settings, Utc::now()).await?;
-        if finalized == 0 {
+        let batch = invoices::finalize_due_batch(pool, settings, Utc::now(), &skip_drafts).await?;
+        if batch.due == 0 {
             break;
         }
-        summary.invoices_finalized += finalized;
+        summary.invoices_finalized += batch.finalized;
+        summary.refused += batch.refused.len();
+        skip_drafts.extend(batch.refused);
     }
     summary.credits_expired = wallets::expire_due_lots(pool, Utc::now()).await?;
     Ok(summary)
@@ -87,11 +119,27 @@ pub fn spawn_worker(pool: DbPool, settings: BillingSettings, interval: Duration)
     });
 }
 
-/// One batch: returns the boundaries billed and the invoices created.
-async fn bill_due_batch(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>) -> AppResult<(usize, usize)> {
+/// What one batch did.
+struct Batch {
+    /// Subscriptions the batch looked at; 0 when none were due.
+    due: usize,
+    /// The subscriptions whose due boundary was billed, and their next one.
+    billed: Vec<(Uuid, Option<DateTime<Utc>>)>,
+    invoices_created: usize,
+    /// The subscriptions whose due boundary was refused (and logged).
+    refused: Vec<Uuid>,
+}
+
+/// One batch: the due boundary of each subscription not in `skip`.
+async fn bill_due_batch(
+    pool: &DbPool,
+    settings: &BillingSettings,
+    until: DateTime<Utc>,
+    skip: &[Uuid],
+) -> AppResult<Batch> {
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
-        let due = invoice_rows::due_subscriptions_for_update(conn, until, BATCH).await?;
+        let due = invoice_rows::due_subscriptions_for_update(conn, until, skip, BATCH).await?;
         let mut by_tenant: HashMap<Uuid, Vec<SubscriptionRow>> = HashMap::new();
         for subscription in &due {
             by_tenant
@@ -100,28 +148,44 @@ async fn bill_due_batch(pool: &DbPool, settings: &BillingSettings, until: DateTi
                 .push(subscription.clone());
         }
         let now = Utc::now();
-        let (mut invoices, mut lines, mut moves) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut invoices, mut lines, mut moves, mut refused) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (tenant_id, subs) in by_tenant {
-            let billed = bill_tenant(conn, settings, tenant_id, &subs, now).await?;
-            for (subscription, next, invoice) in billed {
-                moves.push((tenant_id, subscription, next));
-                if let Some((invoice, invoice_lines)) = invoice {
-                    invoices.push(invoice);
-                    lines.extend(invoice_lines);
+            for (subscription, outcome) in bill_tenant(conn, settings, tenant_id, &subs, now).await? {
+                match outcome {
+                    Ok((next, invoice)) => {
+                        moves.push((tenant_id, subscription, next));
+                        if let Some((invoice, invoice_lines)) = invoice {
+                            invoices.push(invoice);
+                            lines.extend(invoice_lines);
+                        }
+                    }
+                    Err(why) => {
+                        tracing::error!(%subscription, error = %why, "boundary not billed: a charge exceeds the amount bound");
+                        refused.push(subscription);
+                    }
                 }
             }
         }
         invoice_rows::insert_invoices(conn, &invoices).await?;
         invoice_rows::insert_lines(conn, &lines).await?;
         invoice_rows::advance_billing(conn, &moves).await?;
-        Ok((due.len(), invoices.len()))
+        Ok(Batch {
+            due: due.len(),
+            billed: moves.iter().map(|m| (m.1, m.2)).collect(),
+            invoices_created: invoices.len(),
+            refused,
+        })
     })
     .await
 }
 
-/// A boundary's outcome: the subscription, its next boundary, and the
-/// invoice (None when the boundary charges nothing).
-type Billed = (Uuid, Option<DateTime<Utc>>, Option<(InvoiceRow, Vec<LineRow>)>);
+/// A boundary's outcome for one subscription: its next boundary and the
+/// invoice (None when the boundary charges nothing), or why it cannot be
+/// billed; a refused boundary writes nothing.
+type Billed = (
+    Uuid,
+    Result<(Option<DateTime<Utc>>, Option<(InvoiceRow, Vec<LineRow>)>), AmountOverflow>,
+);
 
 /// Bills the due boundary of each of one tenant's subscriptions, reading
 /// prices, pauses, names, payers and usage in one statement each.
@@ -216,7 +280,13 @@ async fn bill_tenant(
         let sub = plan.sub;
         let currency = Currency::parse("currency", &sub.currency)?;
         let arrears = plan.bill.arrears.map(|period| (period, !plan.intervals.is_empty()));
-        let charged = boundary_lines(&plan.prices.terms, &usage, arrears, plan.bill.advance, currency);
+        let charged = match boundary_lines(&plan.prices.terms, &usage, arrears, plan.bill.advance, currency) {
+            Ok(charged) => charged,
+            Err(why) => {
+                billed.push((sub.id, Err(why)));
+                continue;
+            }
+        };
         let invoice = (!charged.is_empty()).then(|| {
             let payer = match Payer::parse(&sub.payer) {
                 Some(Payer::Parent) => payers.get(&sub.customer_id).copied().unwrap_or(sub.customer_id),
@@ -251,7 +321,8 @@ async fn bill_tenant(
                 now,
             )
         });
-        billed.push((sub.id, plan.bill.next, invoice));
+        let outcome = invoice.transpose().map(|invoice| (plan.bill.next, invoice));
+        billed.push((sub.id, outcome));
     }
     Ok(billed)
 }

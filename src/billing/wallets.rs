@@ -25,7 +25,7 @@ use crate::db::wallets::{
 };
 use crate::db::{DbPool, connection};
 use crate::domain::money::{Currency, round_amount};
-use crate::domain::wallet::{Lot, credits_to_amount, expired_lots, invoice_payment, plan_debit};
+use crate::domain::wallet::{Lot, check_top_up, credits_to_amount, expired_lots, invoice_payment, plan_debit};
 use crate::error::{AppError, AppResult};
 
 /// Wallets the expiry worker reads per statement.
@@ -80,11 +80,14 @@ pub fn wallet_currency(wallet: &WalletRow) -> AppResult<Currency> {
 
 /// What the wallet's credits are worth in its currency, rounded for display.
 pub fn balance_amount(wallet: &WalletRow) -> AppResult<Decimal> {
-    Ok(credits_to_amount(
-        wallet.credit_balance,
-        wallet.conversion_rate,
-        wallet_currency(wallet)?,
-    ))
+    credits_to_amount(wallet.credit_balance, wallet.conversion_rate, wallet_currency(wallet)?)
+        .ok_or_else(|| out_of_range(wallet))
+}
+
+/// A wallet whose figures leave Decimal's range: top-ups are bounded, so
+/// only data written around the rules gets here.
+fn out_of_range(wallet: &WalletRow) -> AppError {
+    AppError::internal(anyhow::anyhow!("wallet {} balance out of range", wallet.id))
 }
 
 /// Opens an empty wallet for an active customer of the tenant.
@@ -134,6 +137,13 @@ pub async fn top_up(
         let mut ledger = Ledger::open(wallet)?;
         let lots = live_lots(conn, &ledger.wallet).await?;
         ledger.expire(&lots, now)?;
+        check_top_up(
+            "input.credits",
+            ledger.balance,
+            top_up.credits,
+            ledger.wallet.conversion_rate,
+            ledger.currency,
+        )?;
         // The lot starts empty; the entry below fills it like any CREDIT.
         let lot = LotRow {
             tenant_id,
@@ -150,7 +160,7 @@ pub async fn top_up(
             kind: KIND_CREDIT,
             reason: REASON_TOP_UP,
             credits: top_up.credits,
-            amount: ledger.worth(top_up.credits),
+            amount: ledger.worth(top_up.credits)?,
             reference: None,
             lots: vec![(lot.id, top_up.credits)],
             idempotency_key: Some(top_up.idempotency_key.clone()),
@@ -196,7 +206,7 @@ pub async fn debit(
             kind: KIND_DEBIT,
             reason: REASON_MANUAL,
             credits: debit.credits,
-            amount: ledger.worth(debit.credits),
+            amount: ledger.worth(debit.credits)?,
             reference: debit.reference.clone(),
             lots: takes,
             idempotency_key: Some(debit.idempotency_key.clone()),
@@ -432,8 +442,8 @@ impl Ledger {
     }
 
     /// What `credits` are worth in the wallet's currency.
-    fn worth(&self, credits: Decimal) -> Decimal {
-        credits_to_amount(credits, self.wallet.conversion_rate, self.currency)
+    fn worth(&self, credits: Decimal) -> AppResult<Decimal> {
+        credits_to_amount(credits, self.wallet.conversion_rate, self.currency).ok_or_else(|| out_of_range(&self.wallet))
     }
 
     /// Appends one EXPIRY entry per lot expired at `now`; returns how many.
@@ -444,7 +454,7 @@ impl Ledger {
                 kind: KIND_DEBIT,
                 reason: REASON_EXPIRY,
                 credits,
-                amount: self.worth(credits),
+                amount: self.worth(credits)?,
                 reference: Some(lot.to_string()),
                 lots: vec![(lot, credits)],
                 idempotency_key: None,

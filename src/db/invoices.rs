@@ -80,15 +80,18 @@ pub struct PaymentRow {
 }
 
 /// Subscriptions with a boundary due by `until`, across tenants, locked;
-/// rows another billing run holds are skipped, so runs share the work.
+/// rows another billing run holds are skipped, so runs share the work, and
+/// so are those in `skip` (done for this run).
 pub async fn due_subscriptions_for_update(
     conn: &mut AsyncPgConnection,
     until: DateTime<Utc>,
+    skip: &[Uuid],
     limit: i64,
 ) -> QueryResult<Vec<SubscriptionRow>> {
     use crate::db::schema::subscriptions;
     subscriptions::table
         .filter(subscriptions::next_billing_at.le(until))
+        .filter(diesel::dsl::not(subscriptions::id.eq_any(skip)))
         .order(subscriptions::next_billing_at)
         .limit(limit)
         .select(SubscriptionRow::as_select())
@@ -166,14 +169,17 @@ pub async fn invoices_by_ids(
 }
 
 /// Drafts whose grace period is over, across tenants, locked; drafts
-/// another run holds are skipped.
+/// another run holds are skipped, and so are those in `skip` (refused
+/// earlier in this run).
 pub async fn due_drafts_for_update(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
+    skip: &[Uuid],
     limit: i64,
 ) -> QueryResult<Vec<InvoiceRow>> {
     invoices::table
         .filter(invoices::status.eq(STATUS_DRAFT))
+        .filter(diesel::dsl::not(invoices::id.eq_any(skip)))
         .filter(invoices::finalize_after.le(now))
         // Numbers follow creation order within a batch.
         .order((invoices::finalize_after, invoices::id))

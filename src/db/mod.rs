@@ -49,7 +49,9 @@ pub type DbConn = Object<AsyncPgConnection>;
 
 /// Builds the pool. Connections are not checked on every checkout (that
 /// would cost a round trip per request); broken ones are dropped on return.
-pub fn build_pool(url: &str, size: usize, counter: StatementCounter) -> anyhow::Result<DbPool> {
+/// A checkout waits at most `wait`: waiters queue in arrival order, and a
+/// wait is bounded by the request's own timeout rather than a shorter one.
+pub fn build_pool(url: &str, size: usize, wait: Duration, counter: StatementCounter) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
@@ -71,7 +73,7 @@ pub fn build_pool(url: &str, size: usize, counter: StatementCounter) -> anyhow::
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Ok(Pool::builder(manager)
         .max_size(size)
-        .wait_timeout(Some(Duration::from_secs(10)))
+        .wait_timeout(Some(wait))
         .create_timeout(Some(Duration::from_secs(10)))
         .runtime(deadpool::Runtime::Tokio1)
         .build()?)

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::money::{Currency, round_amount};
+use super::money::{self, AmountOverflow, Currency, round_amount};
 use super::period::Period;
 use super::pricing::{BillingModel, Charge, price_fixed, price_usage};
 
@@ -45,33 +45,42 @@ pub struct PeriodCharges {
 /// The lines a period bills. `accrued` says whether any of the period
 /// counted (not all trial, paused or after the end): fixed prices bill only
 /// then, in full. `usage` holds the quantity per meter over the stretches
-/// that counted; a meter without one used nothing.
+/// that counted; a meter without one used nothing. A line above
+/// `money::MAX_AMOUNT` is refused, never shown saturated.
 pub fn period_charges(
     prices: &[(Uuid, PriceTerms)],
     usage: &HashMap<Uuid, Decimal>,
     accrued: bool,
     currency: Currency,
-) -> PeriodCharges {
-    let lines: Vec<PriceLine> = prices
-        .iter()
-        .filter_map(|(price_id, terms)| match terms {
-            PriceTerms::Fixed { amount, quantity, .. } => accrued.then(|| PriceLine {
+) -> Result<PeriodCharges, AmountOverflow> {
+    let mut lines = Vec::with_capacity(prices.len());
+    for (price_id, terms) in prices {
+        let line = match terms {
+            PriceTerms::Fixed { .. } if !accrued => continue,
+            PriceTerms::Fixed { amount, quantity, .. } => PriceLine {
                 price_id: *price_id,
                 meter_id: None,
-                charge: price_fixed(*amount, *quantity, currency),
-            }),
+                charge: price_fixed(*amount, *quantity, currency)?,
+            },
             PriceTerms::Usage { meter_id, model } => {
                 let quantity = usage.get(meter_id).copied().unwrap_or(Decimal::ZERO);
-                Some(PriceLine {
+                PriceLine {
                     price_id: *price_id,
                     meter_id: Some(*meter_id),
-                    charge: price_usage(model, quantity, currency),
-                })
+                    charge: price_usage(model, quantity, currency)?,
+                }
             }
-        })
-        .collect();
-    let subtotal = round_amount(lines.iter().map(|l| l.charge.amount).sum(), currency);
-    PeriodCharges { lines, subtotal }
+        };
+        lines.push(line);
+    }
+    let subtotal = money::checked_sum(lines.iter().map(|l| l.charge.amount)).ok_or(AmountOverflow {
+        what: "the subtotal",
+        currency,
+    })?;
+    Ok(PeriodCharges {
+        lines,
+        subtotal: round_amount(subtotal, currency),
+    })
 }
 
 /// A line of a boundary invoice and the period it pays for.
@@ -85,14 +94,15 @@ pub struct BilledLine {
 /// starts (`advance`), and for the period that ends (`arrears`, with whether
 /// any of it accrued) fees billed at the end and the usage in `usage`. A
 /// period spent wholly in a trial or a pause bills nothing at its end, so
-/// it makes no invoice of zeros.
+/// it makes no invoice of zeros. A line above `money::MAX_AMOUNT` refuses
+/// the whole boundary, so no invoice is issued with a wrong figure.
 pub fn boundary_lines(
     prices: &[(Uuid, PriceTerms)],
     usage: &HashMap<Uuid, Decimal>,
     arrears: Option<(Period, bool)>,
     advance: Option<Period>,
     currency: Currency,
-) -> Vec<BilledLine> {
+) -> Result<Vec<BilledLine>, AmountOverflow> {
     let mut lines = Vec::new();
     for (price_id, terms) in prices {
         let billed = match terms {
@@ -118,13 +128,13 @@ pub fn boundary_lines(
                 line: PriceLine {
                     price_id: *price_id,
                     meter_id,
-                    charge,
+                    charge: charge?,
                 },
                 period,
             });
         }
     }
-    lines
+    Ok(lines)
 }
 
 #[cfg(test)]
@@ -180,7 +190,7 @@ mod tests {
             ),
         ];
         let usage = HashMap::from([(meter, d("1501"))]);
-        let charges = period_charges(&prices, &usage, true, usd());
+        let charges = period_charges(&prices, &usage, true, usd()).unwrap();
         assert_eq!(charges.lines.len(), 2);
         assert_eq!(charges.lines[0].charge.amount, d("49.00"));
         // 501 units above the free thousand at 0.002: 1.002 -> 1.00.
@@ -220,14 +230,14 @@ mod tests {
             },
         );
         let usage = HashMap::from([(meter, d("3"))]);
-        let lines = boundary_lines(&prices, &usage, Some((last, true)), Some(next), usd());
+        let lines = boundary_lines(&prices, &usage, Some((last, true)), Some(next), usd()).unwrap();
         let summary: Vec<(Decimal, Period)> = lines.iter().map(|l| (l.line.charge.amount, l.period)).collect();
         assert_eq!(summary, vec![(d("20.00"), next), (d("20.00"), last), (d("1.50"), last)]);
         // The opening boundary: advance fees only.
-        let opening = boundary_lines(&prices, &usage, None, Some(last), usd());
+        let opening = boundary_lines(&prices, &usage, None, Some(last), usd()).unwrap();
         assert_eq!(opening.len(), 1);
         // A period spent wholly paused bills nothing.
-        let paused = boundary_lines(&prices, &usage, Some((last, false)), None, usd());
+        let paused = boundary_lines(&prices, &usage, Some((last, false)), None, usd()).unwrap();
         assert!(paused.is_empty());
     }
 
@@ -251,9 +261,45 @@ mod tests {
                 },
             ),
         ];
-        let charges = period_charges(&prices, &HashMap::new(), false, usd());
+        let charges = period_charges(&prices, &HashMap::new(), false, usd()).unwrap();
         assert_eq!(charges.lines.len(), 1);
         assert_eq!(charges.lines[0].charge.quantity, d("0"));
         assert_eq!(charges.subtotal, d("0.00"));
+    }
+
+    #[test]
+    fn a_charge_beyond_the_bound_refuses_the_period() {
+        let meter = Uuid::now_v7();
+        let prices = vec![
+            (
+                Uuid::now_v7(),
+                PriceTerms::Fixed {
+                    amount: d("1000000000000000"),
+                    quantity: d("1"),
+                    in_advance: true,
+                },
+            ),
+            (
+                Uuid::now_v7(),
+                PriceTerms::Usage {
+                    meter_id: meter,
+                    model: BillingModel::PerUnit {
+                        unit_amount: d("1000000000000000"),
+                    },
+                },
+            ),
+        ];
+        // The largest fee and one unit of usage: exact, and the subtotal is
+        // twice the bound, which a Decimal holds exactly.
+        let usage = HashMap::from([(meter, d("1"))]);
+        let charges = period_charges(&prices, &usage, true, usd()).unwrap();
+        assert_eq!(charges.subtotal.to_string(), "2000000000000000.00");
+        // Usage summed from many events can exceed what one line may carry.
+        let usage = HashMap::from([(meter, d("1000000000000000000"))]);
+        let err = period_charges(&prices, &usage, true, usd()).unwrap_err();
+        assert_eq!(err.what, "the usage charge");
+        let t = |day| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, day, 0, 0, 0).unwrap();
+        let last = Period { start: t(1), end: t(2) };
+        assert!(boundary_lines(&prices, &usage, Some((last, true)), None, usd()).is_err());
     }
 }

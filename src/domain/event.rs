@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::customer::validate_external_customer_id;
+use super::instant;
 use super::validation::required_text;
 
 /// How far in the future an event's timestamp may be (clock skew).
@@ -47,6 +48,7 @@ pub fn validate_event(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, S
     let external_customer_id =
         validate_external_customer_id("externalCustomerId", &raw.external_customer_id).map_err(reason)?;
     let timestamp = raw.timestamp.unwrap_or(now);
+    instant::check_not_too_early("timestamp", timestamp).map_err(reason)?;
     if timestamp > now + MAX_FUTURE {
         return Err(format!(
             "timestamp: {} is more than {} minutes in the future",
@@ -110,6 +112,24 @@ mod tests {
         assert!(validate_event(at(Duration::minutes(5)), now).is_ok());
         assert!(validate_event(at(Duration::minutes(5) + Duration::seconds(1)), now).is_err());
         assert!(validate_event(at(-Duration::days(400)), now).is_ok());
+    }
+
+    #[test]
+    fn nothing_before_2000_is_accepted() {
+        let now = Utc::now();
+        let at = |text: &str| RawEvent {
+            timestamp: Some(text.parse().unwrap()),
+            ..raw(json!({}))
+        };
+        assert!(validate_event(at("2000-01-01T00:00:00Z"), now).is_ok());
+        for early in [
+            "1999-12-31T23:59:59.999999Z",
+            "0001-01-01T00:00:00Z",
+            "-0001-01-01T00:00:00Z",
+        ] {
+            let reason = validate_event(at(early), now).unwrap_err();
+            assert_eq!(reason, "timestamp: must not be before 2000-01-01T00:00:00Z", "{early}");
+        }
     }
 
     #[test]

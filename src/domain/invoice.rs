@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
-use super::money::{Currency, round_amount, saturating_add};
+use super::money::{self, AmountOverflow, Currency, round_amount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvoiceStatus {
@@ -110,7 +110,8 @@ pub struct InvoiceTotals {
 ///
 /// The lines are already rounded amounts, but their sum is rounded once
 /// more, defensively, so an unrounded line cannot leak fractions of a cent
-/// into the total. The sum saturates instead of overflowing.
+/// into the total. A sum beyond Decimal's range is refused, never saturated
+/// (lines are at most `money::MAX_AMOUNT` each, so only corrupt data gets there).
 ///
 /// Credits are clamped to `[0, subtotal]`: credits reduce what is owed, and
 /// a credit larger than the invoice must not turn it into a payout (the
@@ -125,10 +126,11 @@ pub fn totals(
     credits_applied: Decimal,
     amount_paid: Decimal,
     currency: Currency,
-) -> InvoiceTotals {
-    let sum = line_amounts
-        .iter()
-        .fold(Decimal::ZERO, |sum, line| saturating_add(sum, *line));
+) -> Result<InvoiceTotals, AmountOverflow> {
+    let sum = money::checked_sum(line_amounts.iter().copied()).ok_or(AmountOverflow {
+        what: "the invoice subtotal",
+        currency,
+    })?;
     let subtotal = round_amount(sum, currency);
     let ceiling = subtotal.max(Decimal::ZERO);
     let credits_applied = round_amount(
@@ -139,13 +141,13 @@ pub fn totals(
     let total = round_amount(ceiling - credits_applied, currency);
     let amount_paid = round_amount(round_amount(amount_paid, currency).max(Decimal::ZERO), currency);
     let amount_due = round_amount((total - amount_paid).max(Decimal::ZERO), currency);
-    InvoiceTotals {
+    Ok(InvoiceTotals {
         subtotal,
         credits_applied,
         total,
         amount_paid,
         amount_due,
-    }
+    })
 }
 
 /// Where an invoice stands with payment.
@@ -473,23 +475,23 @@ mod tests {
                 "KWD",
                 ["1.255", "0.100", "1.155", "1.000", "0.155"],
             ),
-            // Saturates instead of overflowing.
+            // Fifty lines of the largest charge: exact to the minor unit.
             (
-                &["79228162514264337593543950335", "79228162514264337593543950335"],
+                &["1000000000000000.00"; 50],
+                "0.01",
                 "0",
-                "0",
-                "JPY",
+                "USD",
                 [
-                    "79228162514264337593543950335",
-                    "0",
-                    "79228162514264337593543950335",
-                    "0",
-                    "79228162514264337593543950335",
+                    "50000000000000000.00",
+                    "0.01",
+                    "49999999999999999.99",
+                    "0.00",
+                    "49999999999999999.99",
                 ],
             ),
         ];
         for (lines, credits, paid, code, want) in cases {
-            let got = totals(&ds(lines), d(credits), d(paid), cur(code));
+            let got = totals(&ds(lines), d(credits), d(paid), cur(code)).unwrap();
             let got_text = [
                 got.subtotal.to_string(),
                 got.credits_applied.to_string(),
@@ -503,6 +505,13 @@ mod tests {
                 "{lines:?} credits {credits} paid {paid} {code}"
             );
         }
+    }
+
+    #[test]
+    fn totals_beyond_decimal_range_are_refused() {
+        let lines = ds(&["79228162514264337593543950335", "79228162514264337593543950335"]);
+        let err = totals(&lines, Decimal::ZERO, Decimal::ZERO, cur("JPY")).unwrap_err();
+        assert_eq!(err.what, "the invoice subtotal");
     }
 
     #[test]
@@ -722,7 +731,7 @@ mod tests {
             paid in decimal(-1_000, 100_000_000, 4),
             currency in currency(),
         ) {
-            let t = totals(&lines, credits, paid, currency);
+            let t = totals(&lines, credits, paid, currency).unwrap();
             for amount in [t.subtotal, t.credits_applied, t.total, t.amount_paid, t.amount_due] {
                 prop_assert!(is_whole_minor_units(amount, currency), "{} in {}", amount, currency);
             }
@@ -751,13 +760,13 @@ mod tests {
         ) {
             let total = Decimal::new(total_units, currency.minor_units());
             let paid = Decimal::new(paid_units.min(total_units), currency.minor_units());
-            let t = totals(&[total], Decimal::ZERO, paid, currency);
+            let t = totals(&[total], Decimal::ZERO, paid, currency).unwrap();
             match check_payment(InvoiceStatus::Finalized, amount, t.amount_due, currency) {
                 Ok(accepted) => {
                     prop_assert_eq!(accepted, amount);
                     prop_assert!(is_whole_minor_units(accepted, currency));
                     prop_assert!(accepted > Decimal::ZERO && accepted <= t.amount_due);
-                    let after = totals(&[total], Decimal::ZERO, paid + accepted, currency);
+                    let after = totals(&[total], Decimal::ZERO, paid + accepted, currency).unwrap();
                     prop_assert!(after.amount_due >= Decimal::ZERO);
                     prop_assert_eq!(after.amount_due, t.amount_due - accepted);
                     let status = payment_status(InvoiceStatus::Finalized, after.total, after.amount_paid);

@@ -7,6 +7,7 @@ pub mod country;
 pub mod customer;
 pub mod event;
 pub mod hierarchy;
+pub mod instant;
 pub mod integration;
 pub mod invoice;
 pub mod metadata;

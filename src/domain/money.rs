@@ -185,24 +185,41 @@ fn check_decimal(
     Ok(value)
 }
 
-/// `a * b`, saturating at the Decimal bounds instead of panicking.
-pub(crate) fn saturating_mul(a: Decimal, b: Decimal) -> Decimal {
-    a.checked_mul(b)
-        .unwrap_or(if a.is_sign_negative() == b.is_sign_negative() {
-            Decimal::MAX
-        } else {
-            Decimal::MIN
-        })
+/// Largest quantity a price may carry (10^15), with at most
+/// `MAX_AMOUNT_DECIMALS` places: like an amount, so `amount * quantity` of
+/// two valid inputs always fits a Decimal and can be checked against
+/// `MAX_AMOUNT` rather than overflow.
+pub const MAX_QUANTITY: Decimal = MAX_AMOUNT;
+
+/// A computed amount fell outside `MAX_AMOUNT` (or Decimal's range): the
+/// charge cannot be stated exactly to the minor unit, so it is refused
+/// rather than saturated into a wrong figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{what} would exceed {MAX_AMOUNT} {currency}")]
+pub struct AmountOverflow {
+    pub what: &'static str,
+    pub currency: Currency,
 }
 
-/// `a + b`, saturating at the Decimal bounds instead of panicking.
-pub(crate) fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
-    // Only operands of the same sign can overflow, toward that sign.
-    a.checked_add(b).unwrap_or(if a.is_sign_negative() {
-        Decimal::MIN
-    } else {
-        Decimal::MAX
-    })
+/// Checks a quantity a client sends (seats, units of a one-off line): not
+/// negative, at most `MAX_AMOUNT_DECIMALS` places, at most `MAX_QUANTITY`.
+pub fn validate_quantity(field: &str, value: Decimal) -> Result<Decimal, ValidationError> {
+    check_decimal(field, value, false, None)
+}
+
+/// The sum of `amounts`, or None when it leaves Decimal's range.
+pub fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    amounts.into_iter().try_fold(Decimal::ZERO, Decimal::checked_add)
+}
+
+/// `amount` rounded once to `currency`, provided it is within `MAX_AMOUNT`
+/// in magnitude; `what` names the figure in the error.
+pub fn bounded_amount(what: &'static str, amount: Decimal, currency: Currency) -> Result<Decimal, AmountOverflow> {
+    let rounded = round_amount(amount, currency);
+    if rounded.abs() > MAX_AMOUNT {
+        return Err(AmountOverflow { what, currency });
+    }
+    Ok(rounded)
 }
 
 #[cfg(test)]

@@ -8,13 +8,14 @@
 //! A negative quantity is priced as 0: usage cannot be negative, and a
 //! correction that drives a meter below zero must not turn into a payout.
 //! Pricing never panics, even on a model that failed validation or on huge
-//! quantities: products and sums that would overflow a Decimal saturate at
-//! `Decimal::MAX` (about 7.9 * 10^28), a total no invoice can reach.
+//! quantities, and never saturates: a charge above `money::MAX_AMOUNT` (or
+//! one whose arithmetic leaves Decimal's range) is an `AmountOverflow`, so
+//! no invoice ever carries a figure that is not the true one.
 
 use rust_decimal::Decimal;
 
 use super::ValidationError;
-use super::money::{self, Currency, saturating_add as add, saturating_mul as mul};
+use super::money::{self, AmountOverflow, Currency};
 
 /// Most tiers one price may have.
 pub const MAX_TIERS: usize = 50;
@@ -196,57 +197,83 @@ pub fn validate_model(field: &str, model: &BillingModel) -> Result<(), Validatio
 /// pricing (a platform fee that applies even in a quiet month), and nothing
 /// otherwise. Above zero, graduated pricing adds the flat amount of every
 /// tier the quantity reaches, volume pricing that of the one tier it lands in.
-pub fn price_usage(model: &BillingModel, quantity: Decimal, currency: Currency) -> Charge {
-    let mut charge = price_exact(model, quantity);
-    charge.amount = money::round_amount(charge.amount, currency);
-    charge
+/// A total above `money::MAX_AMOUNT` is refused.
+pub fn price_usage(model: &BillingModel, quantity: Decimal, currency: Currency) -> Result<Charge, AmountOverflow> {
+    let overflow = AmountOverflow {
+        what: "the usage charge",
+        currency,
+    };
+    let mut charge = price_exact(model, quantity).ok_or(overflow)?;
+    charge.amount = money::bounded_amount(overflow.what, charge.amount, currency)?;
+    Ok(charge)
 }
 
 /// A fixed price per unit (a subscription fee, a seat): `amount * quantity`,
 /// rounded. A negative quantity counts as 0; a negative amount (a credit)
-/// is kept.
-pub fn price_fixed(amount: Decimal, quantity: Decimal, currency: Currency) -> Charge {
+/// is kept. A product above `money::MAX_AMOUNT` in magnitude is refused.
+pub fn price_fixed(amount: Decimal, quantity: Decimal, currency: Currency) -> Result<Charge, AmountOverflow> {
     let quantity = clamp_quantity(quantity);
-    Charge {
+    let what = "amount x quantity";
+    let product = amount.checked_mul(quantity).ok_or(AmountOverflow { what, currency })?;
+    Ok(Charge {
         quantity,
-        amount: money::round_amount(mul(amount, quantity), currency),
+        amount: money::bounded_amount(what, product, currency)?,
         unit_amount: Some(amount),
         tiers: Vec::new(),
-    }
+    })
 }
 
-/// `price_usage` before its one rounding: `amount` is exact.
-fn price_exact(model: &BillingModel, quantity: Decimal) -> Charge {
+/// Checks, when a fixed price or a one-off line is created, that what it
+/// charges per period stays within `money::MAX_AMOUNT`, so billing can
+/// never meet a charge it must refuse. The error names `quantity_field`,
+/// the input a client most often gets wrong.
+pub fn validate_fixed_charge(
+    quantity_field: &str,
+    amount: Decimal,
+    quantity: Decimal,
+    currency: Currency,
+) -> Result<(), ValidationError> {
+    price_fixed(amount, quantity, currency).map(drop).map_err(|_| {
+        ValidationError::new(
+            quantity_field,
+            format!("amount x quantity must be at most {} {currency}", money::MAX_AMOUNT),
+        )
+    })
+}
+
+/// `price_usage` before its one rounding: `amount` is exact. None when a
+/// product or sum leaves Decimal's range.
+fn price_exact(model: &BillingModel, quantity: Decimal) -> Option<Charge> {
     let quantity = clamp_quantity(quantity);
     let (amount, unit_amount, tiers) = match model {
-        BillingModel::PerUnit { unit_amount } => (mul(quantity, *unit_amount), Some(*unit_amount), Vec::new()),
+        BillingModel::PerUnit { unit_amount } => (quantity.checked_mul(*unit_amount)?, Some(*unit_amount), Vec::new()),
         BillingModel::Package {
             package_size,
             package_amount,
             rounding,
         } => {
-            let packages = packages(quantity, *package_size, *rounding);
-            (mul(packages, *package_amount), None, Vec::new())
+            let packages = packages(quantity, *package_size, *rounding)?;
+            (packages.checked_mul(*package_amount)?, None, Vec::new())
         }
         BillingModel::Tiered { mode, tiers } => {
             let breakdown = match mode {
-                TierMode::Volume => volume(tiers, quantity),
-                TierMode::Graduated => graduated(tiers, quantity),
+                TierMode::Volume => volume(tiers, quantity)?,
+                TierMode::Graduated => graduated(tiers, quantity)?,
             };
             let unit_amount = match mode {
                 TierMode::Volume => breakdown.first().map(|t| t.unit_amount),
                 TierMode::Graduated => None,
             };
-            let total = breakdown.iter().fold(Decimal::ZERO, |sum, t| add(sum, t.amount));
+            let total = money::checked_sum(breakdown.iter().map(|t| t.amount))?;
             (total, unit_amount, breakdown)
         }
     };
-    Charge {
+    Some(Charge {
         quantity,
         amount,
         unit_amount,
         tiers,
-    }
+    })
 }
 
 fn clamp_quantity(quantity: Decimal) -> Decimal {
@@ -259,36 +286,32 @@ fn clamp_quantity(quantity: Decimal) -> Decimal {
 
 /// Whole packages in `quantity`. Uses the exact remainder rather than
 /// `ceil(quantity / size)`, because a quotient rounded to 28 digits can land
-/// on a whole number that the true quotient just misses.
-fn packages(quantity: Decimal, size: Decimal, rounding: PackageRounding) -> Decimal {
+/// on a whole number that the true quotient just misses. None when the
+/// count leaves Decimal's range.
+fn packages(quantity: Decimal, size: Decimal, rounding: PackageRounding) -> Option<Decimal> {
     if size <= Decimal::ZERO || quantity.is_zero() {
-        return Decimal::ZERO;
+        return Some(Decimal::ZERO);
     }
-    let Some(rem) = quantity.checked_rem(size) else {
-        return Decimal::ZERO;
-    };
+    let rem = quantity.checked_rem(size)?;
     // quantity - rem is an exact multiple of size; the quotient only needs
     // its rounding noise removed.
-    let whole = match (quantity - rem).checked_div(size) {
-        Some(q) => q.round(),
-        None => return Decimal::MAX,
-    };
+    let whole = (quantity - rem).checked_div(size)?.round();
     match rounding {
-        PackageRounding::Down => whole,
-        PackageRounding::Up if rem.is_zero() => whole,
-        PackageRounding::Up => add(whole, Decimal::ONE),
+        PackageRounding::Down => Some(whole),
+        PackageRounding::Up if rem.is_zero() => Some(whole),
+        PackageRounding::Up => whole.checked_add(Decimal::ONE),
     }
 }
 
 /// Zero usage: the first tier, for its flat amount only.
-fn zero_usage(tiers: &[Tier]) -> Vec<TierCharge> {
-    tiers
-        .first()
-        .map(|t| vec![tier_charge(0, t, Decimal::ZERO)])
-        .unwrap_or_default()
+fn zero_usage(tiers: &[Tier]) -> Option<Vec<TierCharge>> {
+    match tiers.first() {
+        Some(t) => Some(vec![tier_charge(0, t, Decimal::ZERO)?]),
+        None => Some(Vec::new()),
+    }
 }
 
-fn volume(tiers: &[Tier], quantity: Decimal) -> Vec<TierCharge> {
+fn volume(tiers: &[Tier], quantity: Decimal) -> Option<Vec<TierCharge>> {
     if quantity.is_zero() {
         return zero_usage(tiers);
     }
@@ -299,12 +322,12 @@ fn volume(tiers: &[Tier], quantity: Decimal) -> Vec<TierCharge> {
         .position(|t| t.up_to.is_none_or(|up_to| quantity <= up_to))
         .or(tiers.len().checked_sub(1))
     else {
-        return Vec::new();
+        return Some(Vec::new());
     };
-    vec![tier_charge(index, &tiers[index], quantity)]
+    Some(vec![tier_charge(index, &tiers[index], quantity)?])
 }
 
-fn graduated(tiers: &[Tier], quantity: Decimal) -> Vec<TierCharge> {
+fn graduated(tiers: &[Tier], quantity: Decimal) -> Option<Vec<TierCharge>> {
     if quantity.is_zero() {
         return zero_usage(tiers);
     }
@@ -316,24 +339,24 @@ fn graduated(tiers: &[Tier], quantity: Decimal) -> Vec<TierCharge> {
         let bound = if i + 1 == tiers.len() { None } else { tier.up_to };
         let top = bound.map_or(quantity, |b| b.min(quantity));
         if top > filled {
-            charges.push(tier_charge(i, tier, top - filled));
+            charges.push(tier_charge(i, tier, top - filled)?);
         }
         match bound {
             Some(b) if b < quantity => filled = filled.max(b),
             _ => break,
         }
     }
-    charges
+    Some(charges)
 }
 
-fn tier_charge(index: usize, tier: &Tier, quantity: Decimal) -> TierCharge {
-    TierCharge {
+fn tier_charge(index: usize, tier: &Tier, quantity: Decimal) -> Option<TierCharge> {
+    Some(TierCharge {
         tier: index,
         quantity,
         unit_amount: tier.unit_amount,
         flat_amount: tier.flat_amount,
-        amount: add(mul(quantity, tier.unit_amount), tier.flat_amount),
-    }
+        amount: quantity.checked_mul(tier.unit_amount)?.checked_add(tier.flat_amount)?,
+    })
 }
 
 #[cfg(test)]
@@ -390,7 +413,7 @@ mod tests {
 
     fn check_amounts(model: &BillingModel, code: &str, cases: &[(&str, &str)]) {
         for &(quantity, want) in cases {
-            let got = price_usage(model, d(quantity), cur(code));
+            let got = price_usage(model, d(quantity), cur(code)).unwrap();
             assert_eq!(got.amount.to_string(), want, "{quantity} under {model:?} in {code}");
         }
     }
@@ -426,32 +449,85 @@ mod tests {
         };
         check_amounts(&dinar, "KWD", &[("3", "1.001"), ("1", "0.334"), ("2", "0.667")]);
 
-        let charge = price_usage(&model, d("-5"), cur("USD"));
+        let charge = price_usage(&model, d("-5"), cur("USD")).unwrap();
         assert_eq!(charge.quantity, Decimal::ZERO);
         assert_eq!(charge.unit_amount, Some(d("0.0001")));
         assert!(charge.tiers.is_empty());
     }
 
     #[test]
-    fn huge_quantities_saturate_without_panicking() {
-        let max = Decimal::MAX.to_string();
+    fn charges_above_the_bound_are_refused_not_saturated() {
+        let refused = |model: &BillingModel, quantity: &str, code: &str| {
+            let err = price_usage(model, d(quantity), cur(code)).unwrap_err();
+            assert_eq!(err.what, "the usage charge");
+            assert_eq!(
+                err.to_string(),
+                format!("the usage charge would exceed 1000000000000000 {code}")
+            );
+        };
         let expensive = BillingModel::PerUnit { unit_amount: d(HUGE) };
-        check_amounts(
-            &expensive,
-            "USD",
-            &[(HUGE, &max), ("79228162514264337593543950335", &max)],
-        );
+        // The largest charge allowed is exact to the minor unit.
+        check_amounts(&expensive, "USD", &[("1", "1000000000000000.00")]);
+        refused(&expensive, "1.000000000001", "USD");
+        refused(&expensive, HUGE, "USD");
+        // Beyond Decimal's range: refused, never a panic.
+        refused(&expensive, "79228162514264337593543950335", "USD");
         let graduated = tiered(
             TierMode::Graduated,
             vec![tier(Some("1"), HUGE, HUGE), tier(None, HUGE, HUGE)],
         );
-        check_amounts(&graduated, "KWD", &[(HUGE, &max)]);
+        refused(&graduated, HUGE, "KWD");
         let volume = tiered(TierMode::Volume, vec![tier(None, HUGE, HUGE)]);
-        check_amounts(&volume, "JPY", &[(HUGE, &max)]);
+        refused(&volume, HUGE, "JPY");
         let pkg = package("0.000000000001", HUGE, PackageRounding::Up);
-        check_amounts(&pkg, "USD", &[(HUGE, &max), ("79228162514264337593543950335", &max)]);
-        assert_eq!(price_fixed(d(HUGE), d(HUGE), cur("USD")).amount, Decimal::MAX);
-        assert_eq!(price_fixed(d("-1"), Decimal::MAX, cur("USD")).amount, Decimal::MIN);
+        refused(&pkg, HUGE, "USD");
+        refused(&pkg, "79228162514264337593543950335", "USD");
+
+        assert_eq!(
+            price_fixed(d(HUGE), d("1"), cur("USD")).unwrap().amount,
+            d("1000000000000000.00")
+        );
+        assert_eq!(
+            price_fixed(d("-1"), d(HUGE), cur("USD")).unwrap().amount,
+            d("-1000000000000000.00")
+        );
+        for (amount, quantity) in [
+            (HUGE, HUGE),
+            (HUGE, "1.000000000001"),
+            ("-1", "79228162514264337593543950335"),
+        ] {
+            let err = price_fixed(d(amount), d(quantity), cur("USD")).unwrap_err();
+            assert_eq!(err.what, "amount x quantity", "{amount} x {quantity}");
+        }
+    }
+
+    #[test]
+    fn validate_fixed_charge_table() {
+        let cases: &[(&str, &str, &str, bool)] = &[
+            ("1000000000000000", "1", "USD", true),
+            ("1", "1000000000000000", "USD", true),
+            ("0.000000000001", "1000000000000000", "USD", true),
+            ("1000", "1000000000000", "JPY", true),
+            // 10^15 x 10^15 is 10^30, beyond even Decimal's range.
+            ("1000000000000000", "1000000000000000", "USD", false),
+            ("1000", "1000000000001", "JPY", false),
+            // Rounds to 1000000000000000.01 USD.
+            ("1000000000000000.005", "1", "USD", false),
+        ];
+        for &(amount, quantity, code, ok) in cases {
+            let got = validate_fixed_charge("input.prices[0].quantity", d(amount), d(quantity), cur(code));
+            match got {
+                Ok(()) => assert!(ok, "{amount} x {quantity} {code} was accepted"),
+                Err(e) => {
+                    assert!(!ok, "{amount} x {quantity} {code}: {e}");
+                    assert_eq!(e.field, "input.prices[0].quantity");
+                    assert_eq!(
+                        e.message,
+                        format!("amount x quantity must be at most 1000000000000000 {code}")
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -473,8 +549,8 @@ mod tests {
             (HUGE, "50000000000000.00", "50000000000000.00"),
         ];
         for &(quantity, want_up, want_down) in cases {
-            let got_up = price_usage(&up, d(quantity), cur("USD"));
-            let got_down = price_usage(&down, d(quantity), cur("USD"));
+            let got_up = price_usage(&up, d(quantity), cur("USD")).unwrap();
+            let got_down = price_usage(&down, d(quantity), cur("USD")).unwrap();
             assert_eq!(got_up.amount.to_string(), want_up, "{quantity} up");
             assert_eq!(got_down.amount.to_string(), want_down, "{quantity} down");
             assert_eq!(got_up.unit_amount, None);
@@ -529,8 +605,8 @@ mod tests {
             (HUGE, "80000000000000.00", "80000000000020.00"),
         ];
         for &(quantity, want_volume, want_graduated) in cases {
-            let v = price_usage(&volume, d(quantity), cur("USD"));
-            let g = price_usage(&graduated, d(quantity), cur("USD"));
+            let v = price_usage(&volume, d(quantity), cur("USD")).unwrap();
+            let g = price_usage(&graduated, d(quantity), cur("USD")).unwrap();
             assert_eq!(v.amount.to_string(), want_volume, "{quantity} volume");
             assert_eq!(g.amount.to_string(), want_graduated, "{quantity} graduated");
         }
@@ -539,7 +615,7 @@ mod tests {
     #[test]
     fn graduated_breakdown() {
         let model = tiered(TierMode::Graduated, two_tiers());
-        let charge = price_usage(&model, d("1001"), cur("USD"));
+        let charge = price_usage(&model, d("1001"), cur("USD")).unwrap();
         assert_eq!(charge.quantity, d("1001"));
         assert_eq!(charge.unit_amount, None);
         assert_eq!(
@@ -561,17 +637,17 @@ mod tests {
                 },
             ]
         );
-        let on_boundary = price_usage(&model, d("1000"), cur("USD"));
+        let on_boundary = price_usage(&model, d("1000"), cur("USD")).unwrap();
         assert_eq!(on_boundary.tiers.len(), 1);
         assert_eq!(on_boundary.tiers[0].quantity, d("1000"));
-        let fractional = price_usage(&model, d("1000.5"), cur("USD"));
+        let fractional = price_usage(&model, d("1000.5"), cur("USD")).unwrap();
         assert_eq!(fractional.tiers[1].quantity, d("0.5"));
     }
 
     #[test]
     fn volume_breakdown() {
         let model = tiered(TierMode::Volume, two_tiers());
-        let charge = price_usage(&model, d("1001"), cur("USD"));
+        let charge = price_usage(&model, d("1001"), cur("USD")).unwrap();
         assert_eq!(charge.unit_amount, Some(d("0.08")));
         assert_eq!(
             charge.tiers,
@@ -583,7 +659,7 @@ mod tests {
                 amount: d("80.08"),
             }]
         );
-        let on_boundary = price_usage(&model, d("1000"), cur("USD"));
+        let on_boundary = price_usage(&model, d("1000"), cur("USD")).unwrap();
         assert_eq!(on_boundary.unit_amount, Some(d("0.10")));
         assert_eq!(on_boundary.tiers[0].tier, 0);
     }
@@ -607,12 +683,12 @@ mod tests {
             ("30", "4.00", "25.00"),
         ];
         for &(quantity, want_volume, want_graduated) in cases {
-            let v = price_usage(&volume, d(quantity), cur("USD"));
-            let g = price_usage(&graduated, d(quantity), cur("USD"));
+            let v = price_usage(&volume, d(quantity), cur("USD")).unwrap();
+            let g = price_usage(&graduated, d(quantity), cur("USD")).unwrap();
             assert_eq!(v.amount.to_string(), want_volume, "{quantity} volume");
             assert_eq!(g.amount.to_string(), want_graduated, "{quantity} graduated");
         }
-        let zero = price_usage(&graduated, Decimal::ZERO, cur("USD"));
+        let zero = price_usage(&graduated, Decimal::ZERO, cur("USD")).unwrap();
         assert_eq!(
             zero.tiers,
             vec![TierCharge {
@@ -623,7 +699,7 @@ mod tests {
                 amount: d("5"),
             }]
         );
-        let g21 = price_usage(&graduated, d("21"), cur("USD"));
+        let g21 = price_usage(&graduated, d("21"), cur("USD")).unwrap();
         let flats: Vec<_> = g21.tiers.iter().map(|t| (t.tier, t.flat_amount)).collect();
         assert_eq!(flats, vec![(0, d("5")), (1, d("3")), (2, d("1"))]);
     }
@@ -681,7 +757,7 @@ mod tests {
         let want = ["0.00", "0.00", "20.00", "20.00", "40.00"];
         for (model, want) in models.iter().zip(want) {
             assert_eq!(
-                price_usage(model, d("20"), cur("USD")).amount.to_string(),
+                price_usage(model, d("20"), cur("USD")).unwrap().amount.to_string(),
                 want,
                 "{model:?}"
             );
@@ -702,7 +778,7 @@ mod tests {
             ("0.5", "2.5", "JPY", "1"),
         ];
         for &(amount, quantity, code, want) in cases {
-            let charge = price_fixed(d(amount), d(quantity), cur(code));
+            let charge = price_fixed(d(amount), d(quantity), cur(code)).unwrap();
             assert_eq!(charge.amount.to_string(), want, "{amount} x {quantity} {code}");
             assert_eq!(charge.unit_amount, Some(d(amount)));
             assert!(charge.tiers.is_empty());
@@ -909,11 +985,11 @@ mod tests {
         ) {
             let (low, high) = if a <= b { (a, b) } else { (b, a) };
             let model = tiered(TierMode::Graduated, tiers);
-            let cheap = price_usage(&model, low, currency);
-            let dear = price_usage(&model, high, currency);
+            let cheap = price_usage(&model, low, currency).unwrap();
+            let dear = price_usage(&model, high, currency).unwrap();
             prop_assert!(cheap.amount <= dear.amount, "{} at {} > {} at {}", cheap.amount, low, dear.amount, high);
-            let exact_low = price_exact(&model, low).amount;
-            let exact_high = price_exact(&model, high).amount;
+            let exact_low = price_exact(&model, low).unwrap().amount;
+            let exact_high = price_exact(&model, high).unwrap().amount;
             prop_assert!(exact_low <= exact_high);
         }
 
@@ -925,8 +1001,8 @@ mod tests {
         ) {
             let first = tiers[0].up_to.unwrap_or(Decimal::ONE_THOUSAND);
             let quantity = first * Decimal::new(permille, 3);
-            let volume = price_usage(&tiered(TierMode::Volume, tiers.clone()), quantity, currency);
-            let graduated = price_usage(&tiered(TierMode::Graduated, tiers), quantity, currency);
+            let volume = price_usage(&tiered(TierMode::Volume, tiers.clone()), quantity, currency).unwrap();
+            let graduated = price_usage(&tiered(TierMode::Graduated, tiers), quantity, currency).unwrap();
             prop_assert_eq!(volume.amount, graduated.amount);
             prop_assert_eq!(&volume.tiers, &graduated.tiers);
         }
@@ -936,8 +1012,8 @@ mod tests {
             let want = money::round_amount(tiers[0].flat_amount, currency);
             for mode in TierMode::ALL {
                 let model = tiered(mode, tiers.clone());
-                prop_assert_eq!(price_usage(&model, Decimal::ZERO, currency).amount, want);
-                prop_assert_eq!(price_usage(&model, Decimal::NEGATIVE_ONE, currency).amount, want);
+                prop_assert_eq!(price_usage(&model, Decimal::ZERO, currency).unwrap().amount, want);
+                prop_assert_eq!(price_usage(&model, Decimal::NEGATIVE_ONE, currency).unwrap().amount, want);
             }
         }
 
@@ -948,24 +1024,24 @@ mod tests {
             b in decimal(1_000_000_000, 6),
         ) {
             let model = BillingModel::PerUnit { unit_amount };
-            let whole = price_exact(&model, a + b).amount;
-            let part_a = price_exact(&model, a).amount;
-            let part_b = price_exact(&model, b).amount;
+            let whole = price_exact(&model, a + b).unwrap().amount;
+            let part_a = price_exact(&model, a).unwrap().amount;
+            let part_b = price_exact(&model, b).unwrap().amount;
             prop_assert_eq!(whole, part_a + part_b);
         }
 
         // With 2 places on both sides the product has 4, which CLF keeps:
-        // the rounded charges add up exactly too.
+        // the rounded charges add up exactly too (within the amount bound).
         #[test]
         fn per_unit_is_linear_after_rounding_when_exact(
             unit_amount in decimal(1_000_000, 2),
-            a in decimal(1_000_000_000, 2),
-            b in decimal(1_000_000_000, 2),
+            a in decimal(100_000_000, 2),
+            b in decimal(100_000_000, 2),
         ) {
             let model = BillingModel::PerUnit { unit_amount };
             let clf = cur("CLF");
-            let whole = price_usage(&model, a + b, clf).amount;
-            let parts = price_usage(&model, a, clf).amount + price_usage(&model, b, clf).amount;
+            let whole = price_usage(&model, a + b, clf).unwrap().amount;
+            let parts = price_usage(&model, a, clf).unwrap().amount + price_usage(&model, b, clf).unwrap().amount;
             prop_assert_eq!(whole, parts);
         }
 
@@ -978,7 +1054,7 @@ mod tests {
         ) {
             let mode = if graduated { TierMode::Graduated } else { TierMode::Volume };
             let model = tiered(mode, tiers);
-            let charge = price_exact(&model, quantity);
+            let charge = price_exact(&model, quantity).unwrap();
             prop_assert_eq!(charge.quantity, quantity);
             prop_assert_eq!(charge.tiers.iter().map(|t| t.amount).sum::<Decimal>(), charge.amount);
             if graduated {
@@ -991,8 +1067,8 @@ mod tests {
             size in decimal(1_000_000, 4).prop_filter("positive", |s| !s.is_zero()),
             quantity in decimal(10_000_000_000, 4),
         ) {
-            let down = packages(quantity, size, PackageRounding::Down);
-            let up = packages(quantity, size, PackageRounding::Up);
+            let down = packages(quantity, size, PackageRounding::Down).unwrap();
+            let up = packages(quantity, size, PackageRounding::Up).unwrap();
             prop_assert!(down.is_integer() && up.is_integer());
             prop_assert!(down * size <= quantity && quantity < (down + Decimal::ONE) * size);
             prop_assert!(up * size >= quantity);
@@ -1022,10 +1098,11 @@ mod tests {
                 tiered(TierMode::Volume, tiers.clone()),
                 tiered(TierMode::Graduated, tiers),
             ];
+            // Ok or refused; what matters is that it returns.
             for model in &models {
-                price_usage(model, quantity, currency);
+                let _ = price_usage(model, quantity, currency);
             }
-            price_fixed(unit_amount, quantity, currency);
+            let _ = price_fixed(unit_amount, quantity, currency);
         }
     }
 }

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ValidationError;
+use super::instant;
 use super::period::{Cadence, Period, boundary, period_containing, trial_end};
 
 /// The longest trial accepted: two years.
@@ -143,15 +144,40 @@ pub fn default_anchor(start_at: DateTime<Utc>, trial_days: u32) -> DateTime<Utc>
     }
 }
 
-/// Checks a client's anchor: periods may follow any instant up to one
-/// period after the first paid day, so the first period is never longer than
-/// a trial plus one period.
+/// Checks a client's start: not before `instant::earliest()`, at most
+/// `max_backdate_days` before `now` (each period since the start is billed
+/// at once, so a start years back would flood the customer with invoices),
+/// and at most `instant::MAX_YEARS_AHEAD` years after it.
+pub fn validate_start_at(
+    field: &str,
+    start_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_backdate_days: u32,
+) -> Result<DateTime<Utc>, ValidationError> {
+    instant::check_not_too_early(field, start_at)?;
+    let oldest = chrono::Duration::try_days(i64::from(max_backdate_days))
+        .and_then(|back| now.checked_sub_signed(back))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if start_at < oldest {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max_backdate_days} days in the past"),
+        ));
+    }
+    instant::check_not_too_late(field, start_at, now)?;
+    Ok(start_at)
+}
+
+/// Checks a client's anchor: periods may follow any instant from
+/// `instant::earliest()` up to one period after the first paid day, so the
+/// first period is never longer than a trial plus one period.
 pub fn validate_anchor(
     field: &str,
     anchor: DateTime<Utc>,
     first_paid: DateTime<Utc>,
     cadence: Cadence,
 ) -> Result<DateTime<Utc>, ValidationError> {
+    instant::check_not_too_early(field, anchor)?;
     if anchor > boundary(first_paid, cadence, 1) {
         return Err(ValidationError::new(
             field,
@@ -393,6 +419,62 @@ mod tests {
         assert!(validate_anchor("a", utc(2026, 2, 28), start, MONTHLY).is_ok());
         assert!(validate_anchor("a", utc(2026, 3, 1), start, MONTHLY).is_err());
         assert!(validate_anchor("a", utc(2020, 3, 1), start, MONTHLY).is_ok());
+        let err = validate_anchor("a", utc(1999, 12, 31), start, MONTHLY).unwrap_err();
+        assert_eq!(err.message, "must not be before 2000-01-01T00:00:00Z");
+        let err = validate_anchor("a", DateTime::<Utc>::MIN_UTC, start, MONTHLY).unwrap_err();
+        assert_eq!(err.field, "a");
+    }
+
+    #[test]
+    fn start_at_table() {
+        let now = utc(2026, 6, 15);
+        let day = chrono::Duration::days(1);
+        let second = chrono::Duration::seconds(1);
+        // (start, backdate days, expected message)
+        let cases: &[(DateTime<Utc>, u32, Option<&str>)] = &[
+            (now, 365, None),
+            (now, 0, None),
+            (now - second, 0, Some("must be at most 0 days in the past")),
+            (now - day * 365, 365, None),
+            (
+                now - day * 365 - second,
+                365,
+                Some("must be at most 365 days in the past"),
+            ),
+            (now - day * 30, 7, Some("must be at most 7 days in the past")),
+            (utc(2001, 1, 1), 36_500, None),
+            // The floor holds whatever the setting allows.
+            (
+                utc(1999, 12, 31),
+                36_500,
+                Some("must not be before 2000-01-01T00:00:00Z"),
+            ),
+            (utc(1, 1, 1), u32::MAX, Some("must not be before 2000-01-01T00:00:00Z")),
+            (
+                DateTime::<Utc>::MIN_UTC,
+                365,
+                Some("must not be before 2000-01-01T00:00:00Z"),
+            ),
+            (utc(2036, 6, 15), 365, None),
+            (utc(2036, 6, 16), 365, Some("must be at most 10 years in the future")),
+            (utc(9999, 12, 31), 365, Some("must be at most 10 years in the future")),
+            (
+                DateTime::<Utc>::MAX_UTC,
+                365,
+                Some("must be at most 10 years in the future"),
+            ),
+        ];
+        for &(start, backdate, want) in cases {
+            let got = validate_start_at("input.startAt", start, now, backdate);
+            match (got, want) {
+                (Ok(at), None) => assert_eq!(at, start),
+                (Err(e), Some(message)) => {
+                    assert_eq!(e.field, "input.startAt");
+                    assert_eq!(e.message, message, "{start}");
+                }
+                (got, want) => panic!("{start} (backdate {backdate}): got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

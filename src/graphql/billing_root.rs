@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::billing::invoices::{self, OneOffLine};
 use crate::billing::payments::{self, PaymentDraft};
-use crate::domain::money::{Currency, validate_amount};
+use crate::domain::money::{Currency, validate_amount, validate_quantity};
+use crate::domain::pricing::validate_fixed_charge;
 use crate::domain::validation::{required_text, validate_idempotency_key};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
@@ -21,6 +22,8 @@ pub struct OneOffLineInput {
     pub description: String,
     /// Price of one unit; negative for a credit line.
     pub unit_amount: Decimal,
+    /// At most 10^15; unitAmount x quantity may be at most 10^15 in the
+    /// currency, either way.
     #[graphql(default_with = "Decimal::ONE")]
     pub quantity: Decimal,
 }
@@ -53,10 +56,13 @@ fn one_off_lines(currency: Currency, lines: Vec<OneOffLineInput>) -> AppResult<V
         .zip(lines)
         .map(|(i, line)| {
             let field = |name: &str| format!("lines[{i}].{name}");
+            let unit_amount = validate_amount(&field("unitAmount"), line.unit_amount, currency, true)?;
+            let quantity = validate_quantity(&field("quantity"), line.quantity)?;
+            validate_fixed_charge(&field("quantity"), unit_amount, quantity, currency)?;
             Ok(OneOffLine {
                 description: required_text(&field("description"), &line.description, 500)?,
-                unit_amount: validate_amount(&field("unitAmount"), line.unit_amount, currency, true)?,
-                quantity: crate::domain::money::validate_non_negative(&field("quantity"), line.quantity)?,
+                unit_amount,
+                quantity,
             })
         })
         .collect()

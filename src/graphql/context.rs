@@ -1,15 +1,22 @@
-//! Per-request data: the authenticated tenant and its DataLoaders.
+//! Per-request data: the authenticated tenant, its DataLoaders, and the
+//! way resolvers run their statements.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use chrono::{DateTime, Utc};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::config::Limits;
 use crate::db::DbPool;
+use crate::error::AppError;
 use crate::graphql::batching::DispatchQueue;
+use crate::graphql::connections::RequestConnections;
 use crate::graphql::loaders::TenantLoader;
 use crate::state::AppState;
 
@@ -19,6 +26,8 @@ pub struct RequestContext {
     pub now: DateTime<Utc>,
     /// Bound to the tenant: a loader can never return another tenant's rows.
     pub loader: DataLoader<TenantLoader>,
+    connections: Arc<RequestConnections>,
+    queue: DispatchQueue,
 }
 
 impl RequestContext {
@@ -26,12 +35,45 @@ impl RequestContext {
     /// task (see [`crate::graphql::batching`]).
     pub fn new(state: &AppState, tenant_id: Uuid, queue: DispatchQueue) -> Self {
         let now = Utc::now();
-        let loader = DataLoader::new(TenantLoader::new(state.pool.clone(), tenant_id, now), move |task| {
-            queue.spawn(task)
+        let connections = Arc::new(RequestConnections::new(
+            state.pool.clone(),
+            state.config.sharing.connections_per_request,
+        ));
+        let loader_queue = queue.clone();
+        let loader = DataLoader::new(TenantLoader::new(connections.clone(), tenant_id, now), move |task| {
+            loader_queue.spawn(task)
         })
         // Dispatches wait for the query to yield anyway; no timer needed.
         .delay(Duration::ZERO);
-        RequestContext { tenant_id, now, loader }
+        RequestContext {
+            tenant_id,
+            now,
+            loader,
+            connections,
+            queue,
+        }
+    }
+
+    /// Runs `work` on one of the request's connections. It runs beside the
+    /// loader dispatches, in the request's driver, so its connection is
+    /// never held by a future that nobody polls.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let connections = self.connections.clone();
+        self.queue.spawn(Box::pin(async move {
+            let result = match connections.get().await {
+                Ok(mut conn) => work(&mut conn).await.map_err(AppError::from),
+                Err(e) => Err(e),
+            };
+            let _ = answer.send(result);
+        }));
+        answered
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the request's driver stopped before the statement ran")))?
     }
 }
 
@@ -48,6 +90,9 @@ pub trait ContextExt {
         &self.request().loader
     }
     fn state(&self) -> &AppState;
+    /// For mutations' services only: mutations run one at a time, with no
+    /// loader in flight, so a service's connection is always polled.
+    /// Queries run their statements through [`RequestContext::run`].
     fn pool(&self) -> &DbPool {
         &self.state().pool
     }

@@ -239,7 +239,8 @@ pub struct EventInput {
     pub event_name: String,
     /// The customer's external id; the customer may be created later.
     pub external_customer_id: String,
-    /// Defaults to now; at most 5 minutes in the future.
+    /// Defaults to now; not before 2000-01-01T00:00:00Z, at most 5 minutes
+    /// in the future.
     pub timestamp: Option<DateTime<Utc>>,
     /// A JSON object.
     pub properties: Option<Json<serde_json::Value>>,

@@ -6,9 +6,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::domain::customer as rules;
-use crate::domain::money::{Currency, validate_amount};
+use crate::domain::money::{Currency, validate_amount, validate_quantity};
 use crate::domain::period::validate_cadence;
-use crate::domain::pricing::{BillingModel, Tier, validate_model};
+use crate::domain::pricing::{BillingModel, Tier, validate_fixed_charge, validate_model};
 use crate::error::{AppError, AppResult};
 use crate::graphql::types::plan::{
     BillingModelType, BillingPeriodType, InvoiceCadenceType, PackageRoundingType, PriceType, TierModeType,
@@ -47,6 +47,8 @@ pub struct PriceInput {
     pub price_type: PriceType,
     pub amount: Option<Decimal>,
     pub invoice_cadence: Option<InvoiceCadenceType>,
+    /// Units billed per period (default 1), at most 10^15; amount x
+    /// quantity may be at most 10^15 in the currency.
     pub quantity: Option<Decimal>,
     pub meter_id: Option<Uuid>,
     pub billing_model: Option<BillingModelType>,
@@ -86,12 +88,14 @@ impl PriceInput {
                 let amount = self
                     .amount
                     .ok_or_else(|| AppError::validation(f("amount"), "is required for FIXED prices"))?;
-                let quantity = self.quantity.unwrap_or(Decimal::ONE);
-                if quantity <= Decimal::ZERO {
+                let amount = validate_amount(&f("amount"), amount, currency, false)?;
+                let quantity = validate_quantity(&f("quantity"), self.quantity.unwrap_or(Decimal::ONE))?;
+                if quantity.is_zero() {
                     return Err(AppError::validation(f("quantity"), "must be greater than 0"));
                 }
+                validate_fixed_charge(&f("quantity"), amount, quantity, currency)?;
                 PriceKind::Fixed {
-                    amount: validate_amount(&f("amount"), amount, currency, false)?,
+                    amount,
                     cadence: self.invoice_cadence.unwrap_or(InvoiceCadenceType::Advance).into(),
                     quantity,
                 }

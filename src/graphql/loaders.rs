@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
@@ -16,27 +17,32 @@ use crate::db::meters::{self, MeterRow};
 use crate::db::plans::{self, PlanRow, PriceRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionPageKey, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest, UsageRange, UsageSpec};
-use crate::db::{DbPool, connection};
 use crate::domain::meter::Aggregation;
 use crate::domain::usage::Window;
 use crate::error::{AppError, SharedError};
+use crate::graphql::connections::{RequestConn, RequestConnections};
 use crate::graphql::types::usage::UsageWindowValue;
 
 /// Loads rows of one tenant; the tenant is fixed when the request starts.
 pub struct TenantLoader {
-    pool: DbPool,
+    connections: Arc<RequestConnections>,
     tenant_id: Uuid,
     /// The request's clock, for rows whose state depends on time.
     now: DateTime<Utc>,
 }
 
 impl TenantLoader {
-    pub fn new(pool: DbPool, tenant_id: Uuid, now: DateTime<Utc>) -> Self {
-        TenantLoader { pool, tenant_id, now }
+    pub fn new(connections: Arc<RequestConnections>, tenant_id: Uuid, now: DateTime<Utc>) -> Self {
+        TenantLoader {
+            connections,
+            tenant_id,
+            now,
+        }
     }
 
-    pub(crate) async fn conn(&self) -> Result<crate::db::DbConn, SharedError> {
-        connection(&self.pool).await.map_err(SharedError::new)
+    /// A connection of the request's budget, for one dispatch's statements.
+    pub(crate) async fn conn(&self) -> Result<RequestConn, SharedError> {
+        self.connections.get().await.map_err(SharedError::new)
     }
 
     pub(crate) fn tenant_id(&self) -> Uuid {

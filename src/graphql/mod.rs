@@ -2,6 +2,7 @@
 
 pub mod batching;
 pub mod billing_root;
+pub mod connections;
 pub mod context;
 pub mod errors;
 pub mod input_rules;

@@ -1,9 +1,10 @@
 //! Queries and mutations of plans and prices.
 
 use async_graphql::{Context, Object, Result};
+use futures_util::FutureExt;
 use uuid::Uuid;
 
-use crate::db::{connection, plans as plan_rows};
+use crate::db::plans as plan_rows;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs_plans::{CreatePlanInput, PriceInput};
@@ -23,10 +24,12 @@ impl PlanQueryRoot {
     }
 
     async fn plan_by_lookup_key(&self, ctx: &Context<'_>, lookup_key: String) -> Result<Plan> {
-        let mut conn = connection(ctx.pool()).await?;
-        let row = plan_rows::plan_by_lookup_key(&mut conn, ctx.tenant_id(), lookup_key.trim())
-            .await
-            .map_err(AppError::from)?;
+        let tenant_id = ctx.tenant_id();
+        let lookup_key = lookup_key.trim().to_owned();
+        let row = ctx
+            .request()
+            .run(move |conn| async move { plan_rows::plan_by_lookup_key(conn, tenant_id, &lookup_key).await }.boxed())
+            .await?;
         Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
     }
 
@@ -44,17 +47,23 @@ impl PlanQueryRoot {
             PlanStatus::Active => plan_rows::STATUS_ACTIVE,
             PlanStatus::Archived => plan_rows::STATUS_ARCHIVED,
         });
-        let mut conn = connection(ctx.pool()).await?;
-        let rows = plan_rows::list_plans(&mut conn, ctx.tenant_id(), status, page.after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
-        let total_count = if wants_total_count(ctx) {
-            plan_rows::count_plans(&mut conn, ctx.tenant_id(), status)
-                .await
-                .map_err(AppError::from)?
-        } else {
-            0
-        };
+        let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
+        let with_total = wants_total_count(ctx);
+        let (rows, total_count) = ctx
+            .request()
+            .run(move |conn| {
+                async move {
+                    let rows = plan_rows::list_plans(conn, tenant_id, status, after, limit).await?;
+                    let total = if with_total {
+                        plan_rows::count_plans(conn, tenant_id, status).await?
+                    } else {
+                        0
+                    };
+                    Ok((rows, total))
+                }
+                .boxed()
+            })
+            .await?;
         Ok(PlanConnection::from_rows(rows, &page, total_count, |r| r.id, Plan))
     }
 }

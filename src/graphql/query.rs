@@ -1,7 +1,9 @@
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
-use crate::db::{connection, customers, integrations};
+use futures_util::FutureExt;
+
+use crate::db::{customers, integrations};
 use crate::domain::integration::{Provider, validate_provider_entity_id, validate_provider_name};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -25,10 +27,14 @@ impl CustomerQueryRoot {
     /// The active customer with this external id or, when none is active,
     /// the most recently archived one.
     async fn customer_by_external_id(&self, ctx: &Context<'_>, external_customer_id: String) -> Result<Customer> {
-        let mut conn = connection(ctx.pool()).await?;
-        let row = customers::find_by_external_id(&mut conn, ctx.tenant_id(), external_customer_id.trim())
-            .await
-            .map_err(AppError::from)?;
+        let tenant_id = ctx.tenant_id();
+        let external_customer_id = external_customer_id.trim().to_owned();
+        let row = ctx
+            .request()
+            .run(move |conn| {
+                async move { customers::find_by_external_id(conn, tenant_id, &external_customer_id).await }.boxed()
+            })
+            .await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
@@ -44,10 +50,14 @@ impl CustomerQueryRoot {
         let name =
             validate_provider_name("providerName", provider, provider_name.as_deref()).map_err(AppError::from)?;
         let entity = validate_provider_entity_id("providerEntityId", &provider_entity_id).map_err(AppError::from)?;
-        let mut conn = connection(ctx.pool()).await?;
-        let row = integrations::find_customer(&mut conn, ctx.tenant_id(), provider.as_str(), &name, &entity)
-            .await
-            .map_err(AppError::from)?;
+        let tenant_id = ctx.tenant_id();
+        let row = ctx
+            .request()
+            .run(move |conn| {
+                async move { integrations::find_customer(conn, tenant_id, provider.as_str(), &name, &entity).await }
+                    .boxed()
+            })
+            .await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
@@ -62,10 +72,12 @@ impl CustomerQueryRoot {
     ) -> Result<CustomerConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let filter = filter.unwrap_or_default().validate()?;
-        let mut conn = connection(ctx.pool()).await?;
-        let rows = customers::list(&mut conn, ctx.tenant_id(), &filter, page.after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
+        let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
+        let list_filter = filter.clone();
+        let rows = ctx
+            .request()
+            .run(move |conn| async move { customers::list(conn, tenant_id, &list_filter, after, limit).await }.boxed())
+            .await?;
         let (rows, page_info) = cut_page(rows, &page, |r| r.id);
         Ok(CustomerConnection::new(rows, page_info, CustomerTotal::Filter(filter)))
     }

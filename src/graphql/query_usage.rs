@@ -2,10 +2,11 @@
 
 use async_graphql::{Context, Object, Result};
 use chrono::DateTime;
+use futures_util::FutureExt;
 use uuid::Uuid;
 
 use crate::db::events::{self, EventPosition};
-use crate::db::{connection, meters};
+use crate::db::meters;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inputs::EventFilterInput;
@@ -48,17 +49,23 @@ impl UsageQueryRoot {
     ) -> Result<MeterConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let status = status.map(MeterStatus::as_db);
-        let mut conn = connection(ctx.pool()).await?;
-        let rows = meters::list(&mut conn, ctx.tenant_id(), status, page.after, page.fetch_limit())
-            .await
-            .map_err(AppError::from)?;
-        let total_count = if wants_total_count(ctx) {
-            meters::count(&mut conn, ctx.tenant_id(), status)
-                .await
-                .map_err(AppError::from)?
-        } else {
-            0
-        };
+        let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
+        let with_total = wants_total_count(ctx);
+        let (rows, total_count) = ctx
+            .request()
+            .run(move |conn| {
+                async move {
+                    let rows = meters::list(conn, tenant_id, status, after, limit).await?;
+                    let total = if with_total {
+                        meters::count(conn, tenant_id, status).await?
+                    } else {
+                        0
+                    };
+                    Ok((rows, total))
+                }
+                .boxed()
+            })
+            .await?;
         Ok(MeterConnection::from_rows(rows, &page, total_count, |r| r.id, Meter))
     }
 
@@ -79,17 +86,24 @@ impl UsageQueryRoot {
             }
         };
         let filter = filter.unwrap_or_default().into();
-        let mut conn = connection(ctx.pool()).await?;
-        let mut rows = events::list(&mut conn, ctx.tenant_id(), &filter, after.as_ref(), limit as i64 + 1)
-            .await
-            .map_err(AppError::from)?;
-        let total_count = if wants_total_count(ctx) {
-            events::count(&mut conn, ctx.tenant_id(), &filter)
-                .await
-                .map_err(AppError::from)?
-        } else {
-            0
-        };
+        let tenant_id = ctx.tenant_id();
+        let with_total = wants_total_count(ctx);
+        let position = after.clone();
+        let (mut rows, total_count) = ctx
+            .request()
+            .run(move |conn| {
+                async move {
+                    let rows = events::list(conn, tenant_id, &filter, position.as_ref(), limit as i64 + 1).await?;
+                    let total = if with_total {
+                        events::count(conn, tenant_id, &filter).await?
+                    } else {
+                        0
+                    };
+                    Ok((rows, total))
+                }
+                .boxed()
+            })
+            .await?;
         let has_next_page = rows.len() > limit;
         rows.truncate(limit);
         let page_info = crate::graphql::pagination::PageInfo {

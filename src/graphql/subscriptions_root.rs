@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::subscription::MAX_TRIAL_DAYS;
+use crate::domain::subscription::{MAX_TRIAL_DAYS, validate_start_at};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::SubscriptionById;
@@ -15,10 +15,13 @@ use crate::subscriptions::{self, Change, SubscriptionDraft};
 pub struct CreateSubscriptionInput {
     pub customer_id: Uuid,
     pub plan_id: Uuid,
-    /// Defaults to now; may be in the past or the future.
+    /// Defaults to now. Not before 2000-01-01T00:00:00Z, at most
+    /// BILLGRAPH_MAX_BACKDATE_DAYS (default 365) days in the past and at
+    /// most 10 years in the future.
     pub start_at: Option<DateTime<Utc>>,
     /// The instant periods are cut from; defaults to the end of the trial,
-    /// or the start. At most one period after that.
+    /// or the start. Not before 2000-01-01T00:00:00Z; at most one period
+    /// after the start (or the trial's end).
     pub billing_anchor: Option<DateTime<Utc>>,
     /// Days from the start in which nothing accrues.
     #[graphql(default = 0)]
@@ -28,7 +31,7 @@ pub struct CreateSubscriptionInput {
 }
 
 impl CreateSubscriptionInput {
-    fn validate(self, now: DateTime<Utc>) -> AppResult<SubscriptionDraft> {
+    fn validate(self, now: DateTime<Utc>, max_backdate_days: u32) -> AppResult<SubscriptionDraft> {
         let trial_days = u32::try_from(self.trial_days)
             .ok()
             .filter(|d| *d <= MAX_TRIAL_DAYS as u32)
@@ -38,7 +41,7 @@ impl CreateSubscriptionInput {
         Ok(SubscriptionDraft {
             customer_id: self.customer_id,
             plan_id: self.plan_id,
-            start_at: self.start_at.unwrap_or(now),
+            start_at: validate_start_at("input.startAt", self.start_at.unwrap_or(now), now, max_backdate_days)?,
             billing_anchor: self.billing_anchor,
             trial_days,
             payer: self.payer.into(),
@@ -65,7 +68,7 @@ impl SubscriptionMutationRoot {
     /// Subscribes a customer to a plan whose active prices share one
     /// currency and billing period.
     async fn create_subscription(&self, ctx: &Context<'_>, input: CreateSubscriptionInput) -> Result<Subscription> {
-        let draft = input.validate(ctx.now())?;
+        let draft = input.validate(ctx.now(), ctx.state().config.limits.max_backdate_days)?;
         Ok(Subscription(
             subscriptions::create(ctx.pool(), ctx.tenant_id(), draft).await?,
         ))

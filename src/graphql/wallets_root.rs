@@ -58,7 +58,8 @@ impl From<TopUpKind> for LotKind {
 
 #[derive(InputObject, Debug, Clone)]
 pub struct TopUpWalletInput {
-    /// Credits to add: above 0, at most 6 decimal places.
+    /// Credits to add: above 0, at most 6 decimal places; the balance after
+    /// it may hold at most 10^15 credits, worth at most 10^15 in the currency.
     pub credits: Decimal,
     #[graphql(default_with = "TopUpKind::Purchased")]
     pub kind: TopUpKind,

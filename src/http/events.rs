@@ -3,7 +3,7 @@
 //! Same rules and outcomes as the ingestEvents mutation.
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use crate::domain::event::RawEvent;
 use crate::domain::text::{check_text, check_text_tree};
 use crate::error::{AppError, ErrorCode};
 use crate::http::auth::Tenant;
+use crate::http::body::read_body;
 use crate::http::problem::{error_response, validation_response};
 use crate::state::AppState;
 use crate::usage::ingest::{self, Outcome};
@@ -94,7 +95,11 @@ fn failure(err: AppError) -> Response {
     }
 }
 
-pub async fn ingest_one(State(state): State<AppState>, Tenant(tenant_id): Tenant, body: Bytes) -> Response {
+pub async fn ingest_one(State(state): State<AppState>, tenant: Tenant, body: Body) -> Response {
+    let body = match read_body(body, &state.config.limits).await {
+        Ok(b) => b,
+        Err(refusal) => return refusal,
+    };
     let event: EventBody = match serde_json::from_slice(&body) {
         Ok(e) => e,
         Err(e) => return bad_request(&format!("invalid event: {e}")),
@@ -102,7 +107,7 @@ pub async fn ingest_one(State(state): State<AppState>, Tenant(tenant_id): Tenant
     if let Err(err) = event.check_text() {
         return refused_text(&err);
     }
-    match ingest::ingest(&state.pool, tenant_id, vec![event.into()]).await {
+    match ingest::ingest(&state.pool, tenant.id, vec![event.into()]).await {
         Ok(mut outcomes) => {
             let outcome = outcomes.remove(0);
             match outcome.outcome {
@@ -121,7 +126,11 @@ pub async fn ingest_one(State(state): State<AppState>, Tenant(tenant_id): Tenant
     }
 }
 
-pub async fn ingest_bulk(State(state): State<AppState>, Tenant(tenant_id): Tenant, body: Bytes) -> Response {
+pub async fn ingest_bulk(State(state): State<AppState>, tenant: Tenant, body: Body) -> Response {
+    let body = match read_body(body, &state.config.limits).await {
+        Ok(b) => b,
+        Err(refusal) => return refusal,
+    };
     let bulk: BulkBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => return bad_request(&format!("invalid bulk request: {e}")),
@@ -134,7 +143,7 @@ pub async fn ingest_bulk(State(state): State<AppState>, Tenant(tenant_id): Tenan
         }
     }
     let raw = bulk.events.into_iter().map(Into::into).collect();
-    match ingest::ingest(&state.pool, tenant_id, raw).await {
+    match ingest::ingest(&state.pool, tenant.id, raw).await {
         Ok(outcomes) => {
             let mut event_ids = Vec::new();
             let mut refused = Vec::new();

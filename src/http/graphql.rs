@@ -1,7 +1,7 @@
 //! POST /graphql runs a query for the key's tenant; GET /graphql is GraphiQL.
 
 use axum::Extension;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -14,6 +14,7 @@ use crate::graphql::context::RequestContext;
 use crate::graphql::errors::finish_errors;
 use crate::graphql::input_rules;
 use crate::http::auth::Tenant;
+use crate::http::body::read_body;
 use crate::http::problem::error_response;
 use crate::state::AppState;
 
@@ -29,23 +30,13 @@ pub async fn graphiql() -> Html<String> {
 pub async fn execute(
     State(state): State<AppState>,
     Extension(schema): Extension<BillgraphSchema>,
-    Tenant(tenant_id): Tenant,
+    tenant: Tenant,
     body: Body,
 ) -> Response {
     let limits = &state.config.limits;
-    // Read the body ourselves so the refusal can name the limit.
-    let bytes = match to_bytes(body, limits.max_body_bytes).await {
+    let bytes = match read_body(body, limits).await {
         Ok(b) => b,
-        Err(_) => {
-            return error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::Validation,
-                &format!(
-                    "request body exceeds the limit of {} bytes (BILLGRAPH_MAX_BODY_BYTES)",
-                    limits.max_body_bytes
-                ),
-            );
-        }
+        Err(refusal) => return refusal,
     };
     let mut request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
@@ -61,7 +52,7 @@ pub async fn execute(
         return finished(async_graphql::Response::from_errors(vec![refused]), limits);
     }
     let (queue, dispatches) = dispatch_queue();
-    let request = request.data(RequestContext::new(&state, tenant_id, queue));
+    let request = request.data(RequestContext::new(&state, tenant.id, queue));
     let run = run_with_dispatches(schema.execute(request), dispatches);
     match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(response) => finished(response, limits),

@@ -1,14 +1,16 @@
 //! The HTTP surface: GraphQL (POST /graphql), GraphiQL (GET /graphql),
 //! health checks, request ids, tracing, CORS and compression.
 
+pub mod admission;
 pub mod auth;
+pub mod body;
 pub mod events;
 pub mod graphql;
 pub mod health;
 pub mod problem;
+pub mod server;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
@@ -38,7 +40,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(axum::Extension(schema))
-        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())

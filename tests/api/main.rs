@@ -4,15 +4,18 @@ mod support;
 
 mod auth;
 mod billing;
+mod bounds;
 mod customers;
 mod hierarchy;
 mod ingestion;
 mod input_rules;
 mod integrations;
 mod limits;
+mod load;
 mod pagination;
 mod plans;
 mod schema;
+mod slow_clients;
 mod statements;
 mod subscriptions;
 mod tenancy;

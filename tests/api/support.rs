@@ -3,13 +3,13 @@
 //! Requests go through the real router, in-process, like a client's would.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use billgraph::AppState;
-use billgraph::config::Config;
+use billgraph::config::{Config, Sharing};
 use billgraph::db::{self, StatementCounter, api_keys, tenants};
 use billgraph::domain::api_key::ApiKey;
 use billgraph::embedded_pg::{Durability, EmbeddedPostgres};
@@ -91,14 +91,9 @@ impl TestApp {
         let mut config = Config::from_lookup(|_| None).expect("default config");
         config.database_url = Some(url.clone());
         config.db_pool_size = 8;
+        config.sharing = Sharing::for_pool(config.db_pool_size);
         adjust(&mut config);
-        let statements = StatementCounter::default();
-        let pool = db::build_pool(&url, config.db_pool_size, statements.clone()).expect("pool");
-        let state = AppState {
-            pool,
-            config: Arc::new(config),
-            statements,
-        };
+        let state = AppState::connect(config, &url, StatementCounter::default()).expect("pools");
         let router = billgraph::build_app(state.clone());
         let mut app = TestApp {
             router,
@@ -114,10 +109,7 @@ impl TestApp {
     pub fn reconfigured(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = (*self.state.config).clone();
         adjust(&mut config);
-        let state = AppState {
-            config: Arc::new(config),
-            ..self.state.clone()
-        };
+        let state = self.state.reconfigured(config);
         let router = billgraph::build_app(state.clone());
         TestApp {
             router,
@@ -148,10 +140,16 @@ impl TestApp {
 
     /// Sends a raw HTTP request to the app.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let (status, _, body) = self.respond(request).await;
+        (status, body)
+    }
+
+    /// Sends a raw HTTP request to the app; the answer with its headers.
+    pub async fn respond(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
+        let (status, headers) = (response.status(), response.headers().clone());
         let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, body.to_vec())
+        (status, headers, body.to_vec())
     }
 
     /// POSTs a GraphQL request with `key` (None: no key header).

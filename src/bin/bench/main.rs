@@ -4,7 +4,8 @@
 //! concurrency 16 beside the same page written as one hand-made SQL
 //! statement, the upcoming-invoice page, the billing run, and a parent's
 //! subtree usage; then the two pages again on a tenant with ten times the
-//! subscriptions, invoices, wallet transactions and events. Prints the
+//! subscriptions, invoices, wallet transactions and events; and a mixed
+//! load (pages, customers, events, debits) at 16, 64 and 128 clients. Prints the
 //! figures and writes them to a JSON file.
 //!
 //!     cargo run --release --bin bench -- [--events N] [--scale K] [--out FILE]
@@ -18,6 +19,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod client;
+mod mixed;
 mod pages;
 mod relations;
 mod scaled;
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use billgraph::AppState;
-use billgraph::config::Config;
+use billgraph::config::{Config, Sharing};
 use billgraph::db::{self, StatementCounter, api_keys, tenants};
 use billgraph::domain::api_key::ApiKey;
 use billgraph::embedded_pg::{Durability, EmbeddedPostgres};
@@ -59,6 +61,12 @@ struct Args {
     /// Measure pages A and B only (no upcoming-invoice page, billing run or parent usage).
     #[arg(long)]
     pages_only: bool,
+    /// Seconds of each mixed-load run (16, 64 and 128 clients).
+    #[arg(long, default_value_t = 10)]
+    mixed_seconds: u64,
+    /// Seed, ingest and run the mixed load only.
+    #[arg(long)]
+    mixed_only: bool,
     /// How many times the first tenant's rows the scaled tenant holds (0: no scaled run).
     #[arg(long, default_value_t = 10)]
     scale: u32,
@@ -70,6 +78,7 @@ const BATCH: usize = 1000;
 const ROOTS: usize = 100;
 const PARENT_CHILDREN: usize = 100;
 const DAYS: i64 = 30;
+const MIXED_CLIENTS: [usize; 3] = [16, 64, 128];
 
 struct Seeded {
     /// External ids that events are spread over.
@@ -105,12 +114,8 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     // Measure slow requests instead of refusing them.
     config.limits.request_timeout = Duration::from_secs(300);
     let statements = StatementCounter::default();
-    let pool = db::build_pool(&url, config.db_pool_size, statements.clone())?;
-    let state = AppState {
-        pool,
-        config: Arc::new(config),
-        statements: statements.clone(),
-    };
+    config.sharing = Sharing::for_pool(config.db_pool_size);
+    let state = AppState::connect(config, &url, statements.clone())?;
 
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let (tenant_id, key) = tenant_with_key(&mut conn, "bench").await?;
@@ -118,7 +123,13 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let app = billgraph::build_app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let header_read_timeout = state.config.limits.header_read_timeout;
+    tokio::spawn(billgraph::http::server::serve(
+        listener,
+        app,
+        header_read_timeout,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
     let api = Api {
         client: client.clone(),
@@ -161,6 +172,16 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let rollup_s = rollup_started.elapsed().as_secs_f64();
     eprintln!("  {rolled_days} days in {rollup_s:.1} s");
 
+    if args.mixed_only {
+        eprintln!("mixed load at 16, 64 and 128 clients");
+        let mixed = mixed::run(&api, &seeded.external_ids, now, &MIXED_CLIENTS, args.mixed_seconds).await?;
+        let report =
+            json!({ "ingestion": { "rest_bulk_events_per_s": rest, "copy_events_per_s": copy }, "mixed_load": mixed });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
+        return Ok(());
+    }
+
     let seconds = args.dashboard_seconds;
     let yardstick = Yardstick {
         statements: &statements,
@@ -194,6 +215,13 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     eprintln!("page A: relations of 50 roots (subscriptions, invoices with lines, wallets)");
     let page_a_seed = relations::seed(&api, &state, meter_ids[0], now).await?;
     let page_a_run = pages::measure(&yardstick, &api, &mut conn, tenant_id, page_a()).await?;
+
+    let mixed = if args.pages_only {
+        Value::Null
+    } else {
+        eprintln!("mixed load at 16, 64 and 128 clients");
+        mixed::run(&api, &seeded.external_ids, now, &MIXED_CLIENTS, args.mixed_seconds).await?
+    };
 
     let billing = if args.pages_only {
         Value::Null
@@ -250,6 +278,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         "page_a": { "seed": page_a_seed, "run": page_a_run },
         "page_b": page_b_run,
         "upcoming_invoice_page": preview,
+        "mixed_load": mixed,
         "billing_run": billing,
         "parent_usage": parent,
         "scaled_tenant": scaled,
@@ -624,16 +653,17 @@ async fn billing_run(
     let started = Instant::now();
     let mut finalized = 0;
     loop {
-        let n = billgraph::billing::invoices::finalize_due_batch(
+        let batch = billgraph::billing::invoices::finalize_due_batch(
             &state.pool,
             &settings,
             Utc::now() + chrono::Duration::hours(2),
+            &[],
         )
         .await?;
-        if n == 0 {
+        if batch.due == 0 {
             break;
         }
-        finalized += n;
+        finalized += batch.finalized;
     }
     let finalize_s = started.elapsed().as_secs_f64();
     eprintln!("  {finalized} invoices finalized in {finalize_s:.1} s");

@@ -72,13 +72,17 @@ pub async fn seed(api: &Api, state: &AppState, call_meter: Uuid, now: DateTime<U
     let summary = billgraph::billing::run::run(&state.pool, &settings, Utc::now()).await?;
     let mut finalized = 0;
     loop {
-        let n =
-            billgraph::billing::invoices::finalize_due_batch(&state.pool, &settings, Utc::now() + Duration::hours(2))
-                .await?;
-        if n == 0 {
+        let batch = billgraph::billing::invoices::finalize_due_batch(
+            &state.pool,
+            &settings,
+            Utc::now() + Duration::hours(2),
+            &[],
+        )
+        .await?;
+        if batch.due == 0 {
             break;
         }
-        finalized += n;
+        finalized += batch.finalized;
     }
     eprintln!(
         "  {} subscribed roots: {} invoices, {finalized} finalized",

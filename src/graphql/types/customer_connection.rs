@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object, Result};
+use futures_util::FutureExt;
 use uuid::Uuid;
 
-use crate::db::connection;
 use crate::db::customers::{self, CustomerFilter, CustomerRow};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{ChildCount, DescendantCount};
@@ -59,10 +59,10 @@ impl CustomerConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(match &self.total {
             CustomerTotal::Filter(filter) => {
-                let mut conn = connection(ctx.pool()).await?;
-                customers::count(&mut conn, ctx.tenant_id(), filter)
-                    .await
-                    .map_err(crate::error::AppError::from)?
+                let (tenant_id, filter) = (ctx.tenant_id(), filter.clone());
+                ctx.request()
+                    .run(move |conn| async move { customers::count(conn, tenant_id, &filter).await }.boxed())
+                    .await?
             }
             CustomerTotal::Children(id) => ctx.loader().load_one(ChildCount(*id)).await?.unwrap_or(0),
             CustomerTotal::Descendants(id) => ctx.loader().load_one(DescendantCount(*id)).await?.unwrap_or(0),

@@ -236,7 +236,7 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
         };
         loader.load_one(key).await?.unwrap_or_default()
     };
-    let charges = period_charges(&terms, &usage, !intervals.is_empty(), currency);
+    let charges = period_charges(&terms, &usage, !intervals.is_empty(), currency).map_err(AppError::from)?;
     let line_items = charges
         .lines
         .into_iter()
