@@ -1,38 +1,38 @@
 //! The GraphQL API: schema, resolvers, loaders and the error contract.
 
+//!
+//! Each feature has its folder (root resolvers, object types, inputs and
+//! loaders together); the files beside them are the plumbing every feature
+//! shares: the request driver and its connections, pagination, errors and
+//! the input rules.
+
 pub mod batching;
-pub mod billing_root;
+pub mod connection;
 pub mod connections;
 pub mod context;
+pub mod customers;
 pub mod errors;
 pub mod input_rules;
-pub mod inputs;
-pub mod inputs_plans;
+pub mod invoices;
 pub mod loaders;
-pub mod loaders_billing;
-pub mod loaders_wallets;
-pub mod mutation;
-pub mod mutation_usage;
 pub mod pagination;
-pub mod plans_root;
-pub mod query;
-pub mod query_usage;
-pub mod subscriptions_root;
-pub mod types;
-pub mod wallets_root;
+pub mod plans;
+pub mod subscriptions;
+pub mod usage;
+pub mod wallets;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::config::Limits;
 use crate::state::AppState;
-use billing_root::{BillingMutationRoot, BillingQueryRoot};
-use mutation::CustomerMutationRoot;
-use mutation_usage::UsageMutationRoot;
-use plans_root::{PlanMutationRoot, PlanQueryRoot};
-use query::CustomerQueryRoot;
-use query_usage::UsageQueryRoot;
-use subscriptions_root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
-use wallets_root::{WalletMutationRoot, WalletQueryRoot};
+use customers::mutation::CustomerMutationRoot;
+use customers::query::CustomerQueryRoot;
+use invoices::root::{BillingMutationRoot, BillingQueryRoot};
+use plans::root::{PlanMutationRoot, PlanQueryRoot};
+use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
+use usage::mutation::UsageMutationRoot;
+use usage::query::UsageQueryRoot;
+use wallets::root::{WalletMutationRoot, WalletQueryRoot};
 
 /// Query roots merged per domain.
 #[derive(MergedObject, Default)]

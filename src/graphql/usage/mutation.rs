@@ -4,9 +4,9 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::graphql::context::ContextExt;
-use crate::graphql::inputs::{CreateMeterInput, EventInput};
-use crate::graphql::types::event::IngestEventsResult;
-use crate::graphql::types::meter::Meter;
+use crate::graphql::usage::event::IngestEventsResult;
+use crate::graphql::usage::inputs::{CreateMeterInput, EventInput};
+use crate::graphql::usage::meter::Meter;
 use crate::usage::{ingest, meters};
 
 #[derive(Default)]

@@ -11,8 +11,8 @@ use crate::domain::pricing::validate_fixed_charge;
 use crate::domain::validation::{required_text, validate_idempotency_key};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders_billing::InvoiceById;
-use crate::graphql::types::invoice::{Invoice, Payment, PaymentMethod};
+use crate::graphql::invoices::invoice::{Invoice, Payment, PaymentMethod};
+use crate::graphql::invoices::loaders::InvoiceById;
 
 /// Lines a one-off invoice may have.
 const MAX_ONE_OFF_LINES: usize = 100;

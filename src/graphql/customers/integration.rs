@@ -7,8 +7,8 @@ use uuid::Uuid;
 use crate::db::integrations::IntegrationRow;
 use crate::domain::integration::Provider;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::CustomerById;
-use crate::graphql::types::customer::Customer;
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::CustomerById;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum IntegrationProvider {

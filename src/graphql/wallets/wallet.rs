@@ -9,12 +9,12 @@ use crate::billing::wallets::{balance_amount, wallet_currency};
 use crate::db::wallets::{self, TransactionPageKey, TransactionRow, WalletRow};
 use crate::domain::money::round_amount;
 use crate::error::AppError;
+use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::CustomerById;
-use crate::graphql::loaders_wallets::{WalletById, WalletTransactionCount, WalletTransactionsPage};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::CustomerById;
 use crate::graphql::pagination::{PageRequest, page_complexity};
-use crate::graphql::types::connection::loaded_connection_type;
-use crate::graphql::types::customer::Customer;
+use crate::graphql::wallets::loaders::{WalletById, WalletTransactionCount, WalletTransactionsPage};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum WalletStatus {

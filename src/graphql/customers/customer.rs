@@ -9,17 +9,17 @@ use crate::db::hierarchy::PageKey;
 use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{
-    AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf, PaidSubscriptions, UsageOf, UsageQuery,
-};
-use crate::graphql::loaders_billing::BalanceDue;
+use crate::graphql::customers::customer_connection::{CustomerConnection, CustomerTotal};
+use crate::graphql::customers::integration::IntegrationMapping;
+use crate::graphql::customers::loaders::{AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf};
+use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
+use crate::graphql::invoices::loaders::BalanceDue;
 use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
-use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
-use crate::graphql::types::integration::IntegrationMapping;
-use crate::graphql::types::invoice::{InvoiceConnection, InvoiceStatusType};
-use crate::graphql::types::preview::{CurrencyAmount, UpcomingCharges, upcoming_invoice};
-use crate::graphql::types::subscription::{SubscriptionConnection, SubscriptionStatus};
-use crate::graphql::types::usage::{MeterUsage, UsageWindow};
+use crate::graphql::subscriptions::loaders::PaidSubscriptions;
+use crate::graphql::subscriptions::preview::{CurrencyAmount, UpcomingCharges, upcoming_invoice};
+use crate::graphql::subscriptions::subscription::{SubscriptionConnection, SubscriptionStatus};
+use crate::graphql::usage::loaders::{UsageOf, UsageQuery};
+use crate::graphql::usage::meter_usage::{MeterUsage, UsageWindow};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CustomerStatus {
@@ -262,10 +262,10 @@ impl Customer {
     }
 
     /// The customer's wallets, of every status, in creation order.
-    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::types::wallet::Wallet>> {
-        let key = crate::graphql::loaders_wallets::WalletsOf(self.0.id);
+    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::wallets::wallet::Wallet>> {
+        let key = crate::graphql::wallets::loaders::WalletsOf(self.0.id);
         let rows = ctx.loader().load_one(key).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(crate::graphql::types::wallet::Wallet).collect())
+        Ok(rows.into_iter().map(crate::graphql::wallets::wallet::Wallet).collect())
     }
 
     /// Invoices the customer pays (with includeChildren, those of its whole

@@ -96,4 +96,4 @@ impl From<Vec<EventOutcome>> for IngestEventsResult {
     }
 }
 
-crate::graphql::types::connection::connection_type!(EventConnection, EventEdge, Event);
+crate::graphql::connection::connection_type!(EventConnection, EventEdge, Event);

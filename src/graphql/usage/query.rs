@@ -9,11 +9,11 @@ use crate::db::events::{self, EventPosition};
 use crate::db::meters;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::inputs::EventFilterInput;
-use crate::graphql::loaders::MeterById;
 use crate::graphql::pagination::{PageRequest, decode_text_cursor, encode_text_cursor, page_limit, wants_total_count};
-use crate::graphql::types::event::{Event, EventConnection, EventEdge};
-use crate::graphql::types::meter::{Meter, MeterConnection, MeterStatus};
+use crate::graphql::usage::event::{Event, EventConnection, EventEdge};
+use crate::graphql::usage::inputs::EventFilterInput;
+use crate::graphql::usage::loaders::MeterById;
+use crate::graphql::usage::meter::{Meter, MeterConnection, MeterStatus};
 
 #[derive(Default)]
 pub struct UsageQueryRoot;

@@ -10,7 +10,7 @@ use crate::domain::money::{Currency, validate_amount, validate_quantity};
 use crate::domain::period::validate_cadence;
 use crate::domain::pricing::{BillingModel, Tier, validate_fixed_charge, validate_model};
 use crate::error::{AppError, AppResult};
-use crate::graphql::types::plan::{
+use crate::graphql::plans::plan::{
     BillingModelType, BillingPeriodType, InvoiceCadenceType, PackageRoundingType, PriceType, TierModeType,
 };
 use crate::plans::{PlanDraft, PriceDraft, PriceKind};

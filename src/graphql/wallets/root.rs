@@ -12,8 +12,8 @@ use crate::domain::validation::{required_text, validate_idempotency_key};
 use crate::domain::wallet::{validate_conversion_rate, validate_credits};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders_wallets::WalletById;
-use crate::graphql::types::wallet::{Wallet, WalletTransaction};
+use crate::graphql::wallets::loaders::WalletById;
+use crate::graphql::wallets::wallet::{Wallet, WalletTransaction};
 
 /// Longest wallet name, in characters.
 const MAX_NAME_CHARS: usize = 200;

@@ -18,11 +18,14 @@ use crate::domain::pricing::TierCharge;
 use crate::domain::subscription as rules;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{BillableUsage, CustomerById, MeterById, PausesOf, PlanById, PricesOfPlan};
-use crate::graphql::types::customer::Customer;
-use crate::graphql::types::meter::Meter;
-use crate::graphql::types::plan::Price;
-use crate::graphql::types::subscription::{Subscription, as_of};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
+use crate::graphql::plans::plan::Price;
+use crate::graphql::subscriptions::loaders::PausesOf;
+use crate::graphql::subscriptions::subscription::{Subscription, as_of};
+use crate::graphql::usage::loaders::{BillableUsage, MeterById};
+use crate::graphql::usage::meter::Meter;
 use crate::subscriptions::{BilledPrices, billed_prices, lifecycle_of};
 
 /// The part of a tiered charge one tier contributes.

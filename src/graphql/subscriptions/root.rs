@@ -7,8 +7,8 @@ use uuid::Uuid;
 use crate::domain::subscription::{MAX_TRIAL_DAYS, validate_start_at};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::SubscriptionById;
-use crate::graphql::types::subscription::{PayerType, Subscription};
+use crate::graphql::subscriptions::loaders::SubscriptionById;
+use crate::graphql::subscriptions::subscription::{PayerType, Subscription};
 use crate::subscriptions::{self, Change, SubscriptionDraft};
 
 #[derive(InputObject, Debug, Clone)]

@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::domain::usage::{Window, empty_value};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{MeterById, UsageTotals};
-use crate::graphql::types::meter::Meter;
+use crate::graphql::usage::loaders::{MeterById, UsageTotals};
+use crate::graphql::usage::meter::Meter;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum UsageWindow {

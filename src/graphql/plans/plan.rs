@@ -8,8 +8,9 @@ use crate::domain::period::BillingPeriod;
 use crate::domain::pricing::{BillingModel, PackageRounding, TierMode};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{MeterById, PlanById, PricesOfPlan};
-use crate::graphql::types::meter::Meter;
+use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
+use crate::graphql::usage::loaders::MeterById;
+use crate::graphql::usage::meter::Meter;
 use crate::plans::{InvoiceCadence, model_json};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -341,4 +342,4 @@ impl Price {
     }
 }
 
-crate::graphql::types::connection::connection_type!(PlanConnection, PlanEdge, Plan);
+crate::graphql::connection::connection_type!(PlanConnection, PlanEdge, Plan);

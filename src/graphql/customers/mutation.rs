@@ -5,9 +5,9 @@ use crate::customers::{self, hierarchy, integrations};
 use crate::domain::integration::{Provider, validate_provider_name};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::inputs::{CreateCustomerInput, IntegrationMappingInput, UpdateCustomerInput};
-use crate::graphql::types::customer::Customer;
-use crate::graphql::types::integration::{IntegrationMapping, IntegrationProvider};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::inputs::{CreateCustomerInput, IntegrationMappingInput, UpdateCustomerInput};
+use crate::graphql::customers::integration::{IntegrationMapping, IntegrationProvider};
 
 #[derive(Default)]
 pub struct CustomerMutationRoot;

@@ -7,12 +7,12 @@ use crate::db::{customers, integrations};
 use crate::domain::integration::{Provider, validate_provider_entity_id, validate_provider_name};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::inputs::CustomerFilterInput;
-use crate::graphql::loaders::CustomerById;
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::customer_connection::{CustomerConnection, CustomerTotal};
+use crate::graphql::customers::inputs::CustomerFilterInput;
+use crate::graphql::customers::integration::IntegrationProvider;
+use crate::graphql::customers::loaders::CustomerById;
 use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
-use crate::graphql::types::customer::Customer;
-use crate::graphql::types::customer_connection::{CustomerConnection, CustomerTotal};
-use crate::graphql::types::integration::IntegrationProvider;
 
 #[derive(Default)]
 pub struct CustomerQueryRoot;

@@ -7,15 +7,17 @@ use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::{self as rules, InvoiceStatus, PaymentStatus};
 use crate::domain::money::in_minor_units;
 use crate::error::AppError;
+use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{CustomerById, MeterById, SubscriptionById};
-use crate::graphql::loaders_billing::{InvoiceCount, InvoicesPage, LinesOf, PaymentsOf};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::loaders::{InvoiceCount, InvoicesPage, LinesOf, PaymentsOf};
 use crate::graphql::pagination::PageRequest;
-use crate::graphql::types::connection::loaded_connection_type;
-use crate::graphql::types::customer::Customer;
-use crate::graphql::types::meter::Meter;
-use crate::graphql::types::plan::Price;
-use crate::graphql::types::subscription::Subscription;
+use crate::graphql::plans::plan::Price;
+use crate::graphql::subscriptions::loaders::SubscriptionById;
+use crate::graphql::subscriptions::subscription::Subscription;
+use crate::graphql::usage::loaders::MeterById;
+use crate::graphql::usage::meter::Meter;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "InvoiceStatus")]
@@ -157,7 +159,7 @@ impl InvoiceLineItem {
         };
         let prices = ctx
             .loader()
-            .load_one(crate::graphql::loaders::PriceById(price_id))
+            .load_one(crate::graphql::plans::loaders::PriceById(price_id))
             .await?;
         Ok(prices.map(Price))
     }

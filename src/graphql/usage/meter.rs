@@ -131,4 +131,4 @@ impl Meter {
     }
 }
 
-crate::graphql::types::connection::connection_type!(MeterConnection, MeterEdge, Meter);
+crate::graphql::connection::connection_type!(MeterConnection, MeterEdge, Meter);

@@ -6,14 +6,16 @@ use crate::db::subscriptions::{SubscriptionPageKey, SubscriptionRow};
 use crate::domain::period::{self, BillingPeriod};
 use crate::domain::subscription::{self as rules, Payer, Status};
 use crate::error::AppError;
+use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{CustomerById, PausesOf, PlanById, SubscriptionCount, SubscriptionsPage};
-use crate::graphql::loaders_billing::PayerOf;
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::loaders::PayerOf;
 use crate::graphql::pagination::PageRequest;
-use crate::graphql::types::connection::loaded_connection_type;
-use crate::graphql::types::customer::Customer;
-use crate::graphql::types::plan::{BillingPeriodType, Plan};
-use crate::graphql::types::preview::{UpcomingInvoice, upcoming_invoice};
+use crate::graphql::plans::loaders::PlanById;
+use crate::graphql::plans::plan::{BillingPeriodType, Plan};
+use crate::graphql::subscriptions::loaders::{PausesOf, SubscriptionCount, SubscriptionsPage};
+use crate::graphql::subscriptions::preview::{UpcomingInvoice, upcoming_invoice};
 use crate::subscriptions::lifecycle_of;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

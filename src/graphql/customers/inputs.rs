@@ -2,22 +2,16 @@
 //! rule comes from domain/; this file only names the fields.
 
 use async_graphql::{InputObject, Json, MaybeUndefined};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::customers::integrations::MappingDraft;
 use crate::customers::{CustomerDraft, CustomerPatch};
 use crate::db::customers::{AddressColumns, CustomerFilter};
-use crate::db::events::EventFilter;
-use crate::domain::event::RawEvent;
 use crate::domain::integration::{validate_provider_entity_id, validate_provider_name};
-use crate::domain::meter::{self, Aggregation, MeterFilter};
 use crate::domain::{country, customer as rules, metadata};
 use crate::error::{AppError, AppResult};
-use crate::graphql::types::customer::CustomerStatus;
-use crate::graphql::types::integration::IntegrationProvider;
-use crate::graphql::types::meter::MeterAggregation;
-use crate::usage::meters::MeterDraft;
+use crate::graphql::customers::customer::CustomerStatus;
+use crate::graphql::customers::integration::IntegrationProvider;
 
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct AddressInput {
@@ -185,98 +179,5 @@ impl IntegrationMappingInput {
                 None => Default::default(),
             },
         })
-    }
-}
-
-#[derive(InputObject, Debug, Clone)]
-pub struct MeterFilterInput {
-    /// An event property.
-    pub key: String,
-    /// The event counts when the property equals any of these.
-    pub values: Vec<String>,
-}
-
-#[derive(InputObject, Debug, Clone)]
-pub struct CreateMeterInput {
-    pub name: String,
-    /// Events of this name count.
-    pub event_name: String,
-    pub aggregation: MeterAggregation,
-    /// The event property to aggregate; required except for COUNT.
-    pub property: Option<String>,
-    /// Every filter must match for an event to count.
-    pub filters: Option<Vec<MeterFilterInput>>,
-}
-
-impl CreateMeterInput {
-    pub fn validate(self) -> AppResult<MeterDraft> {
-        let aggregation: Aggregation = self.aggregation.into();
-        let filters = self
-            .filters
-            .unwrap_or_default()
-            .into_iter()
-            .map(|f| MeterFilter {
-                key: f.key,
-                values: f.values,
-            })
-            .collect();
-        Ok(MeterDraft {
-            name: rules::validate_name("input.name", &self.name)?,
-            event_name: meter::validate_event_name("input.eventName", &self.event_name)?,
-            aggregation,
-            property: meter::validate_property("input.property", aggregation, self.property.as_deref())?,
-            filters: meter::validate_filters("input.filters", filters)?,
-        })
-    }
-}
-
-/// A usage event. Sending the same eventId again is harmless: it is
-/// acknowledged as a duplicate and never counted twice.
-#[derive(InputObject, Debug, Clone)]
-pub struct EventInput {
-    /// Idempotency key; generated when absent.
-    pub event_id: Option<String>,
-    pub event_name: String,
-    /// The customer's external id; the customer may be created later.
-    pub external_customer_id: String,
-    /// Defaults to now; not before 2000-01-01T00:00:00Z, at most 5 minutes
-    /// in the future.
-    pub timestamp: Option<DateTime<Utc>>,
-    /// A JSON object.
-    pub properties: Option<Json<serde_json::Value>>,
-    pub source: Option<String>,
-}
-
-impl From<EventInput> for RawEvent {
-    fn from(e: EventInput) -> Self {
-        RawEvent {
-            event_id: e.event_id,
-            event_name: e.event_name,
-            external_customer_id: e.external_customer_id,
-            timestamp: e.timestamp,
-            properties: e.properties.map(|p| p.0),
-            source: e.source,
-        }
-    }
-}
-
-#[derive(InputObject, Debug, Clone, Default)]
-pub struct EventFilterInput {
-    pub external_customer_id: Option<String>,
-    pub event_name: Option<String>,
-    /// Inclusive.
-    pub from: Option<DateTime<Utc>>,
-    /// Exclusive.
-    pub to: Option<DateTime<Utc>>,
-}
-
-impl From<EventFilterInput> for EventFilter {
-    fn from(f: EventFilterInput) -> Self {
-        EventFilter {
-            external_customer_id: f.external_customer_id.map(|s| s.trim().to_string()),
-            event_name: f.event_name.map(|s| s.trim().to_string()),
-            from: f.from,
-            to: f.to,
-        }
     }
 }

@@ -4,9 +4,9 @@ use uuid::Uuid;
 
 use crate::db::customers::{self, CustomerFilter, CustomerRow};
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{ChildCount, DescendantCount};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::{ChildCount, DescendantCount};
 use crate::graphql::pagination::{PageInfo, encode_cursor};
-use crate::graphql::types::customer::Customer;
 
 /// Where a connection's totalCount comes from; counted only when asked for.
 pub enum CustomerTotal {

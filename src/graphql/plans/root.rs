@@ -7,10 +7,10 @@ use uuid::Uuid;
 use crate::db::plans as plan_rows;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::inputs_plans::{CreatePlanInput, PriceInput};
-use crate::graphql::loaders::PlanById;
 use crate::graphql::pagination::{PageRequest, wants_total_count};
-use crate::graphql::types::plan::{Plan, PlanConnection, PlanStatus, Price};
+use crate::graphql::plans::inputs::{CreatePlanInput, PriceInput};
+use crate::graphql::plans::loaders::PlanById;
+use crate::graphql::plans::plan::{Plan, PlanConnection, PlanStatus, Price};
 use crate::plans;
 
 #[derive(Default)]

@@ -1,0 +1,5 @@
+//! Invoices, their lines and payments, and balances due.
+
+pub mod invoice;
+pub mod loaders;
+pub mod root;

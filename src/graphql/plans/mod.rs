@@ -1,0 +1,6 @@
+//! Plans and their prices.
+
+pub mod inputs;
+pub mod loaders;
+pub mod plan;
+pub mod root;

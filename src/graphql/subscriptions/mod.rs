@@ -1,0 +1,6 @@
+//! Subscriptions, their pauses, and the upcoming invoice they preview.
+
+pub mod loaders;
+pub mod preview;
+pub mod root;
+pub mod subscription;

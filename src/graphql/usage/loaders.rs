@@ -1,0 +1,154 @@
+//! DataLoaders of meters and usage.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use async_graphql::dataloader::Loader;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::meters::{self, MeterRow};
+use crate::db::usage::{self, QuantityRequest, UsageRange, UsageSpec};
+use crate::domain::meter::Aggregation;
+use crate::domain::usage::Window;
+use crate::error::SharedError;
+use crate::graphql::loaders::{TenantLoader, rows_by_id, shared};
+use crate::graphql::usage::meter_usage::UsageWindowValue;
+
+rows_by_id! {
+    MeterById => MeterRow, meters::find_by_ids
+}
+
+/// What a usage field asks for; customers asking the same share a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Sorted; empty means every active meter.
+    pub meter_ids: Vec<Uuid>,
+    pub include_children: bool,
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageOf {
+    pub customer_id: Uuid,
+    pub query: UsageQuery,
+}
+
+/// A customer's usage of one meter.
+#[derive(Debug, Clone)]
+pub struct UsageTotals {
+    pub aggregation: Aggregation,
+    pub value: Option<Decimal>,
+    pub event_count: i64,
+    pub skipped: i64,
+    pub windows: Vec<UsageWindowValue>,
+}
+
+impl Loader<UsageOf> for TenantLoader {
+    /// Per meter, in meter id order.
+    type Value = Vec<(Uuid, UsageTotals)>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[UsageOf]) -> Result<HashMap<UsageOf, Self::Value>, SharedError> {
+        let mut by_query: HashMap<&UsageQuery, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_query.entry(&key.query).or_default().push(key.customer_id);
+        }
+        let mut conn = self.conn().await?;
+        let mut out = HashMap::with_capacity(keys.len());
+        for (query, customer_ids) in by_query {
+            let ranges: Vec<UsageRange> = (1..)
+                .zip(&customer_ids)
+                .map(|(group, customer_id)| UsageRange {
+                    group,
+                    customer_id: *customer_id,
+                    from: query.from,
+                    to: query.to,
+                })
+                .collect();
+            let spec = UsageSpec {
+                ranges: &ranges,
+                meter_ids: &query.meter_ids,
+                include_children: query.include_children,
+                window: query.window.map(Window::date_trunc_unit),
+            };
+            let rows = usage::aggregate(&mut conn, self.tenant_id(), &spec)
+                .await
+                .map_err(shared)?;
+            let mut per_customer: Vec<Vec<(Uuid, UsageTotals)>> = vec![Vec::new(); customer_ids.len()];
+            // Rows come ordered by customer, meter, then the total before its windows.
+            for row in rows {
+                let list = &mut per_customer[(row.idx - 1) as usize];
+                match row.bucket {
+                    None => list.push((
+                        row.meter_id,
+                        UsageTotals {
+                            aggregation: Aggregation::parse(&row.aggregation).unwrap_or(Aggregation::Count),
+                            value: usage::parse_value(row.value.as_deref()),
+                            event_count: row.event_count,
+                            skipped: row.skipped,
+                            windows: Vec::new(),
+                        },
+                    )),
+                    Some(start) => {
+                        if let Some((_, totals)) = list.last_mut().filter(|(m, _)| *m == row.meter_id) {
+                            let window = query.window.unwrap_or(Window::Day);
+                            totals.windows.push(UsageWindowValue {
+                                start,
+                                end: window.bucket_end(start),
+                                value: usage::parse_value(row.value.as_deref()),
+                                event_count: row.event_count,
+                            });
+                        }
+                    }
+                }
+            }
+            for (customer_id, usage) in customer_ids.into_iter().zip(per_customer) {
+                out.insert(
+                    UsageOf {
+                        customer_id,
+                        query: query.clone(),
+                    },
+                    usage,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Usage of one customer (not its subtree) over stretches of time that are
+/// added up: a billing period minus its pauses. Keys with different
+/// stretches still share one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BillableUsage {
+    pub customer_id: Uuid,
+    /// Sorted, disjoint, half-open.
+    pub intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Sorted, deduplicated.
+    pub meter_ids: Vec<Uuid>,
+}
+
+impl Loader<BillableUsage> for TenantLoader {
+    /// The quantity per meter (0 when nothing was used).
+    type Value = HashMap<Uuid, Decimal>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[BillableUsage]) -> Result<HashMap<BillableUsage, Self::Value>, SharedError> {
+        let requests: Vec<QuantityRequest> = keys
+            .iter()
+            .map(|k| QuantityRequest {
+                customer_id: k.customer_id,
+                intervals: &k.intervals,
+                meter_ids: &k.meter_ids,
+            })
+            .collect();
+        let quantities = usage::quantities(&mut *self.conn().await?, self.tenant_id(), &requests)
+            .await
+            .map_err(shared)?;
+        Ok(keys.iter().cloned().zip(quantities).collect())
+    }
+}
