@@ -7,9 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::customers;
-
-pub const STATUS_ACTIVE: &str = "ACTIVE";
-pub const STATUS_ARCHIVED: &str = "ARCHIVED";
+use crate::domain::stored::RecordStatus;
 
 /// The unique index that keeps live external ids unique per tenant.
 pub const LIVE_EXTERNAL_ID_INDEX: &str = "customers_live_external_id";
@@ -30,7 +28,7 @@ pub struct CustomerRow {
     pub address_country: Option<String>,
     pub metadata: serde_json::Value,
     pub parent_customer_id: Option<Uuid>,
-    pub status: String,
+    pub status: RecordStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -38,7 +36,7 @@ pub struct CustomerRow {
 
 impl CustomerRow {
     pub fn is_active(&self) -> bool {
-        self.status == STATUS_ACTIVE
+        self.status == RecordStatus::Active
     }
 }
 
@@ -89,7 +87,7 @@ pub struct CustomerChanges {
 pub struct CustomerFilter {
     pub parent_customer_id: Option<Uuid>,
     pub roots_only: bool,
-    pub status: Option<&'static str>,
+    pub status: Option<RecordStatus>,
     /// Customers whose metadata contains all of these pairs.
     pub metadata: Option<serde_json::Value>,
     /// Case-insensitive substring of name, email or external id.
@@ -239,7 +237,7 @@ pub async fn archive(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) ->
         .filter(customers::id.eq(id));
     diesel::update(target)
         .set((
-            customers::status.eq(STATUS_ARCHIVED),
+            customers::status.eq(RecordStatus::Archived),
             customers::archived_at.eq(now),
             customers::updated_at.eq(now),
         ))
@@ -253,7 +251,7 @@ pub async fn has_active_children(conn: &mut AsyncPgConnection, tenant_id: Uuid, 
         customers::table
             .filter(customers::tenant_id.eq(tenant_id))
             .filter(customers::parent_customer_id.eq(id))
-            .filter(customers::status.eq(STATUS_ACTIVE)),
+            .filter(customers::status.eq(RecordStatus::Active)),
     ))
     .get_result(conn)
     .await

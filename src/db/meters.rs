@@ -7,9 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::meters;
-
-pub const STATUS_ACTIVE: &str = "ACTIVE";
-pub const STATUS_ARCHIVED: &str = "ARCHIVED";
+use crate::domain::stored::RecordStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = meters, check_for_backend(Pg))]
@@ -21,7 +19,7 @@ pub struct MeterRow {
     pub aggregation: String,
     pub property: Option<String>,
     pub filters: serde_json::Value,
-    pub status: String,
+    pub status: RecordStatus,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
 }
@@ -47,13 +45,13 @@ pub async fn find_by_ids(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[U
 pub async fn list(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    status: Option<&str>,
+    status: Option<RecordStatus>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<MeterRow>> {
     let mut query = meters::table.filter(meters::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(status) = status {
-        query = query.filter(meters::status.eq(status.to_string()));
+        query = query.filter(meters::status.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(meters::id.gt(after));
@@ -66,10 +64,10 @@ pub async fn list(
         .await
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, tenant_id: Uuid, status: Option<&str>) -> QueryResult<i64> {
+pub async fn count(conn: &mut AsyncPgConnection, tenant_id: Uuid, status: Option<RecordStatus>) -> QueryResult<i64> {
     let mut query = meters::table.filter(meters::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(status) = status {
-        query = query.filter(meters::status.eq(status.to_string()));
+        query = query.filter(meters::status.eq(status));
     }
     query.count().get_result(conn).await
 }
@@ -78,7 +76,7 @@ pub async fn count(conn: &mut AsyncPgConnection, tenant_id: Uuid, status: Option
 pub async fn active_ids(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
     meters::table
         .filter(meters::tenant_id.eq(tenant_id))
-        .filter(meters::status.eq(STATUS_ACTIVE))
+        .filter(meters::status.eq(RecordStatus::Active))
         .order(meters::id)
         .select(meters::id)
         .load(conn)
@@ -90,8 +88,11 @@ pub async fn archive(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) ->
     let target = meters::table
         .filter(meters::tenant_id.eq(tenant_id))
         .filter(meters::id.eq(id));
-    diesel::update(target.filter(meters::status.eq(STATUS_ACTIVE)))
-        .set((meters::status.eq(STATUS_ARCHIVED), meters::archived_at.eq(Utc::now())))
+    diesel::update(target.filter(meters::status.eq(RecordStatus::Active)))
+        .set((
+            meters::status.eq(RecordStatus::Archived),
+            meters::archived_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await?;
     target.select(MeterRow::as_select()).first(conn).await.optional()

@@ -8,9 +8,8 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{plans, prices};
+use crate::domain::stored::RecordStatus;
 
-pub const STATUS_ACTIVE: &str = "ACTIVE";
-pub const STATUS_ARCHIVED: &str = "ARCHIVED";
 /// The unique index that keeps lookup keys unique per tenant.
 pub const LOOKUP_KEY_INDEX: &str = "plans_lookup_key";
 
@@ -22,7 +21,7 @@ pub struct PlanRow {
     pub name: String,
     pub lookup_key: Option<String>,
     pub description: Option<String>,
-    pub status: String,
+    pub status: RecordStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,7 +42,7 @@ pub struct PriceRow {
     pub meter_id: Option<Uuid>,
     pub billing_model: Option<String>,
     pub model: Option<serde_json::Value>,
-    pub status: String,
+    pub status: RecordStatus,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
 }
@@ -105,13 +104,13 @@ pub async fn plan_for_update(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: 
 pub async fn list_plans(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    status: Option<&str>,
+    status: Option<RecordStatus>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<PlanRow>> {
     let mut query = plans::table.filter(plans::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(status) = status {
-        query = query.filter(plans::status.eq(status.to_string()));
+        query = query.filter(plans::status.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(plans::id.gt(after));
@@ -124,10 +123,14 @@ pub async fn list_plans(
         .await
 }
 
-pub async fn count_plans(conn: &mut AsyncPgConnection, tenant_id: Uuid, status: Option<&str>) -> QueryResult<i64> {
+pub async fn count_plans(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    status: Option<RecordStatus>,
+) -> QueryResult<i64> {
     let mut query = plans::table.filter(plans::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(status) = status {
-        query = query.filter(plans::status.eq(status.to_string()));
+        query = query.filter(plans::status.eq(status));
     }
     query.count().get_result(conn).await
 }
@@ -161,8 +164,11 @@ pub async fn archive_price(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uu
     let target = prices::table
         .filter(prices::tenant_id.eq(tenant_id))
         .filter(prices::id.eq(id));
-    diesel::update(target.filter(prices::status.eq(STATUS_ACTIVE)))
-        .set((prices::status.eq(STATUS_ARCHIVED), prices::archived_at.eq(Utc::now())))
+    diesel::update(target.filter(prices::status.eq(RecordStatus::Active)))
+        .set((
+            prices::status.eq(RecordStatus::Archived),
+            prices::archived_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await?;
     target.select(PriceRow::as_select()).first(conn).await.optional()

@@ -9,12 +9,13 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::errors::unique_violation;
-use crate::db::plans::{self, LOOKUP_KEY_INDEX, PlanRow, PriceRow, STATUS_ACTIVE};
+use crate::db::plans::{self, LOOKUP_KEY_INDEX, PlanRow, PriceRow};
 use crate::db::{DbPool, connection, meters};
 use crate::domain::charges::PriceTerms;
 use crate::domain::money::Currency;
 use crate::domain::period::Cadence;
 use crate::domain::pricing::BillingModel;
+use crate::domain::stored::RecordStatus;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +89,7 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
         meter_id: None,
         billing_model: None,
         model: None,
-        status: STATUS_ACTIVE.to_string(),
+        status: RecordStatus::Active,
         created_at: Utc::now(),
         archived_at: None,
     };
@@ -159,7 +160,7 @@ pub async fn create_plan(pool: &DbPool, tenant_id: Uuid, draft: PlanDraft) -> Ap
             name: draft.name.clone(),
             lookup_key: draft.lookup_key.clone(),
             description: draft.description.clone(),
-            status: STATUS_ACTIVE.to_string(),
+            status: RecordStatus::Active,
             created_at: now,
             updated_at: now,
         };
@@ -185,7 +186,7 @@ pub async fn add_price(pool: &DbPool, tenant_id: Uuid, plan_id: Uuid, draft: Pri
         let plan = plans::plan_for_update(conn, tenant_id, plan_id)
             .await?
             .ok_or_else(|| AppError::not_found("plan"))?;
-        if plan.status != STATUS_ACTIVE {
+        if plan.status != RecordStatus::Active {
             return Err(AppError::conflict("plan is archived"));
         }
         check_meters(conn, tenant_id, std::slice::from_ref(&draft)).await?;

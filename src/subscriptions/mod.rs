@@ -6,11 +6,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::customers::live_customer_for_update;
-use crate::db::plans::{self, PriceRow, STATUS_ACTIVE};
+use crate::db::plans::{self, PriceRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
 use crate::db::{DbPool, connection};
 use crate::domain::charges::PriceTerms;
 use crate::domain::period::{BillingPeriod, Cadence};
+use crate::domain::stored::RecordStatus;
 use crate::domain::subscription::{self as rules, Lifecycle, Payer, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::plans::price_terms;
@@ -49,7 +50,7 @@ pub fn lifecycle_of(row: &SubscriptionRow) -> Lifecycle {
 /// Whether a price bills on this subscription: active, and in its currency
 /// and cadence (a plan may gain prices in others after it was subscribed).
 pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
-    price.status == STATUS_ACTIVE
+    price.status == RecordStatus::Active
         && price.currency == subscription.currency
         && price.billing_period == subscription.billing_period
         && price.billing_period_count == subscription.billing_period_count
@@ -81,7 +82,7 @@ pub fn billed_prices(subscription: &SubscriptionRow, prices: &[PriceRow]) -> Bil
 /// The one currency and cadence all of a plan's active prices share; a
 /// subscription bills in exactly one of each.
 fn plan_terms(prices: &[PriceRow]) -> AppResult<(String, Cadence)> {
-    let active: Vec<&PriceRow> = prices.iter().filter(|p| p.status == STATUS_ACTIVE).collect();
+    let active: Vec<&PriceRow> = prices.iter().filter(|p| p.status == RecordStatus::Active).collect();
     let first = active
         .first()
         .ok_or_else(|| AppError::validation("input.planId", "plan has no active prices"))?;
@@ -116,7 +117,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
         let plan = plans::plan_for_update(conn, tenant_id, draft.plan_id)
             .await?
             .ok_or_else(|| AppError::not_found("plan"))?;
-        if plan.status != STATUS_ACTIVE {
+        if plan.status != RecordStatus::Active {
             return Err(AppError::conflict("plan is archived"));
         }
         let prices = plans::prices_of_plans(conn, tenant_id, &[plan.id]).await?;

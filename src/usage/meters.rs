@@ -3,7 +3,8 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::db::meters::{self, MeterRow, STATUS_ACTIVE};
+use crate::db::meters::{self, MeterRow};
+use crate::domain::stored::RecordStatus;
 use diesel_async::AsyncConnection;
 
 use crate::db::{DbPool, connection, usage_rollups};
@@ -62,7 +63,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: MeterDraft) -> AppRes
         aggregation: draft.aggregation.as_str().to_string(),
         property: draft.property,
         filters: filters_to_json(&draft.filters),
-        status: STATUS_ACTIVE.to_string(),
+        status: RecordStatus::Active,
         created_at: Utc::now(),
         archived_at: None,
     };

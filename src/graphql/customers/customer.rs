@@ -4,8 +4,9 @@ use async_graphql::{Context, Enum, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::customers::{CustomerRow, STATUS_ACTIVE, STATUS_ARCHIVED};
+use crate::db::customers::CustomerRow;
 use crate::db::hierarchy::PageKey;
+use crate::domain::stored::RecordStatus;
 use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -22,18 +23,10 @@ use crate::graphql::usage::loaders::{UsageOf, UsageQuery};
 use crate::graphql::usage::meter_usage::{MeterUsage, UsageWindow};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::stored::RecordStatus")]
 pub enum CustomerStatus {
     Active,
     Archived,
-}
-
-impl CustomerStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            CustomerStatus::Active => STATUS_ACTIVE,
-            CustomerStatus::Archived => STATUS_ARCHIVED,
-        }
-    }
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -105,7 +98,7 @@ impl Customer {
     }
 
     async fn status(&self) -> CustomerStatus {
-        if self.0.status == STATUS_ARCHIVED {
+        if self.0.status == RecordStatus::Archived {
             CustomerStatus::Archived
         } else {
             CustomerStatus::Active

@@ -8,6 +8,7 @@ use crate::customers::integrations::MappingDraft;
 use crate::customers::{CustomerDraft, CustomerPatch};
 use crate::db::customers::{AddressColumns, CustomerFilter};
 use crate::domain::integration::{validate_provider_entity_id, validate_provider_name};
+use crate::domain::stored::RecordStatus;
 use crate::domain::{country, customer as rules, metadata};
 use crate::error::{AppError, AppResult};
 use crate::graphql::customers::customer::CustomerStatus;
@@ -150,7 +151,7 @@ impl CustomerFilterInput {
         Ok(CustomerFilter {
             parent_customer_id: self.parent_customer_id,
             roots_only: self.roots_only.unwrap_or(false),
-            status: self.status.map(CustomerStatus::as_db),
+            status: self.status.map(RecordStatus::from),
             metadata,
             search,
         })

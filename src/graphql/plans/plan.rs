@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::plans::{PlanRow, PriceRow, STATUS_ARCHIVED};
+use crate::db::plans::{PlanRow, PriceRow};
 use crate::domain::period::BillingPeriod;
 use crate::domain::pricing::{BillingModel, PackageRounding, TierMode};
+use crate::domain::stored::RecordStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
@@ -14,19 +15,10 @@ use crate::graphql::usage::meter::Meter;
 use crate::plans::{InvoiceCadence, model_json};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::stored::RecordStatus")]
 pub enum PlanStatus {
     Active,
     Archived,
-}
-
-impl PlanStatus {
-    fn from_db(status: &str) -> Self {
-        if status == STATUS_ARCHIVED {
-            PlanStatus::Archived
-        } else {
-            PlanStatus::Active
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -169,7 +161,7 @@ impl Plan {
     }
 
     async fn status(&self) -> PlanStatus {
-        PlanStatus::from_db(&self.0.status)
+        self.0.status.into()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -189,7 +181,7 @@ impl Plan {
             .unwrap_or_default();
         Ok(rows
             .into_iter()
-            .filter(|p| include_archived || p.status != STATUS_ARCHIVED)
+            .filter(|p| include_archived || p.status != RecordStatus::Archived)
             .map(Price)
             .collect())
     }
@@ -330,7 +322,7 @@ impl Price {
     }
 
     async fn status(&self) -> PlanStatus {
-        PlanStatus::from_db(&self.0.status)
+        self.0.status.into()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

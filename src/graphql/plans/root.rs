@@ -5,6 +5,7 @@ use futures_util::FutureExt;
 use uuid::Uuid;
 
 use crate::db::plans as plan_rows;
+use crate::domain::stored::RecordStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{PageRequest, wants_total_count};
@@ -43,10 +44,7 @@ impl PlanQueryRoot {
         status: Option<PlanStatus>,
     ) -> Result<PlanConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
-        let status = status.map(|s| match s {
-            PlanStatus::Active => plan_rows::STATUS_ACTIVE,
-            PlanStatus::Archived => plan_rows::STATUS_ARCHIVED,
-        });
+        let status = status.map(RecordStatus::from);
         let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
         let with_total = wants_total_count(ctx);
         let (rows, total_count) = ctx

@@ -2,8 +2,9 @@ use async_graphql::{Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::meters::{MeterRow, STATUS_ACTIVE, STATUS_ARCHIVED};
+use crate::db::meters::MeterRow;
 use crate::domain::meter::Aggregation;
+use crate::domain::stored::RecordStatus;
 use crate::usage::meters::filters_from_json;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -49,18 +50,10 @@ impl From<Aggregation> for MeterAggregation {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::stored::RecordStatus")]
 pub enum MeterStatus {
     Active,
     Archived,
-}
-
-impl MeterStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            MeterStatus::Active => STATUS_ACTIVE,
-            MeterStatus::Archived => STATUS_ARCHIVED,
-        }
-    }
 }
 
 /// An event property must equal one of the values.
@@ -115,7 +108,7 @@ impl Meter {
     }
 
     async fn status(&self) -> MeterStatus {
-        if self.0.status == STATUS_ARCHIVED {
+        if self.0.status == RecordStatus::Archived {
             MeterStatus::Archived
         } else {
             MeterStatus::Active

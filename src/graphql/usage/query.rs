@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::events::{self, EventPosition};
 use crate::db::meters;
+use crate::domain::stored::RecordStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{PageRequest, decode_text_cursor, encode_text_cursor, page_limit, wants_total_count};
@@ -48,7 +49,7 @@ impl UsageQueryRoot {
         status: Option<MeterStatus>,
     ) -> Result<MeterConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
-        let status = status.map(MeterStatus::as_db);
+        let status = status.map(RecordStatus::from);
         let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
         let with_total = wants_total_count(ctx);
         let (rows, total_count) = ctx
