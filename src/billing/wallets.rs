@@ -19,33 +19,18 @@ use uuid::Uuid;
 
 use crate::customers::live_customer_for_update;
 use crate::db::errors::unique_violation;
-use crate::db::wallets::{
-    self, DueWallet, IDEMPOTENCY_INDEX, KIND_CREDIT, KIND_DEBIT, LotRow, REASON_EXPIRY, REASON_INVOICE_PAYMENT,
-    REASON_MANUAL, REASON_TOP_UP, REASON_VOID_REFUND, STATUS_ACTIVE, TransactionRow, WalletRow,
-};
+use crate::db::wallets::{self, DueWallet, IDEMPOTENCY_INDEX, LotRow, TransactionRow, WalletRow};
 use crate::db::{DbPool, connection};
 use crate::domain::money::{Currency, round_amount};
-use crate::domain::wallet::{Lot, check_top_up, credits_to_amount, expired_lots, invoice_payment, plan_debit};
+pub use crate::domain::wallet::LotKind;
+use crate::domain::wallet::{
+    Lot, TransactionKind, TransactionReason, WalletStatus, check_top_up, credits_to_amount, expired_lots,
+    invoice_payment, plan_debit,
+};
 use crate::error::{AppError, AppResult};
 
 /// Wallets the expiry worker reads per statement.
 const EXPIRY_BATCH: i64 = 500;
-
-/// Whether a top-up was paid for or granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LotKind {
-    Purchased,
-    Free,
-}
-
-impl LotKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LotKind::Purchased => wallets::LOT_PURCHASED,
-            LotKind::Free => wallets::LOT_FREE,
-        }
-    }
-}
 
 /// A validated request to open a wallet.
 #[derive(Debug, Clone)]
@@ -103,7 +88,7 @@ pub async fn create_wallet(pool: &DbPool, tenant_id: Uuid, new: NewWallet, now: 
             currency: new.currency.code().to_string(),
             name: new.name.clone(),
             conversion_rate: new.conversion_rate,
-            status: STATUS_ACTIVE.to_string(),
+            status: WalletStatus::Active,
             credit_balance: Decimal::ZERO,
             created_at: now,
             updated_at: now,
@@ -126,7 +111,7 @@ pub async fn top_up(
     conn.transaction(async |conn| {
         let wallet = locked_wallet(conn, tenant_id, wallet_id).await?;
         let request = Replay {
-            reason: REASON_TOP_UP,
+            reason: TransactionReason::TopUp,
             credits: top_up.credits,
             reference: None,
         };
@@ -149,7 +134,7 @@ pub async fn top_up(
             tenant_id,
             id: Uuid::now_v7(),
             wallet_id,
-            kind: top_up.kind.as_str().to_string(),
+            kind: top_up.kind,
             credits: top_up.credits,
             remaining: Decimal::ZERO,
             expires_at: top_up.expires_at,
@@ -157,8 +142,8 @@ pub async fn top_up(
         };
         wallets::insert_lot(conn, &lot).await?;
         let entry = Entry {
-            kind: KIND_CREDIT,
-            reason: REASON_TOP_UP,
+            kind: TransactionKind::Credit,
+            reason: TransactionReason::TopUp,
             credits: top_up.credits,
             amount: ledger.worth(top_up.credits)?,
             reference: None,
@@ -185,7 +170,7 @@ pub async fn debit(
     conn.transaction(async |conn| {
         let wallet = locked_wallet(conn, tenant_id, wallet_id).await?;
         let request = Replay {
-            reason: REASON_MANUAL,
+            reason: TransactionReason::Manual,
             credits: debit.credits,
             reference: debit.reference.as_deref(),
         };
@@ -203,8 +188,8 @@ pub async fn debit(
             ))
         })?;
         let entry = Entry {
-            kind: KIND_DEBIT,
-            reason: REASON_MANUAL,
+            kind: TransactionKind::Debit,
+            reason: TransactionReason::Manual,
             credits: debit.credits,
             amount: ledger.worth(debit.credits)?,
             reference: debit.reference.clone(),
@@ -280,8 +265,8 @@ pub async fn pay_invoice(
         let payment = invoice_payment(due, currency, ledger.wallet.conversion_rate, &lots, now);
         if payment.credits > Decimal::ZERO {
             let entry = Entry {
-                kind: KIND_DEBIT,
-                reason: REASON_INVOICE_PAYMENT,
+                kind: TransactionKind::Debit,
+                reason: TransactionReason::InvoicePayment,
                 credits: payment.credits,
                 amount: payment.amount,
                 reference: Some(invoice_id.to_string()),
@@ -326,8 +311,8 @@ pub async fn refund_invoice(
         for payment in payments.iter().filter(|p| p.wallet_id == wallet_id) {
             let lots = wallets::lot_takes(&payment.lots).map_err(AppError::internal)?;
             let entry = Entry {
-                kind: KIND_CREDIT,
-                reason: REASON_VOID_REFUND,
+                kind: TransactionKind::Credit,
+                reason: TransactionReason::VoidRefund,
                 credits: payment.credits,
                 amount: payment.amount,
                 reference: Some(reference.clone()),
@@ -359,7 +344,7 @@ fn ensure_active(wallet: &WalletRow) -> AppResult<()> {
 /// What a request carrying an idempotency key asks for, to compare with
 /// what the key did the first time.
 struct Replay<'a> {
-    reason: &'static str,
+    reason: TransactionReason,
     credits: Decimal,
     reference: Option<&'a str>,
 }
@@ -410,8 +395,8 @@ fn last_entry(mut entries: Vec<TransactionRow>) -> AppResult<TransactionRow> {
 /// One ledger entry to append: which way its credits move, why, and the
 /// lots they move out of (DEBIT) or into (CREDIT), adding up to `credits`.
 struct Entry {
-    kind: &'static str,
-    reason: &'static str,
+    kind: TransactionKind,
+    reason: TransactionReason,
     credits: Decimal,
     amount: Decimal,
     reference: Option<String>,
@@ -451,8 +436,8 @@ impl Ledger {
         let expired = expired_lots(lots, now);
         for &(lot, credits) in &expired {
             let entry = Entry {
-                kind: KIND_DEBIT,
-                reason: REASON_EXPIRY,
+                kind: TransactionKind::Debit,
+                reason: TransactionReason::Expiry,
                 credits,
                 amount: self.worth(credits)?,
                 reference: Some(lot.to_string()),
@@ -465,7 +450,7 @@ impl Ledger {
     }
 
     fn append(&mut self, entry: Entry, now: DateTime<Utc>) -> AppResult<()> {
-        let credit = entry.kind == KIND_CREDIT;
+        let credit = entry.kind == TransactionKind::Credit;
         let balance = if credit {
             self.balance.checked_add(entry.credits)
         } else {
@@ -483,11 +468,11 @@ impl Ledger {
             // Time-ordered: the ledger's order is the id order.
             id: Uuid::now_v7(),
             wallet_id: self.wallet.id,
-            kind: entry.kind.to_string(),
+            kind: entry.kind,
             credits: entry.credits,
             amount: entry.amount,
             balance_after: self.balance,
-            reason: entry.reason.to_string(),
+            reason: entry.reason,
             reference: entry.reference,
             lots: wallets::lots_json(&entry.lots),
             idempotency_key: entry.idempotency_key,

@@ -21,21 +21,7 @@ use uuid::Uuid;
 
 use crate::db::MAX_UUID;
 use crate::db::schema::{wallet_lots, wallet_transactions, wallets};
-
-pub const STATUS_ACTIVE: &str = "ACTIVE";
-pub const STATUS_CLOSED: &str = "CLOSED";
-
-pub const KIND_CREDIT: &str = "CREDIT";
-pub const KIND_DEBIT: &str = "DEBIT";
-
-pub const REASON_TOP_UP: &str = "TOP_UP";
-pub const REASON_INVOICE_PAYMENT: &str = "INVOICE_PAYMENT";
-pub const REASON_EXPIRY: &str = "EXPIRY";
-pub const REASON_VOID_REFUND: &str = "VOID_REFUND";
-pub const REASON_MANUAL: &str = "MANUAL";
-
-pub const LOT_PURCHASED: &str = "PURCHASED";
-pub const LOT_FREE: &str = "FREE";
+use crate::domain::wallet::{LotKind, TransactionKind, TransactionReason, WalletStatus};
 
 /// The unique index that makes an idempotency key usable once per wallet.
 pub const IDEMPOTENCY_INDEX: &str = "wallet_transactions_idempotency";
@@ -66,7 +52,7 @@ pub struct WalletRow {
     pub currency: String,
     pub name: String,
     pub conversion_rate: Decimal,
-    pub status: String,
+    pub status: WalletStatus,
     pub credit_balance: Decimal,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -74,7 +60,7 @@ pub struct WalletRow {
 
 impl WalletRow {
     pub fn is_active(&self) -> bool {
-        self.status == STATUS_ACTIVE
+        self.status == WalletStatus::Active
     }
 }
 
@@ -84,7 +70,7 @@ pub struct LotRow {
     pub tenant_id: Uuid,
     pub id: Uuid,
     pub wallet_id: Uuid,
-    pub kind: String,
+    pub kind: LotKind,
     pub credits: Decimal,
     pub remaining: Decimal,
     pub expires_at: Option<DateTime<Utc>>,
@@ -97,11 +83,11 @@ pub struct TransactionRow {
     pub tenant_id: Uuid,
     pub id: Uuid,
     pub wallet_id: Uuid,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub credits: Decimal,
     pub amount: Decimal,
     pub balance_after: Decimal,
-    pub reason: String,
+    pub reason: TransactionReason,
     pub reference: Option<String>,
     /// `[{"lot": id, "credits": "..."}]`, see [`LotTake`].
     pub lots: serde_json::Value,
@@ -227,7 +213,7 @@ pub async fn active_wallets_for_update(
         .filter(wallets::tenant_id.eq(tenant_id))
         .filter(wallets::customer_id.eq(customer_id))
         .filter(wallets::currency.eq(currency))
-        .filter(wallets::status.eq(STATUS_ACTIVE))
+        .filter(wallets::status.eq(WalletStatus::Active))
         .order(wallets::id)
         .select(WalletRow::as_select())
         .for_update()
@@ -244,7 +230,7 @@ pub async fn active_wallet_holders(
     wallets::table
         .filter(wallets::tenant_id.eq(tenant_id))
         .filter(wallets::customer_id.eq_any(customer_ids))
-        .filter(wallets::status.eq(STATUS_ACTIVE))
+        .filter(wallets::status.eq(WalletStatus::Active))
         .select((wallets::customer_id, wallets::currency))
         .distinct()
         .load(conn)

@@ -28,12 +28,52 @@
 //! worth `money::MAX_AMOUNT` (`check_top_up`), so every worth computed from
 //! a balance is an amount like any other.
 
+use crate::domain::stored::stored_enum;
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
 use super::ValidationError;
 use super::money::{self, Currency, round_amount};
+
+stored_enum! {
+    /// A wallet takes top-ups and pays invoices while active.
+    pub enum WalletStatus {
+        Active = "ACTIVE",
+        Closed = "CLOSED",
+    }
+}
+
+stored_enum! {
+    /// Which way a ledger entry moves credits.
+    pub enum TransactionKind {
+        Credit = "CREDIT",
+        Debit = "DEBIT",
+    }
+}
+
+stored_enum! {
+    /// Why a ledger entry was written.
+    pub enum TransactionReason {
+        TopUp = "TOP_UP",
+        /// Credits spent on an invoice; the reference is the invoice id.
+        InvoicePayment = "INVOICE_PAYMENT",
+        /// Credits of a lot that expired unspent; the reference is the lot id.
+        Expiry = "EXPIRY",
+        /// Credits of an invoice payment given back when the invoice was voided.
+        VoidRefund = "VOID_REFUND",
+        /// A debit a client asked for.
+        Manual = "MANUAL",
+    }
+}
+
+stored_enum! {
+    /// Whether a top-up was paid for or granted.
+    pub enum LotKind {
+        Purchased = "PURCHASED",
+        Free = "FREE",
+    }
+}
 
 /// Decimal places a credit amount may have.
 pub const CREDIT_DECIMALS: u32 = 6;

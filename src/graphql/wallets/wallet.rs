@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::wallets::{balance_amount, wallet_currency};
-use crate::db::wallets::{self, TransactionPageKey, TransactionRow, WalletRow};
+use crate::db::wallets::{TransactionPageKey, TransactionRow, WalletRow};
 use crate::domain::money::round_amount;
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
@@ -17,6 +17,7 @@ use crate::graphql::pagination::{PageRequest, page_complexity};
 use crate::graphql::wallets::loaders::{WalletById, WalletTransactionCount, WalletTransactionsPage};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::wallet::WalletStatus")]
 pub enum WalletStatus {
     Active,
     /// Refuses top-ups, debits and invoice payments.
@@ -24,6 +25,7 @@ pub enum WalletStatus {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::wallet::TransactionKind")]
 pub enum WalletTransactionKind {
     /// Credits added to the wallet.
     Credit,
@@ -32,6 +34,7 @@ pub enum WalletTransactionKind {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::wallet::TransactionReason")]
 pub enum WalletTransactionReason {
     TopUp,
     /// Credits spent on an invoice; the reference is the invoice id.
@@ -42,19 +45,6 @@ pub enum WalletTransactionReason {
     VoidRefund,
     /// A debit a client asked for.
     Manual,
-}
-
-impl WalletTransactionReason {
-    fn from_db(reason: &str) -> Option<Self> {
-        match reason {
-            wallets::REASON_TOP_UP => Some(Self::TopUp),
-            wallets::REASON_INVOICE_PAYMENT => Some(Self::InvoicePayment),
-            wallets::REASON_EXPIRY => Some(Self::Expiry),
-            wallets::REASON_VOID_REFUND => Some(Self::VoidRefund),
-            wallets::REASON_MANUAL => Some(Self::Manual),
-            _ => None,
-        }
-    }
 }
 
 /// A customer's prepaid credits in one currency.
@@ -87,11 +77,7 @@ impl Wallet {
     }
 
     async fn status(&self) -> WalletStatus {
-        if self.0.is_active() {
-            WalletStatus::Active
-        } else {
-            WalletStatus::Closed
-        }
+        self.0.status.into()
     }
 
     /// Credits held: the ledger's credits minus its debits.
@@ -135,11 +121,7 @@ impl WalletTransaction {
     }
 
     async fn kind(&self) -> WalletTransactionKind {
-        if self.0.kind == wallets::KIND_CREDIT {
-            WalletTransactionKind::Credit
-        } else {
-            WalletTransactionKind::Debit
-        }
+        self.0.kind.into()
     }
 
     /// Credits moved, always positive; `kind` says which way.
@@ -164,10 +146,8 @@ impl WalletTransaction {
         self.0.balance_after
     }
 
-    async fn reason(&self) -> Result<WalletTransactionReason> {
-        WalletTransactionReason::from_db(&self.0.reason).ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("unknown wallet transaction reason {}", self.0.reason)).into()
-        })
+    async fn reason(&self) -> WalletTransactionReason {
+        self.0.reason.into()
     }
 
     /// What the entry is about: an invoice id, a lot id, or the client's text.
