@@ -11,10 +11,11 @@ use uuid::Uuid;
 use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
-use crate::db::invoices::{self as rows, InvoiceRow, LineRow, STATUS_DRAFT, STATUS_FINALIZED, STATUS_VOIDED};
+use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
+use crate::domain::invoice::InvoiceStatus;
 use crate::domain::invoice::{format_invoice_number, totals};
 use crate::domain::money::{AmountOverflow, Currency};
 use crate::domain::period::Period;
@@ -59,7 +60,7 @@ pub fn build_invoice(
         id,
         customer_id,
         subscription_id,
-        status: STATUS_DRAFT.to_string(),
+        status: InvoiceStatus::Draft,
         number: None,
         currency: currency.code().to_string(),
         period_start: period.map(|p| p.start),
@@ -145,7 +146,7 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
         let invoice = rows::invoice_for_update(conn, tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("invoice"))?;
-        if invoice.status != STATUS_DRAFT {
+        if invoice.status != InvoiceStatus::Draft {
             return Err(AppError::conflict(format!(
                 "invoice is {}; only a DRAFT can be finalized",
                 invoice.status
@@ -227,7 +228,7 @@ async fn finalize_locked(
             Decimal::ZERO
         };
         let sums = totals(&amounts, credits, Decimal::ZERO, currency)?;
-        invoice.status = STATUS_FINALIZED.to_string();
+        invoice.status = InvoiceStatus::Finalized;
         invoice.number = Some(format_invoice_number(number));
         invoice.subtotal = sums.subtotal;
         invoice.credits_applied = sums.credits_applied;
@@ -363,7 +364,7 @@ pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Invoice
         let mut invoice = rows::invoice_for_update(conn, tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("invoice"))?;
-        if invoice.status == STATUS_VOIDED {
+        if invoice.status == InvoiceStatus::Voided {
             return Err(AppError::conflict("invoice is already voided"));
         }
         if invoice.amount_paid > Decimal::ZERO {
@@ -371,7 +372,7 @@ pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Invoice
         }
         let now = Utc::now();
         wallets::refund_invoice(conn, tenant_id, id, now).await?;
-        invoice.status = STATUS_VOIDED.to_string();
+        invoice.status = InvoiceStatus::Voided;
         invoice.voided_at = Some(now);
         invoice.updated_at = now;
         Ok(rows::save_invoice(conn, &invoice).await?)

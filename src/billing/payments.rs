@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::errors::unique_violation;
 use crate::db::invoices::{self as rows, InvoiceRow, PAYMENT_KEY_INDEX, PaymentRow};
 use crate::db::{DbPool, connection};
-use crate::domain::invoice::{InvoiceStatus, PaymentRefusal, check_payment};
+use crate::domain::invoice::{PaymentRefusal, check_payment};
 use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 
@@ -54,7 +54,7 @@ pub async fn record(pool: &DbPool, tenant_id: Uuid, draft: PaymentDraft) -> AppR
             return Ok((replay(existing, &draft)?, invoice));
         }
         let currency = Currency::parse("currency", &invoice.currency)?;
-        let status = InvoiceStatus::parse(&invoice.status).unwrap_or(InvoiceStatus::Draft);
+        let status = invoice.status;
         let due = invoice.total - invoice.amount_paid;
         let amount = check_payment(status, draft.amount, due, currency).map_err(refusal)?;
         let now = Utc::now();

@@ -7,18 +7,15 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::MAX_UUID;
+use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
+use crate::domain::invoice::InvoiceStatus;
 
-pub const STATUS_DRAFT: &str = "DRAFT";
-pub const STATUS_FINALIZED: &str = "FINALIZED";
-pub const STATUS_VOIDED: &str = "VOIDED";
 /// The unique index that allows one invoice per subscription boundary.
 pub const SUBSCRIPTION_PERIOD_INDEX: &str = "invoices_subscription_period";
 /// The unique index that makes payment idempotency keys single-use.
@@ -31,7 +28,7 @@ pub struct InvoiceRow {
     pub id: Uuid,
     pub customer_id: Uuid,
     pub subscription_id: Option<Uuid>,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub number: Option<String>,
     pub currency: String,
     pub period_start: Option<DateTime<Utc>>,
@@ -178,7 +175,7 @@ pub async fn due_drafts_for_update(
     limit: i64,
 ) -> QueryResult<Vec<InvoiceRow>> {
     invoices::table
-        .filter(invoices::status.eq(STATUS_DRAFT))
+        .filter(invoices::status.eq(InvoiceStatus::Draft))
         .filter(diesel::dsl::not(invoices::id.eq_any(skip)))
         .filter(invoices::finalize_after.le(now))
         // Numbers follow creation order within a batch.
@@ -319,7 +316,7 @@ pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -
 pub struct InvoicePageKey {
     pub customer_id: Uuid,
     pub include_children: bool,
-    pub status: Option<&'static str>,
+    pub status: Option<InvoiceStatus>,
     pub after: Option<Uuid>,
     pub limit: i64,
 }
@@ -365,7 +362,7 @@ pub async fn invoice_pages(
 ) -> QueryResult<Vec<IndexedInvoice>> {
     let ids: Vec<Uuid> = keys.iter().map(|k| k.customer_id).collect();
     let children: Vec<bool> = keys.iter().map(|k| k.include_children).collect();
-    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
+    let statuses: Vec<Option<InvoiceStatus>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
     static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<InvoiceRow>("invoices", "(c.invoice)"));
@@ -423,11 +420,11 @@ pub struct IndexedCount {
 pub async fn invoice_counts(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    keys: &[(Uuid, bool, Option<&'static str>)],
+    keys: &[(Uuid, bool, Option<InvoiceStatus>)],
 ) -> QueryResult<Vec<IndexedCount>> {
     let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     let children: Vec<bool> = keys.iter().map(|k| k.1).collect();
-    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.2).collect();
+    let statuses: Vec<Option<InvoiceStatus>> = keys.iter().map(|k| k.2).collect();
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[])

@@ -13,13 +13,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::MAX_UUID;
+use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use crate::db::schema::{wallet_lots, wallet_transactions, wallets};
 use crate::domain::wallet::{LotKind, TransactionKind, TransactionReason, WalletStatus};
 

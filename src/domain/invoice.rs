@@ -13,33 +13,16 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 use super::money::{self, AmountOverflow, Currency, round_amount};
+use super::stored::stored_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InvoiceStatus {
-    /// Still being built: lines may change, nothing can be paid.
-    Draft,
-    /// Issued to the customer: lines are frozen and payments are accepted.
-    Finalized,
-    /// Cancelled after finalization; kept for the audit trail, never paid.
-    Voided,
-}
-
-impl InvoiceStatus {
-    pub const ALL: [InvoiceStatus; 3] = [InvoiceStatus::Draft, InvoiceStatus::Finalized, InvoiceStatus::Voided];
-
-    /// The stored form; changing a string here needs a data migration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvoiceStatus::Draft => "DRAFT",
-            InvoiceStatus::Finalized => "FINALIZED",
-            InvoiceStatus::Voided => "VOIDED",
-        }
-    }
-
-    /// Exact inverse of [`InvoiceStatus::as_str`]; case-sensitive because it
-    /// reads back what was stored, not free user input.
-    pub fn parse(s: &str) -> Option<InvoiceStatus> {
-        InvoiceStatus::ALL.into_iter().find(|v| v.as_str() == s)
+stored_enum! {
+    pub enum InvoiceStatus {
+        /// Still being built: lines may change, nothing can be paid.
+        Draft = "DRAFT",
+        /// Issued to the customer: lines are frozen and payments are accepted.
+        Finalized = "FINALIZED",
+        /// Cancelled after finalization; kept for the audit trail, never paid.
+        Voided = "VOIDED",
     }
 }
 

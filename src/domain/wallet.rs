@@ -28,13 +28,13 @@
 //! worth `money::MAX_AMOUNT` (`check_top_up`), so every worth computed from
 //! a balance is an amount like any other.
 
-use crate::domain::stored::stored_enum;
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
 use super::ValidationError;
 use super::money::{self, Currency, round_amount};
+use crate::domain::stored::stored_enum;
 
 stored_enum! {
     /// A wallet takes top-ups and pays invoices while active.

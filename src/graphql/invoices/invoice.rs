@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
-use crate::domain::invoice::{self as rules, InvoiceStatus, PaymentStatus};
+use crate::domain::invoice::{self as rules, InvoiceStatus};
 use crate::domain::money::in_minor_units;
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
@@ -20,7 +20,7 @@ use crate::graphql::usage::loaders::MeterById;
 use crate::graphql::usage::meter::Meter;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "InvoiceStatus")]
+#[graphql(name = "InvoiceStatus", remote = "crate::domain::invoice::InvoiceStatus")]
 pub enum InvoiceStatusType {
     /// Still changing: usage is recomputed when it is finalized.
     Draft,
@@ -29,46 +29,13 @@ pub enum InvoiceStatusType {
     Voided,
 }
 
-impl InvoiceStatusType {
-    pub fn as_str(self) -> &'static str {
-        self.to_rule().as_str()
-    }
-
-    fn to_rule(self) -> InvoiceStatus {
-        match self {
-            InvoiceStatusType::Draft => InvoiceStatus::Draft,
-            InvoiceStatusType::Finalized => InvoiceStatus::Finalized,
-            InvoiceStatusType::Voided => InvoiceStatus::Voided,
-        }
-    }
-
-    fn from_rule(status: InvoiceStatus) -> Self {
-        match status {
-            InvoiceStatus::Draft => InvoiceStatusType::Draft,
-            InvoiceStatus::Finalized => InvoiceStatusType::Finalized,
-            InvoiceStatus::Voided => InvoiceStatusType::Voided,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "PaymentStatus")]
+#[graphql(name = "PaymentStatus", remote = "crate::domain::invoice::PaymentStatus")]
 pub enum PaymentStatusType {
     Pending,
     PartiallyPaid,
     Paid,
     Void,
-}
-
-impl From<PaymentStatus> for PaymentStatusType {
-    fn from(s: PaymentStatus) -> Self {
-        match s {
-            PaymentStatus::Pending => PaymentStatusType::Pending,
-            PaymentStatus::PartiallyPaid => PaymentStatusType::PartiallyPaid,
-            PaymentStatus::Paid => PaymentStatusType::Paid,
-            PaymentStatus::Void => PaymentStatusType::Void,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -199,10 +166,6 @@ impl Invoice {
     fn money(&self, amount: Decimal) -> Decimal {
         in_minor_units(amount, &self.0.currency)
     }
-
-    fn status_rule(&self) -> InvoiceStatus {
-        InvoiceStatus::parse(&self.0.status).unwrap_or(InvoiceStatus::Draft)
-    }
 }
 
 #[Object]
@@ -231,11 +194,11 @@ impl Invoice {
     }
 
     async fn status(&self) -> InvoiceStatusType {
-        InvoiceStatusType::from_rule(self.status_rule())
+        self.0.status.into()
     }
 
     async fn payment_status(&self) -> PaymentStatusType {
-        rules::payment_status(self.status_rule(), self.0.total, self.0.amount_paid).into()
+        rules::payment_status(self.0.status, self.0.total, self.0.amount_paid).into()
     }
 
     async fn currency(&self) -> &str {
@@ -282,7 +245,7 @@ impl Invoice {
     }
 
     async fn amount_due(&self) -> Decimal {
-        if self.status_rule() == InvoiceStatus::Voided {
+        if self.0.status == InvoiceStatus::Voided {
             return self.money(Decimal::ZERO);
         }
         self.money((self.0.total - self.0.amount_paid).max(Decimal::ZERO))
@@ -317,7 +280,7 @@ impl Invoice {
 
     /// When a draft is finalized automatically.
     async fn finalize_after(&self) -> Option<DateTime<Utc>> {
-        (self.status_rule() == InvoiceStatus::Draft).then_some(self.0.finalize_after)
+        (self.0.status == InvoiceStatus::Draft).then_some(self.0.finalize_after)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -338,7 +301,7 @@ impl InvoiceConnection {
         after: Option<String>,
     ) -> Result<Self> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
-        let status = status.map(InvoiceStatusType::as_str);
+        let status = status.map(InvoiceStatus::from);
         let key = InvoicePageKey {
             customer_id,
             include_children,

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
+use crate::domain::invoice::InvoiceStatus;
 use crate::error::SharedError;
 use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
@@ -46,7 +47,7 @@ impl Loader<InvoicesPage> for TenantLoader {
 pub struct InvoiceCount {
     pub customer_id: Uuid,
     pub include_children: bool,
-    pub status: Option<&'static str>,
+    pub status: Option<InvoiceStatus>,
 }
 
 impl Loader<InvoiceCount> for TenantLoader {
