@@ -220,7 +220,7 @@ async fn bill_tenant(
     }
     let parent_paid: Vec<Uuid> = subs
         .iter()
-        .filter(|s| Payer::parse(&s.payer) == Some(Payer::Parent))
+        .filter(|s| s.payer == Payer::Parent)
         .map(|s| s.customer_id)
         .collect();
     let payers: HashMap<Uuid, Uuid> = if parent_paid.is_empty() {
@@ -288,9 +288,9 @@ async fn bill_tenant(
             }
         };
         let invoice = (!charged.is_empty()).then(|| {
-            let payer = match Payer::parse(&sub.payer) {
-                Some(Payer::Parent) => payers.get(&sub.customer_id).copied().unwrap_or(sub.customer_id),
-                _ => sub.customer_id,
+            let payer = match sub.payer {
+                Payer::Parent => payers.get(&sub.customer_id).copied().unwrap_or(sub.customer_id),
+                Payer::Customer => sub.customer_id,
             };
             let new_lines: Vec<NewLine> = charged
                 .into_iter()

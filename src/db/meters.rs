@@ -7,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::meters;
+use crate::domain::meter::Aggregation;
 use crate::domain::stored::RecordStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,7 +17,7 @@ pub struct MeterRow {
     pub id: Uuid,
     pub name: String,
     pub event_name: String,
-    pub aggregation: String,
+    pub aggregation: Aggregation,
     pub property: Option<String>,
     pub filters: serde_json::Value,
     pub status: RecordStatus,

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{plans, prices};
+use crate::domain::period::BillingPeriod;
 use crate::domain::stored::RecordStatus;
 
 /// The unique index that keeps lookup keys unique per tenant.
@@ -33,7 +34,7 @@ pub struct PriceRow {
     pub id: Uuid,
     pub plan_id: Uuid,
     pub currency: String,
-    pub billing_period: String,
+    pub billing_period: BillingPeriod,
     pub billing_period_count: i32,
     pub price_type: String,
     pub amount: Option<Decimal>,

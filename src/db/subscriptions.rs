@@ -13,6 +13,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid a
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::prepared::{PreparedExt, columns_of};
+use crate::domain::period::BillingPeriod;
+use crate::domain::subscription::Payer;
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
@@ -26,9 +28,9 @@ pub struct SubscriptionRow {
     pub id: Uuid,
     pub customer_id: Uuid,
     pub plan_id: Uuid,
-    pub payer: String,
+    pub payer: Payer,
     pub currency: String,
-    pub billing_period: String,
+    pub billing_period: BillingPeriod,
     pub billing_period_count: i32,
     pub start_at: DateTime<Utc>,
     pub billing_anchor: DateTime<Utc>,

@@ -29,6 +29,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::usage_rollups::BITMAP_IDS;
+use crate::domain::meter::Aggregation;
 
 /// One aggregate: the whole range (`bucket` None) or one window of it.
 #[derive(Debug, Clone, QueryableByName)]
@@ -39,7 +40,7 @@ pub struct UsageRow {
     #[diesel(sql_type = SqlUuid)]
     pub meter_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub aggregation: String,
+    pub aggregation: Aggregation,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub bucket: Option<DateTime<Utc>>,
     /// As text: an average can have more digits than a Decimal holds, and

@@ -2,47 +2,24 @@
 //! they become a number (the aggregation over one property).
 
 use super::ValidationError;
+use super::stored::stored_enum;
 use super::validation::{check_max_chars, required_text};
 
 pub const MAX_FILTERS: usize = 20;
 pub const MAX_FILTER_VALUES: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Aggregation {
-    Count,
-    Sum,
-    Max,
-    UniqueCount,
-    Latest,
-    Avg,
+stored_enum! {
+    pub enum Aggregation {
+        Count = "COUNT",
+        Sum = "SUM",
+        Max = "MAX",
+        UniqueCount = "UNIQUE_COUNT",
+        Latest = "LATEST",
+        Avg = "AVG",
+    }
 }
 
 impl Aggregation {
-    pub const ALL: [Aggregation; 6] = [
-        Aggregation::Count,
-        Aggregation::Sum,
-        Aggregation::Max,
-        Aggregation::UniqueCount,
-        Aggregation::Latest,
-        Aggregation::Avg,
-    ];
-
-    /// Stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Aggregation::Count => "COUNT",
-            Aggregation::Sum => "SUM",
-            Aggregation::Max => "MAX",
-            Aggregation::UniqueCount => "UNIQUE_COUNT",
-            Aggregation::Latest => "LATEST",
-            Aggregation::Avg => "AVG",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Aggregation> {
-        Aggregation::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     /// Whether the aggregation reads a property at all.
     pub fn needs_property(self) -> bool {
         self != Aggregation::Count

@@ -8,42 +8,19 @@
 use chrono::{DateTime, Datelike, Duration, Months, Utc};
 
 use super::ValidationError;
+use super::stored::stored_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BillingPeriod {
-    Daily,
-    Weekly,
-    Monthly,
-    Quarterly,
-    Annual,
+stored_enum! {
+    pub enum BillingPeriod {
+        Daily = "DAILY",
+        Weekly = "WEEKLY",
+        Monthly = "MONTHLY",
+        Quarterly = "QUARTERLY",
+        Annual = "ANNUAL",
+    }
 }
 
 impl BillingPeriod {
-    pub const ALL: [BillingPeriod; 5] = [
-        BillingPeriod::Daily,
-        BillingPeriod::Weekly,
-        BillingPeriod::Monthly,
-        BillingPeriod::Quarterly,
-        BillingPeriod::Annual,
-    ];
-
-    /// The stored form; changing a string here needs a data migration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BillingPeriod::Daily => "DAILY",
-            BillingPeriod::Weekly => "WEEKLY",
-            BillingPeriod::Monthly => "MONTHLY",
-            BillingPeriod::Quarterly => "QUARTERLY",
-            BillingPeriod::Annual => "ANNUAL",
-        }
-    }
-
-    /// Exact inverse of [`BillingPeriod::as_str`]; case-sensitive because it
-    /// reads back what was stored, not free user input.
-    pub fn parse(s: &str) -> Option<BillingPeriod> {
-        BillingPeriod::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
     /// The largest `count` a cadence of this unit may have. No period is
     /// longer than five years, so a typo cannot postpone an invoice for decades.
     pub fn max_count(self) -> u32 {
@@ -473,7 +450,7 @@ mod tests {
     #[test]
     fn out_of_range_boundaries_saturate() {
         let anchor = utc(2024, 1, 31);
-        for unit in BillingPeriod::ALL {
+        for &unit in BillingPeriod::ALL {
             let c = cadence(unit, unit.max_count());
             assert_eq!(boundary(anchor, c, i64::MAX), DateTime::<Utc>::MAX_UTC, "{unit:?}");
             assert_eq!(boundary(anchor, c, i64::MIN), DateTime::<Utc>::MIN_UTC, "{unit:?}");

@@ -10,33 +10,17 @@ use chrono::{DateTime, Utc};
 use super::ValidationError;
 use super::instant;
 use super::period::{Cadence, Period, boundary, period_containing, trial_end};
+use super::stored::stored_enum;
 
 /// The longest trial accepted: two years.
 pub const MAX_TRIAL_DAYS: i32 = 730;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Payer {
-    /// Invoiced to the subscribing customer.
-    Customer,
-    /// Invoiced to the nearest ancestor that pays for itself.
-    Parent,
-}
-
-impl Payer {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Payer::Customer => "SELF",
-            Payer::Parent => "PARENT",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Payer> {
-        match s {
-            "SELF" => Some(Payer::Customer),
-            "PARENT" => Some(Payer::Parent),
-            _ => None,
-        }
+stored_enum! {
+    pub enum Payer {
+        /// Invoiced to the subscribing customer.
+        Customer = "SELF",
+        /// Invoiced to the nearest ancestor that pays for itself.
+        Parent = "PARENT",
     }
 }
 

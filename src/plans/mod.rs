@@ -80,7 +80,7 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
         id: Uuid::now_v7(),
         plan_id,
         currency: draft.currency.code().to_string(),
-        billing_period: draft.cadence.unit.as_str().to_string(),
+        billing_period: draft.cadence.unit,
         billing_period_count: draft.cadence.count as i32,
         price_type: String::new(),
         amount: None,

@@ -28,10 +28,9 @@ pub struct SubscriptionDraft {
 }
 
 /// The cadence a stored subscription or price bills on.
-pub fn cadence_of(billing_period: &str, count: i32) -> Cadence {
+pub fn cadence_of(billing_period: BillingPeriod, count: i32) -> Cadence {
     Cadence {
-        // The column's CHECK constraint admits only known periods.
-        unit: BillingPeriod::parse(billing_period).unwrap_or(BillingPeriod::Monthly),
+        unit: billing_period,
         count: u32::try_from(count).unwrap_or(1),
     }
 }
@@ -40,7 +39,7 @@ pub fn lifecycle_of(row: &SubscriptionRow) -> Lifecycle {
     Lifecycle {
         start_at: row.start_at,
         billing_anchor: row.billing_anchor,
-        cadence: cadence_of(&row.billing_period, row.billing_period_count),
+        cadence: cadence_of(row.billing_period, row.billing_period_count),
         trial_end: row.trial_end,
         paused_at: row.paused_at,
         ends_at: row.ends_at,
@@ -99,7 +98,7 @@ fn plan_terms(prices: &[PriceRow]) -> AppResult<(String, Cadence)> {
     }
     Ok((
         first.currency.clone(),
-        cadence_of(&first.billing_period, first.billing_period_count),
+        cadence_of(first.billing_period, first.billing_period_count),
     ))
 }
 
@@ -133,9 +132,9 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
             id: Uuid::now_v7(),
             customer_id: customer.id,
             plan_id: plan.id,
-            payer: draft.payer.as_str().to_string(),
+            payer: draft.payer,
             currency,
-            billing_period: cadence.unit.as_str().to_string(),
+            billing_period: cadence.unit,
             billing_period_count: cadence.count as i32,
             start_at: draft.start_at,
             billing_anchor: anchor,

@@ -60,7 +60,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: MeterDraft) -> AppRes
         id: Uuid::now_v7(),
         name: draft.name,
         event_name: draft.event_name,
-        aggregation: draft.aggregation.as_str().to_string(),
+        aggregation: draft.aggregation,
         property: draft.property,
         filters: filters_to_json(&draft.filters),
         status: RecordStatus::Active,

@@ -4,7 +4,6 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::plans::{PlanRow, PriceRow};
-use crate::domain::period::BillingPeriod;
 use crate::domain::pricing::{BillingModel, PackageRounding, TierMode};
 use crate::domain::stored::RecordStatus;
 use crate::error::AppError;
@@ -22,37 +21,13 @@ pub enum PlanStatus {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "BillingPeriod")]
+#[graphql(name = "BillingPeriod", remote = "crate::domain::period::BillingPeriod")]
 pub enum BillingPeriodType {
     Daily,
     Weekly,
     Monthly,
     Quarterly,
     Annual,
-}
-
-impl From<BillingPeriodType> for BillingPeriod {
-    fn from(p: BillingPeriodType) -> Self {
-        match p {
-            BillingPeriodType::Daily => BillingPeriod::Daily,
-            BillingPeriodType::Weekly => BillingPeriod::Weekly,
-            BillingPeriodType::Monthly => BillingPeriod::Monthly,
-            BillingPeriodType::Quarterly => BillingPeriod::Quarterly,
-            BillingPeriodType::Annual => BillingPeriod::Annual,
-        }
-    }
-}
-
-impl From<BillingPeriod> for BillingPeriodType {
-    fn from(p: BillingPeriod) -> Self {
-        match p {
-            BillingPeriod::Daily => BillingPeriodType::Daily,
-            BillingPeriod::Weekly => BillingPeriodType::Weekly,
-            BillingPeriod::Monthly => BillingPeriodType::Monthly,
-            BillingPeriod::Quarterly => BillingPeriodType::Quarterly,
-            BillingPeriod::Annual => BillingPeriodType::Annual,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -217,7 +192,7 @@ impl Price {
     }
 
     async fn billing_period(&self) -> Option<BillingPeriodType> {
-        BillingPeriod::parse(&self.0.billing_period).map(Into::into)
+        Some(self.0.billing_period.into())
     }
 
     async fn billing_period_count(&self) -> i32 {

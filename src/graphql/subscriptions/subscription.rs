@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::subscriptions::{SubscriptionPageKey, SubscriptionRow};
-use crate::domain::period::{self, BillingPeriod};
+use crate::domain::period::{self};
 use crate::domain::subscription::{self as rules, Payer, Status};
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
@@ -19,7 +19,7 @@ use crate::graphql::subscriptions::preview::{UpcomingInvoice, upcoming_invoice};
 use crate::subscriptions::lifecycle_of;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "Payer")]
+#[graphql(name = "Payer", remote = "crate::domain::subscription::Payer")]
 pub enum PayerType {
     /// Invoiced to the subscribing customer.
     #[graphql(name = "SELF")]
@@ -27,15 +27,6 @@ pub enum PayerType {
     /// Invoiced to the nearest ancestor that pays for itself: one with a
     /// SELF subscription that has not ended, or the top of the hierarchy.
     Parent,
-}
-
-impl From<PayerType> for Payer {
-    fn from(p: PayerType) -> Self {
-        match p {
-            PayerType::Customer => Payer::Customer,
-            PayerType::Parent => Payer::Parent,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -119,23 +110,20 @@ impl Subscription {
     /// Who is invoiced for it now: the customer, or for payer PARENT its
     /// nearest ancestor that pays for itself.
     async fn invoiced_to(&self, ctx: &Context<'_>) -> Result<Customer> {
-        let payer = match Payer::parse(&self.0.payer) {
-            Some(Payer::Parent) => ctx
+        let payer = match self.0.payer {
+            Payer::Parent => ctx
                 .loader()
                 .load_one(PayerOf(self.0.customer_id))
                 .await?
                 .unwrap_or(self.0.customer_id),
-            _ => self.0.customer_id,
+            Payer::Customer => self.0.customer_id,
         };
         let row = ctx.loader().load_one(CustomerById(payer)).await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
     async fn payer(&self) -> PayerType {
-        match Payer::parse(&self.0.payer) {
-            Some(Payer::Parent) => PayerType::Parent,
-            _ => PayerType::Customer,
-        }
+        self.0.payer.into()
     }
 
     /// As of this request.
@@ -149,7 +137,7 @@ impl Subscription {
     }
 
     async fn billing_period(&self) -> Option<BillingPeriodType> {
-        BillingPeriod::parse(&self.0.billing_period).map(Into::into)
+        Some(self.0.billing_period.into())
     }
 
     async fn billing_period_count(&self) -> i32 {

@@ -86,7 +86,7 @@ impl Loader<UsageOf> for TenantLoader {
                     None => list.push((
                         row.meter_id,
                         UsageTotals {
-                            aggregation: Aggregation::parse(&row.aggregation).unwrap_or(Aggregation::Count),
+                            aggregation: row.aggregation,
                             value: usage::parse_value(row.value.as_deref()),
                             event_count: row.event_count,
                             skipped: row.skipped,

@@ -8,6 +8,7 @@ use crate::domain::stored::RecordStatus;
 use crate::usage::meters::filters_from_json;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::meter::Aggregation")]
 pub enum MeterAggregation {
     /// Number of matching events.
     Count,
@@ -21,32 +22,6 @@ pub enum MeterAggregation {
     Latest,
     /// Average of the numeric values.
     Avg,
-}
-
-impl From<MeterAggregation> for Aggregation {
-    fn from(a: MeterAggregation) -> Self {
-        match a {
-            MeterAggregation::Count => Aggregation::Count,
-            MeterAggregation::Sum => Aggregation::Sum,
-            MeterAggregation::Max => Aggregation::Max,
-            MeterAggregation::UniqueCount => Aggregation::UniqueCount,
-            MeterAggregation::Latest => Aggregation::Latest,
-            MeterAggregation::Avg => Aggregation::Avg,
-        }
-    }
-}
-
-impl From<Aggregation> for MeterAggregation {
-    fn from(a: Aggregation) -> Self {
-        match a {
-            Aggregation::Count => MeterAggregation::Count,
-            Aggregation::Sum => MeterAggregation::Sum,
-            Aggregation::Max => MeterAggregation::Max,
-            Aggregation::UniqueCount => MeterAggregation::UniqueCount,
-            Aggregation::Latest => MeterAggregation::Latest,
-            Aggregation::Avg => MeterAggregation::Avg,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -68,7 +43,7 @@ pub struct Meter(pub MeterRow);
 
 impl Meter {
     pub fn aggregation_kind(&self) -> Aggregation {
-        Aggregation::parse(&self.0.aggregation).unwrap_or(Aggregation::Count)
+        self.0.aggregation
     }
 }
 
