@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{plans, prices};
+use crate::domain::charges::{InvoiceCadence, PriceType};
 use crate::domain::period::BillingPeriod;
 use crate::domain::stored::RecordStatus;
 
@@ -36,9 +37,9 @@ pub struct PriceRow {
     pub currency: String,
     pub billing_period: BillingPeriod,
     pub billing_period_count: i32,
-    pub price_type: String,
+    pub price_type: PriceType,
     pub amount: Option<Decimal>,
-    pub invoice_cadence: Option<String>,
+    pub invoice_cadence: Option<InvoiceCadence>,
     pub quantity: Option<Decimal>,
     pub meter_id: Option<Uuid>,
     pub billing_model: Option<String>,

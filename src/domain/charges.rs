@@ -10,6 +10,27 @@ use uuid::Uuid;
 use super::money::{self, AmountOverflow, Currency, round_amount};
 use super::period::Period;
 use super::pricing::{BillingModel, Charge, price_fixed, price_usage};
+use super::stored::stored_enum;
+
+stored_enum! {
+    /// What a price charges for.
+    pub enum PriceType {
+        /// An amount per period.
+        Fixed = "FIXED",
+        /// Usage of a meter, billed in arrears.
+        Usage = "USAGE",
+    }
+}
+
+stored_enum! {
+    /// When a fixed price is billed.
+    pub enum InvoiceCadence {
+        /// At the start of the period.
+        Advance = "ADVANCE",
+        /// At the end of the period.
+        Arrear = "ARREAR",
+    }
+}
 
 /// A price as the charge rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

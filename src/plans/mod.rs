@@ -11,37 +11,13 @@ use uuid::Uuid;
 use crate::db::errors::unique_violation;
 use crate::db::plans::{self, LOOKUP_KEY_INDEX, PlanRow, PriceRow};
 use crate::db::{DbPool, connection, meters};
-use crate::domain::charges::PriceTerms;
+pub use crate::domain::charges::InvoiceCadence;
+use crate::domain::charges::{PriceTerms, PriceType};
 use crate::domain::money::Currency;
 use crate::domain::period::Cadence;
 use crate::domain::pricing::BillingModel;
 use crate::domain::stored::RecordStatus;
 use crate::error::{AppError, AppResult};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvoiceCadence {
-    /// Billed at the start of the period.
-    Advance,
-    /// Billed at the end of the period.
-    Arrear,
-}
-
-impl InvoiceCadence {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvoiceCadence::Advance => "ADVANCE",
-            InvoiceCadence::Arrear => "ARREAR",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ADVANCE" => Some(InvoiceCadence::Advance),
-            "ARREAR" => Some(InvoiceCadence::Arrear),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub enum PriceKind {
@@ -82,7 +58,10 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
         currency: draft.currency.code().to_string(),
         billing_period: draft.cadence.unit,
         billing_period_count: draft.cadence.count as i32,
-        price_type: String::new(),
+        price_type: match draft.kind {
+            PriceKind::Fixed { .. } => PriceType::Fixed,
+            PriceKind::Usage { .. } => PriceType::Usage,
+        },
         amount: None,
         invoice_cadence: None,
         quantity: None,
@@ -99,14 +78,12 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
             cadence,
             quantity,
         } => PriceRow {
-            price_type: "FIXED".into(),
             amount: Some(*amount),
-            invoice_cadence: Some(cadence.as_str().into()),
+            invoice_cadence: Some(*cadence),
             quantity: Some(*quantity),
             ..base
         },
         PriceKind::Usage { meter_id, model } => PriceRow {
-            price_type: "USAGE".into(),
             meter_id: Some(*meter_id),
             billing_model: Some(model_json::model_name(model).into()),
             model: Some(model_json::to_json(model)),
@@ -226,7 +203,7 @@ pub fn price_terms(row: &PriceRow) -> Option<PriceTerms> {
         _ => Some(PriceTerms::Fixed {
             amount: row.amount?,
             quantity: row.quantity.unwrap_or(Decimal::ONE),
-            in_advance: row.invoice_cadence.as_deref() != Some(InvoiceCadence::Arrear.as_str()),
+            in_advance: row.invoice_cadence != Some(InvoiceCadence::Arrear),
         }),
     }
 }

@@ -11,7 +11,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
 use crate::graphql::usage::loaders::MeterById;
 use crate::graphql::usage::meter::Meter;
-use crate::plans::{InvoiceCadence, model_json};
+use crate::plans::model_json;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::stored::RecordStatus")]
@@ -31,6 +31,7 @@ pub enum BillingPeriodType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::charges::PriceType")]
 pub enum PriceType {
     /// An amount per period.
     Fixed,
@@ -39,21 +40,12 @@ pub enum PriceType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "InvoiceCadence")]
+#[graphql(name = "InvoiceCadence", remote = "crate::domain::charges::InvoiceCadence")]
 pub enum InvoiceCadenceType {
     /// Billed at the start of the period.
     Advance,
     /// Billed at the end of the period.
     Arrear,
-}
-
-impl From<InvoiceCadenceType> for InvoiceCadence {
-    fn from(c: InvoiceCadenceType) -> Self {
-        match c {
-            InvoiceCadenceType::Advance => InvoiceCadence::Advance,
-            InvoiceCadenceType::Arrear => InvoiceCadence::Arrear,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -201,11 +193,7 @@ impl Price {
 
     #[graphql(name = "type")]
     async fn price_type(&self) -> PriceType {
-        if self.0.price_type == "USAGE" {
-            PriceType::Usage
-        } else {
-            PriceType::Fixed
-        }
+        self.0.price_type.into()
     }
 
     /// FIXED: the amount per period and unit of quantity.
@@ -214,10 +202,7 @@ impl Price {
     }
 
     async fn invoice_cadence(&self) -> Option<InvoiceCadenceType> {
-        match self.0.invoice_cadence.as_deref().and_then(InvoiceCadence::parse)? {
-            InvoiceCadence::Advance => Some(InvoiceCadenceType::Advance),
-            InvoiceCadence::Arrear => Some(InvoiceCadenceType::Arrear),
-        }
+        self.0.invoice_cadence.map(Into::into)
     }
 
     async fn quantity(&self) -> Option<Decimal> {
