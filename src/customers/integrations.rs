@@ -34,7 +34,7 @@ pub async fn upsert(
             tenant_id,
             id: Uuid::now_v7(),
             customer_id,
-            provider: draft.provider.as_str().to_string(),
+            provider: draft.provider,
             provider_name: draft.provider_name.clone(),
             provider_entity_id: draft.provider_entity_id.clone(),
             metadata: metadata::metadata_to_json(&draft.metadata),
@@ -63,7 +63,7 @@ pub async fn delete(
     provider_name: &str,
 ) -> AppResult<()> {
     let mut conn = connection(pool).await?;
-    let deleted = integrations::delete(&mut conn, tenant_id, customer_id, provider.as_str(), provider_name).await?;
+    let deleted = integrations::delete(&mut conn, tenant_id, customer_id, provider, provider_name).await?;
     if deleted {
         Ok(())
     } else {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db::customers::CustomerRow;
 use crate::db::schema::{customers, integration_mappings};
+use crate::domain::integration::Provider;
 
 /// The constraint that lets a provider record belong to one customer only.
 pub const ENTITY_OWNER_CONSTRAINT: &str = "integration_mappings_entity_owner";
@@ -19,7 +20,7 @@ pub struct IntegrationRow {
     pub tenant_id: Uuid,
     pub id: Uuid,
     pub customer_id: Uuid,
-    pub provider: String,
+    pub provider: Provider,
     pub provider_name: String,
     pub provider_entity_id: String,
     pub metadata: serde_json::Value,
@@ -50,7 +51,7 @@ pub async fn delete(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_id: Uuid,
-    provider: &str,
+    provider: Provider,
     provider_name: &str,
 ) -> QueryResult<bool> {
     use integration_mappings as m;
@@ -86,7 +87,7 @@ pub async fn for_customers(
 pub async fn find_customer(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    provider: &str,
+    provider: Provider,
     provider_name: &str,
     provider_entity_id: &str,
 ) -> QueryResult<Option<CustomerRow>> {

@@ -1,5 +1,6 @@
 //! Rules for the external systems a customer can be linked to.
 
+use crate::domain::stored::stored_enum;
 use crate::domain::validation::{ValidationError, check_max_chars, check_no_control, required_text};
 
 /// Longest display name accepted for a custom integration.
@@ -7,39 +8,13 @@ const MAX_PROVIDER_NAME_LEN: usize = 100;
 /// Ids in other systems are opaque; 255 fits every provider we know of.
 const MAX_ENTITY_ID_LEN: usize = 255;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Stripe,
-    Hubspot,
-    Quickbooks,
-    Salesforce,
-    Custom,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 5] = [
-        Provider::Stripe,
-        Provider::Hubspot,
-        Provider::Quickbooks,
-        Provider::Salesforce,
-        Provider::Custom,
-    ];
-
-    /// The stored form; changing a string here needs a data migration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Stripe => "STRIPE",
-            Provider::Hubspot => "HUBSPOT",
-            Provider::Quickbooks => "QUICKBOOKS",
-            Provider::Salesforce => "SALESFORCE",
-            Provider::Custom => "CUSTOM",
-        }
-    }
-
-    /// Exact inverse of [`Provider::as_str`]; case-sensitive because it reads
-    /// back what was stored, not free user input.
-    pub fn parse(s: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.as_str() == s)
+stored_enum! {
+    pub enum Provider {
+        Stripe = "STRIPE",
+        Hubspot = "HUBSPOT",
+        Quickbooks = "QUICKBOOKS",
+        Salesforce = "SALESFORCE",
+        Custom = "CUSTOM",
     }
 }
 
@@ -92,7 +67,7 @@ mod tests {
 
     #[test]
     fn as_str_parse_round_trip_over_all() {
-        for p in Provider::ALL {
+        for &p in Provider::ALL {
             assert_eq!(Provider::parse(p.as_str()), Some(p));
         }
         let mut names: Vec<_> = Provider::ALL.iter().map(|p| p.as_str()).collect();

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::integrations::IntegrationRow;
-use crate::domain::integration::Provider;
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::integration::Provider")]
 pub enum IntegrationProvider {
     Stripe,
     Hubspot,
@@ -18,30 +18,6 @@ pub enum IntegrationProvider {
     Salesforce,
     /// Any other system, named by providerName.
     Custom,
-}
-
-impl From<IntegrationProvider> for Provider {
-    fn from(p: IntegrationProvider) -> Self {
-        match p {
-            IntegrationProvider::Stripe => Provider::Stripe,
-            IntegrationProvider::Hubspot => Provider::Hubspot,
-            IntegrationProvider::Quickbooks => Provider::Quickbooks,
-            IntegrationProvider::Salesforce => Provider::Salesforce,
-            IntegrationProvider::Custom => Provider::Custom,
-        }
-    }
-}
-
-impl From<Provider> for IntegrationProvider {
-    fn from(p: Provider) -> Self {
-        match p {
-            Provider::Stripe => IntegrationProvider::Stripe,
-            Provider::Hubspot => IntegrationProvider::Hubspot,
-            Provider::Quickbooks => IntegrationProvider::Quickbooks,
-            Provider::Salesforce => IntegrationProvider::Salesforce,
-            Provider::Custom => IntegrationProvider::Custom,
-        }
-    }
 }
 
 /// A link from a customer to its record in an outside system.
@@ -66,9 +42,7 @@ impl IntegrationMapping {
     }
 
     async fn provider(&self) -> IntegrationProvider {
-        Provider::parse(&self.0.provider)
-            .map(Into::into)
-            .unwrap_or(IntegrationProvider::Custom)
+        self.0.provider.into()
     }
 
     /// The outside system's name, for CUSTOM mappings only.

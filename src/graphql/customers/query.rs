@@ -54,8 +54,7 @@ impl CustomerQueryRoot {
         let row = ctx
             .request()
             .run(move |conn| {
-                async move { integrations::find_customer(conn, tenant_id, provider.as_str(), &name, &entity).await }
-                    .boxed()
+                async move { integrations::find_customer(conn, tenant_id, provider, &name, &entity).await }.boxed()
             })
             .await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
