@@ -212,6 +212,19 @@ pub fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal
     amounts.into_iter().try_fold(Decimal::ZERO, Decimal::checked_add)
 }
 
+/// Amounts added up per currency code, in code order; None when a sum
+/// leaves Decimal's range.
+pub fn sums_per_currency<'a>(
+    amounts: impl IntoIterator<Item = (&'a str, Decimal)>,
+) -> Option<std::collections::BTreeMap<&'a str, Decimal>> {
+    let mut sums = std::collections::BTreeMap::new();
+    for (code, amount) in amounts {
+        let sum: &mut Decimal = sums.entry(code).or_insert(Decimal::ZERO);
+        *sum = sum.checked_add(amount)?;
+    }
+    Some(sums)
+}
+
 /// `amount` rounded once to `currency`, provided it is within `MAX_AMOUNT`
 /// in magnitude; `what` names the figure in the error.
 pub fn bounded_amount(what: &'static str, amount: Decimal, currency: Currency) -> Result<Decimal, AmountOverflow> {
@@ -445,5 +458,21 @@ mod tests {
     #[test]
     fn max_amount_is_ten_to_the_fifteen() {
         assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_000_i64));
+    }
+
+    #[test]
+    fn sums_per_currency_add_up_by_code_and_refuse_to_overflow() {
+        let sums = sums_per_currency([
+            ("USD", Decimal::new(150, 2)),
+            ("EUR", Decimal::ONE),
+            ("USD", Decimal::new(25, 2)),
+        ])
+        .unwrap();
+        assert_eq!(
+            sums.into_iter().collect::<Vec<_>>(),
+            [("EUR", Decimal::ONE), ("USD", Decimal::new(175, 2))]
+        );
+        assert_eq!(sums_per_currency([("USD", Decimal::MAX), ("USD", Decimal::ONE)]), None);
+        assert_eq!(sums_per_currency([]), Some(Default::default()));
     }
 }

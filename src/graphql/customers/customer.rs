@@ -251,7 +251,7 @@ impl Customer {
         let subscriptions = ctx.loader().load_one(key).await?.unwrap_or_default();
         let previews =
             futures_util::future::try_join_all(subscriptions.into_iter().map(|s| upcoming_invoice(ctx, s))).await?;
-        Ok(UpcomingCharges::new(previews))
+        Ok(UpcomingCharges::new(previews)?)
     }
 
     /// The customer's wallets, of every status, in creation order.

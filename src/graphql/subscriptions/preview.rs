@@ -1,8 +1,6 @@
 //! The live preview: what a subscription's current period would bill if it
 //! ended now, priced by the same rules an invoice uses.
 
-use std::collections::BTreeMap;
-
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use futures_util::try_join;
@@ -12,7 +10,7 @@ use uuid::Uuid;
 use crate::db::plans::PriceRow;
 use crate::db::subscriptions::{PauseRow, SubscriptionRow};
 use crate::domain::charges::{PriceLine, period_charges};
-use crate::domain::money::{Currency, in_minor_units};
+use crate::domain::money::{self, Currency, in_minor_units};
 use crate::domain::period::Period;
 use crate::domain::pricing::TierCharge;
 use crate::domain::subscription as rules;
@@ -198,16 +196,18 @@ pub struct UpcomingCharges {
 }
 
 impl UpcomingCharges {
-    pub fn new(invoices: Vec<UpcomingInvoice>) -> Self {
-        let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
-        for invoice in &invoices {
-            *sums.entry(invoice.subscription.currency.clone()).or_default() += invoice.subtotal;
-        }
+    pub fn new(invoices: Vec<UpcomingInvoice>) -> Result<Self, AppError> {
+        let sums = money::sums_per_currency(
+            invoices
+                .iter()
+                .map(|invoice| (invoice.subscription.currency.as_str(), invoice.subtotal)),
+        )
+        .ok_or_else(|| AppError::conflict("the upcoming charges add up beyond what an amount can hold"))?;
         let totals = sums
             .into_iter()
-            .map(|(currency, amount)| CurrencyAmount::new(currency, amount))
+            .map(|(currency, amount)| CurrencyAmount::new(currency.to_string(), amount))
             .collect();
-        UpcomingCharges { totals, invoices }
+        Ok(UpcomingCharges { totals, invoices })
     }
 }
 
