@@ -62,7 +62,7 @@ pub fn build_invoice(
         subscription_id,
         status: InvoiceStatus::Draft,
         number: None,
-        currency: currency.code().to_string(),
+        currency,
         period_start: period.map(|p| p.start),
         period_end: period.map(|p| p.end),
         subtotal: sums.subtotal,
@@ -206,19 +206,19 @@ async fn finalize_locked(
         if refused.iter().any(|(id, _)| *id == invoice.id) {
             continue;
         }
-        let currency = Currency::parse("currency", &invoice.currency)?;
+        let currency = invoice.currency;
         let amounts = amounts.remove(&invoice.id).unwrap_or_default();
         // Numbers follow the drafts' order within each tenant.
         let next = numbers.entry(invoice.tenant_id).or_default();
         let number = *next;
         *next += 1;
         let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency)?.subtotal;
-        let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency.clone())) {
+        let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency.code().to_string())) {
             wallets::pay_invoice(
                 conn,
                 invoice.tenant_id,
                 invoice.customer_id,
-                &invoice.currency,
+                invoice.currency,
                 invoice.id,
                 subtotal,
                 now,
@@ -284,7 +284,7 @@ async fn recompute_usage(
         let context = UsageContext {
             life: lifecycle_of(&subscription),
             pauses: pauses.remove(&subscription.id).unwrap_or_default(),
-            currency: Currency::parse("currency", &subscription.currency)?,
+            currency: subscription.currency,
         };
         contexts.insert(subscription.id, context);
     }

@@ -9,7 +9,6 @@ use crate::db::errors::unique_violation;
 use crate::db::invoices::{self as rows, InvoiceRow, PAYMENT_KEY_INDEX, PaymentRow};
 use crate::db::{DbPool, connection};
 use crate::domain::invoice::{PaymentRefusal, check_payment};
-use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 
 pub struct PaymentDraft {
@@ -53,7 +52,7 @@ pub async fn record(pool: &DbPool, tenant_id: Uuid, draft: PaymentDraft) -> AppR
         if let Some(existing) = rows::payment_by_key(conn, tenant_id, &draft.idempotency_key).await? {
             return Ok((replay(existing, &draft)?, invoice));
         }
-        let currency = Currency::parse("currency", &invoice.currency)?;
+        let currency = invoice.currency;
         let status = invoice.status;
         let due = invoice.total - invoice.amount_paid;
         let amount = check_payment(status, draft.amount, due, currency).map_err(refusal)?;

@@ -30,7 +30,7 @@ use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
 use crate::domain::charges::boundary_lines;
-use crate::domain::money::{AmountOverflow, Currency};
+use crate::domain::money::AmountOverflow;
 use crate::domain::period::Period;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
@@ -278,7 +278,7 @@ async fn bill_tenant(
     let mut billed = Vec::with_capacity(planned.len());
     for (plan, usage) in planned.iter().zip(quantities) {
         let sub = plan.sub;
-        let currency = Currency::parse("currency", &sub.currency)?;
+        let currency = sub.currency;
         let arrears = plan.bill.arrears.map(|period| (period, !plan.intervals.is_empty()));
         let charged = match boundary_lines(&plan.prices.terms, &usage, arrears, plan.bill.advance, currency) {
             Ok(charged) => charged,

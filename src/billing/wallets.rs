@@ -60,7 +60,7 @@ pub struct ManualDebit {
 
 /// The wallet's currency; the column only ever holds codes `Currency::parse` accepted.
 pub fn wallet_currency(wallet: &WalletRow) -> AppResult<Currency> {
-    Currency::parse("currency", &wallet.currency).map_err(AppError::internal)
+    Ok(wallet.currency)
 }
 
 /// What the wallet's credits are worth in its currency, rounded for display.
@@ -85,7 +85,7 @@ pub async fn create_wallet(pool: &DbPool, tenant_id: Uuid, new: NewWallet, now: 
             tenant_id,
             id: Uuid::now_v7(),
             customer_id: customer.id,
-            currency: new.currency.code().to_string(),
+            currency: new.currency,
             name: new.name.clone(),
             conversion_rate: new.conversion_rate,
             status: WalletStatus::Active,
@@ -245,12 +245,11 @@ pub async fn pay_invoice(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_id: Uuid,
-    currency: &str,
+    currency: Currency,
     invoice_id: Uuid,
     amount_due: Decimal,
     now: DateTime<Utc>,
 ) -> AppResult<Decimal> {
-    let currency = Currency::parse("currency", currency)?;
     let mut locked = wallets::active_wallets_for_update(conn, tenant_id, customer_id, currency.code()).await?;
     locked.sort_by_key(|w| (w.created_at, w.id));
     let mut due = amount_due;

@@ -15,6 +15,7 @@ use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::money::Currency;
 
 /// The unique index that allows one invoice per subscription boundary.
 pub const SUBSCRIPTION_PERIOD_INDEX: &str = "invoices_subscription_period";
@@ -30,7 +31,7 @@ pub struct InvoiceRow {
     pub subscription_id: Option<Uuid>,
     pub status: InvoiceStatus,
     pub number: Option<String>,
-    pub currency: String,
+    pub currency: Currency,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
     pub subtotal: Decimal,
@@ -456,7 +457,7 @@ pub struct BalanceRow {
     #[diesel(sql_type = BigInt)]
     pub idx: i64,
     #[diesel(sql_type = Text)]
-    pub currency: String,
+    pub currency: Currency,
     #[diesel(sql_type = Numeric)]
     pub amount: Decimal,
 }

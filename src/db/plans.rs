@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{plans, prices};
 use crate::domain::charges::{InvoiceCadence, PriceType};
+use crate::domain::money::Currency;
 use crate::domain::period::BillingPeriod;
 use crate::domain::stored::RecordStatus;
 
@@ -34,7 +35,7 @@ pub struct PriceRow {
     pub tenant_id: Uuid,
     pub id: Uuid,
     pub plan_id: Uuid,
-    pub currency: String,
+    pub currency: Currency,
     pub billing_period: BillingPeriod,
     pub billing_period_count: i32,
     pub price_type: PriceType,

@@ -11,15 +11,15 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-use crate::db::prepared::{PreparedExt, columns_of};
-use crate::domain::period::BillingPeriod;
-use crate::domain::subscription::Payer;
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
+use crate::db::prepared::{PreparedExt, columns_of};
 use crate::db::schema::{subscription_pauses, subscriptions};
+use crate::domain::money::Currency;
+use crate::domain::period::BillingPeriod;
 use crate::domain::period::Period;
+use crate::domain::subscription::Payer;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = subscriptions, check_for_backend(Pg))]
@@ -29,7 +29,7 @@ pub struct SubscriptionRow {
     pub customer_id: Uuid,
     pub plan_id: Uuid,
     pub payer: Payer,
-    pub currency: String,
+    pub currency: Currency,
     pub billing_period: BillingPeriod,
     pub billing_period_count: i32,
     pub start_at: DateTime<Utc>,

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::db::MAX_UUID;
 use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use crate::db::schema::{wallet_lots, wallet_transactions, wallets};
+use crate::domain::money::Currency;
 use crate::domain::wallet::{LotKind, TransactionKind, TransactionReason, WalletStatus};
 
 /// The unique index that makes an idempotency key usable once per wallet.
@@ -48,7 +49,7 @@ pub struct WalletRow {
     pub tenant_id: Uuid,
     pub id: Uuid,
     pub customer_id: Uuid,
-    pub currency: String,
+    pub currency: Currency,
     pub name: String,
     pub conversion_rate: Decimal,
     pub status: WalletStatus,

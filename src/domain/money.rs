@@ -57,8 +57,9 @@ const CURRENCIES: &[(&str, u32)] = &[
 ];
 
 /// An ISO 4217 currency. Only `parse` builds one, so every value is a code
-/// from the table above.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// from the table above. Stored as its code in a text column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Currency {
     code: &'static str,
     minor_units: u32,
@@ -90,6 +91,19 @@ impl Currency {
     /// Decimal places of the smallest coin: 2 for USD, 0 for JPY, 3 for KWD.
     pub fn minor_units(self) -> u32 {
         self.minor_units
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for Currency {
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+        <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(self.code, out)
+    }
+}
+
+impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for Currency {
+    fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        let code = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
+        Currency::parse("currency", &code).map_err(|e| format!("stored currency {code:?}: {}", e.message).into())
     }
 }
 

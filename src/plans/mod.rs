@@ -55,7 +55,7 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
         tenant_id,
         id: Uuid::now_v7(),
         plan_id,
-        currency: draft.currency.code().to_string(),
+        currency: draft.currency,
         billing_period: draft.cadence.unit,
         billing_period_count: draft.cadence.count as i32,
         price_type: match draft.kind {

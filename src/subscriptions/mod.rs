@@ -10,6 +10,7 @@ use crate::db::plans::{self, PriceRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
 use crate::db::{DbPool, connection};
 use crate::domain::charges::PriceTerms;
+use crate::domain::money::Currency;
 use crate::domain::period::{BillingPeriod, Cadence};
 use crate::domain::stored::RecordStatus;
 use crate::domain::subscription::{self as rules, Lifecycle, Payer, Refusal};
@@ -80,7 +81,7 @@ pub fn billed_prices(subscription: &SubscriptionRow, prices: &[PriceRow]) -> Bil
 
 /// The one currency and cadence all of a plan's active prices share; a
 /// subscription bills in exactly one of each.
-fn plan_terms(prices: &[PriceRow]) -> AppResult<(String, Cadence)> {
+fn plan_terms(prices: &[PriceRow]) -> AppResult<(Currency, Cadence)> {
     let active: Vec<&PriceRow> = prices.iter().filter(|p| p.status == RecordStatus::Active).collect();
     let first = active
         .first()
@@ -97,7 +98,7 @@ fn plan_terms(prices: &[PriceRow]) -> AppResult<(String, Cadence)> {
         ));
     }
     Ok((
-        first.currency.clone(),
+        first.currency,
         cadence_of(first.billing_period, first.billing_period_count),
     ))
 }

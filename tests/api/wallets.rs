@@ -141,6 +141,7 @@ async fn tenant_id(app: &TestApp) -> Uuid {
 async fn pay(app: &TestApp, customer: &str, currency: &str, invoice: Uuid, due: &str) -> Decimal {
     let tenant = tenant_id(app).await;
     let customer = Uuid::parse_str(customer).unwrap();
+    let currency = billgraph::domain::money::Currency::parse("currency", currency).unwrap();
     let mut conn = billgraph::db::connection(&app.state.pool).await.unwrap();
     conn.transaction::<_, AppError, _>(async |conn| {
         pay_invoice(conn, tenant, customer, currency, invoice, dec(due), Utc::now()).await

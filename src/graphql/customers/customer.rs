@@ -289,7 +289,7 @@ impl Customer {
         let balances = ctx.loader().load_one(key).await?.unwrap_or_default();
         Ok(balances
             .into_iter()
-            .map(|(currency, amount)| CurrencyAmount::new(currency, amount))
+            .map(|(currency, amount)| CurrencyAmount::new(currency.code().to_string(), amount))
             .collect())
     }
 

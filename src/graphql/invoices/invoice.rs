@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::{self as rules, InvoiceStatus};
-use crate::domain::money::in_minor_units;
+use crate::domain::money::{in_minor_units, round_amount};
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
@@ -164,7 +164,7 @@ pub struct Invoice(pub InvoiceRow);
 
 impl Invoice {
     fn money(&self, amount: Decimal) -> Decimal {
-        in_minor_units(amount, &self.0.currency)
+        round_amount(amount, self.0.currency)
     }
 }
 
@@ -202,7 +202,7 @@ impl Invoice {
     }
 
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
 
     /// The period billed in arrears (equal to periodEnd on the opening
@@ -221,7 +221,7 @@ impl Invoice {
             .into_iter()
             .map(|row| InvoiceLineItem {
                 row,
-                currency: self.0.currency.clone(),
+                currency: self.0.currency.code().to_string(),
             })
             .collect())
     }
@@ -257,7 +257,7 @@ impl Invoice {
             .into_iter()
             .map(|row| Payment {
                 row,
-                currency: self.0.currency.clone(),
+                currency: self.0.currency.code().to_string(),
             })
             .collect())
     }

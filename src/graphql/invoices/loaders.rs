@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::money::Currency;
 use crate::error::SharedError;
 use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
@@ -78,7 +79,7 @@ pub struct BalanceDue {
 
 impl Loader<BalanceDue> for TenantLoader {
     /// Per currency, in code order.
-    type Value = Vec<(String, Decimal)>;
+    type Value = Vec<(Currency, Decimal)>;
     type Error = SharedError;
 
     async fn load(&self, keys: &[BalanceDue]) -> Result<HashMap<BalanceDue, Self::Value>, SharedError> {

@@ -128,7 +128,7 @@ impl BillingMutationRoot {
         Ok(PaymentResult {
             payment: Payment {
                 row: payment,
-                currency: invoice.currency.clone(),
+                currency: invoice.currency.code().to_string(),
             },
             invoice: Invoice(invoice),
         })

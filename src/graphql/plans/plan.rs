@@ -180,7 +180,7 @@ impl Price {
 
     /// ISO 4217 code.
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
 
     async fn billing_period(&self) -> Option<BillingPeriodType> {

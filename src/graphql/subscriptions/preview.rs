@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::db::plans::PriceRow;
 use crate::db::subscriptions::{PauseRow, SubscriptionRow};
 use crate::domain::charges::{PriceLine, period_charges};
-use crate::domain::money::{self, Currency, in_minor_units};
+use crate::domain::money::{self, in_minor_units};
 use crate::domain::period::Period;
 use crate::domain::pricing::TierCharge;
 use crate::domain::subscription as rules;
@@ -150,7 +150,7 @@ impl UpcomingInvoice {
     }
 
     async fn currency(&self) -> &str {
-        &self.subscription.currency
+        self.subscription.currency.code()
     }
 
     async fn period_start(&self) -> DateTime<Utc> {
@@ -200,7 +200,7 @@ impl UpcomingCharges {
         let sums = money::sums_per_currency(
             invoices
                 .iter()
-                .map(|invoice| (invoice.subscription.currency.as_str(), invoice.subtotal)),
+                .map(|invoice| (invoice.subscription.currency.code(), invoice.subtotal)),
         )
         .ok_or_else(|| AppError::conflict("the upcoming charges add up beyond what an amount can hold"))?;
         let totals = sums
@@ -215,7 +215,7 @@ impl UpcomingCharges {
 /// over the stretches that count, each through a loader so a page of
 /// subscriptions shares the statements.
 pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) -> Result<UpcomingInvoice> {
-    let currency = Currency::parse("currency", &subscription.currency).map_err(AppError::from)?;
+    let currency = subscription.currency;
     let loader = ctx.loader();
     let (prices, pauses) = try_join!(
         loader.load_one(PricesOfPlan(subscription.plan_id)),

@@ -133,7 +133,7 @@ impl Subscription {
 
     /// ISO 4217 code of every charge.
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
 
     async fn billing_period(&self) -> Option<BillingPeriodType> {

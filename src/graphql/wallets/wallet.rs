@@ -64,7 +64,7 @@ impl Wallet {
 
     /// ISO 4217 code of the balance and of every entry's amount.
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
 
     async fn name(&self) -> &str {
