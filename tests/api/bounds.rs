@@ -199,9 +199,10 @@ async fn charges_beyond_the_bound_are_refused_when_created() {
     assert_eq!(ok["createOneOffInvoice"]["subtotal"], "0.00");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn usage_beyond_the_bound_is_refused_at_billing_without_stalling_others() {
-    let app = TestApp::new().await;
+/// Two customers subscribed a day and an hour ago: "heavy" to a daily plan
+/// whose usage price charges 10^15 per call, "light" to a daily 10.00 fee.
+/// Returns their ids, heavy's subscription and the start.
+async fn heavy_and_light(app: &TestApp) -> (String, String, String, DateTime<Utc>) {
     let meter = app
         .ok(
             "mutation { createMeter(input: { name: \"Calls\", eventName: \"api_call\", aggregation: COUNT }) { id } }",
@@ -211,13 +212,20 @@ async fn usage_beyond_the_bound_is_refused_at_billing_without_stalling_others() 
         .clone();
     let usage_price = json!({ "currency": "USD", "billingPeriod": "DAILY", "type": "USAGE", "meterId": meter,
         "billingModel": "PER_UNIT", "unitAmount": "1000000000000000" });
-    let big = plan(&app, json!([usage_price])).await;
-    let small = plan(&app, json!([fixed("10", "1")])).await;
+    let big = plan(app, json!([usage_price])).await;
+    let small = plan(app, json!([fixed("10", "1")])).await;
     let heavy = app.create_customer("heavy", None).await;
     let light = app.create_customer("light", None).await;
     let start = ago(Duration::days(1) + Duration::hours(1));
-    let heavy_sub = subscribe(&app, &heavy, &big, start).await;
-    subscribe(&app, &light, &small, start).await;
+    let heavy_sub = subscribe(app, &heavy, &big, start).await;
+    subscribe(app, &light, &small, start).await;
+    (heavy, light, heavy_sub, start)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_beyond_the_bound_is_refused_at_billing_without_stalling_others() {
+    let app = TestApp::new().await;
+    let (heavy, light, heavy_sub, start) = heavy_and_light(&app).await;
     // Two calls at 10^15 each: 2 * 10^15, over the bound for one line.
     let events: Vec<Value> = (0..2)
         .map(|i| {
@@ -404,22 +412,7 @@ async fn a_backlog_is_billed_over_successive_runs_exactly_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn late_usage_beyond_the_bound_leaves_the_draft_unfinalized_and_others_go_on() {
     let app = TestApp::new().await;
-    let meter = app
-        .ok(
-            "mutation { createMeter(input: { name: \"Calls\", eventName: \"api_call\", aggregation: COUNT }) { id } }",
-            json!({}),
-        )
-        .await["createMeter"]["id"]
-        .clone();
-    let usage_price = json!({ "currency": "USD", "billingPeriod": "DAILY", "type": "USAGE", "meterId": meter,
-        "billingModel": "PER_UNIT", "unitAmount": "1000000000000000" });
-    let big = plan(&app, json!([usage_price])).await;
-    let small = plan(&app, json!([fixed("10", "1")])).await;
-    let heavy = app.create_customer("heavy", None).await;
-    let light = app.create_customer("light", None).await;
-    let start = ago(Duration::days(1) + Duration::hours(1));
-    subscribe(&app, &heavy, &big, start).await;
-    subscribe(&app, &light, &small, start).await;
+    let (heavy, light, _, start) = heavy_and_light(&app).await;
     let call = |id: &str| {
         json!({ "eventId": id, "eventName": "api_call", "externalCustomerId": "heavy",
                 "timestamp": rfc(start + Duration::minutes(5)) })

@@ -25,7 +25,7 @@ impl Api {
         }
     }
 
-    async fn send(&self, path: &str, body: Bytes) -> anyhow::Result<reqwest::Response> {
+    pub async fn send(&self, path: &str, body: Bytes) -> anyhow::Result<reqwest::Response> {
         Ok(self
             .client
             .post(format!("{}{path}", self.base))

@@ -118,15 +118,7 @@ enum Answer {
 
 async fn send(api: &Api, query: &str, variables: &Value) -> Answer {
     let body = Bytes::from(json!({ "query": query, "variables": variables }).to_string());
-    let response = match api
-        .client
-        .post(format!("{}/graphql", api.base))
-        .header("x-api-key", &api.key)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-    {
+    let response = match api.send("/graphql", body).await {
         Ok(r) => r,
         Err(e) => return Answer::Failed(e.to_string()),
     };
