@@ -37,6 +37,8 @@ pub struct NewLine {
     pub meter_id: Option<Uuid>,
     pub charge: Charge,
     pub period: Option<Period>,
+    /// The billable fraction of its period a prorated fixed fee bills.
+    pub proration_fraction: Option<Decimal>,
 }
 
 /// A new draft invoice and its lines; amounts are added up here, once.
@@ -92,6 +94,7 @@ pub fn build_invoice(
             amount: line.charge.amount,
             period_start: line.period.map(|p| p.start),
             period_end: line.period.map(|p| p.end),
+            proration_fraction: line.proration_fraction,
         })
         .collect();
     Ok((invoice, lines))
@@ -410,6 +413,7 @@ pub async fn create_one_off(
                     meter_id: None,
                     charge: crate::domain::pricing::price_fixed(l.unit_amount, l.quantity, currency)?,
                     period: None,
+                    proration_fraction: None,
                 })
             })
             .collect::<Result<_, AmountOverflow>>()?;

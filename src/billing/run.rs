@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::invoices::{self, NewLine, build_invoice};
@@ -29,7 +30,9 @@ use crate::db::invoices::{self as invoice_rows, InvoiceRow, LineRow};
 use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
-use crate::domain::charges::boundary_lines;
+use crate::db::billed_fees::{Stretch, billed_fees};
+use crate::domain::charges::{Arrears, boundary_lines};
+use crate::domain::proration::PeriodShare;
 use crate::domain::money::AmountOverflow;
 use crate::domain::period::Period;
 use crate::domain::subscription::{self as rules, Payer};
@@ -233,11 +236,14 @@ async fn bill_tenant(
             .collect()
     };
 
-    // What each boundary bills, and the usage it needs.
+    // What each boundary bills, and the usage it needs: the period that
+    // ends here as it turned out, the one that starts as it is expected to.
     struct Plan<'a> {
         sub: &'a SubscriptionRow,
         at: DateTime<Utc>,
         bill: rules::BoundaryBill,
+        arrears: Option<PeriodShare>,
+        advance: Option<PeriodShare>,
         intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
         prices: BilledPrices,
     }
@@ -246,20 +252,43 @@ async fn bill_tenant(
         let Some(at) = sub.next_billing_at else { continue };
         let life = lifecycle_of(sub);
         let bill = rules::bill_at(&life, at);
-        let intervals = bill
-            .arrears
-            .map(|period| {
-                let sub_pauses = pauses.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
-                rules::billable_intervals(&life, period, sub_pauses, at)
-            })
+        let sub_pauses = pauses.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
+        let arrears = bill.arrears.map(|period| rules::share_of(&life, period, sub_pauses, at));
+        let advance = bill
+            .advance
+            .map(|period| rules::share_of(&life, period, sub_pauses, period.end));
+        let intervals = arrears
+            .as_ref()
+            .map(|share| share.billable.iter().map(|i| (i.start, i.end)).collect())
             .unwrap_or_default();
         planned.push(Plan {
             sub,
             at,
             bill,
-            intervals: intervals.iter().map(|i| (i.start, i.end)).collect(),
+            arrears,
+            advance,
+            intervals,
             prices: billed_prices(sub, &prices),
         });
+    }
+    // What the fixed fees of each ending period billed before (in advance).
+    let stretches: Vec<Stretch> = planned
+        .iter()
+        .filter_map(|p| {
+            let period = p.arrears.as_ref()?.period;
+            Some(Stretch {
+                subscription_id: p.sub.id,
+                from: period.start,
+                to: period.end,
+            })
+        })
+        .collect();
+    let mut billed_before: HashMap<Uuid, HashMap<Uuid, Decimal>> = HashMap::new();
+    for fee in billed_fees(conn, tenant_id, &stretches).await? {
+        billed_before
+            .entry(fee.subscription_id)
+            .or_default()
+            .insert(fee.price_id, fee.amount);
     }
     let requests: Vec<QuantityRequest> = planned
         .iter()
@@ -279,8 +308,12 @@ async fn bill_tenant(
     for (plan, usage) in planned.iter().zip(quantities) {
         let sub = plan.sub;
         let currency = sub.currency;
-        let arrears = plan.bill.arrears.map(|period| (period, !plan.intervals.is_empty()));
-        let charged = match boundary_lines(&plan.prices.terms, &usage, arrears, plan.bill.advance, currency) {
+        let none_before = HashMap::new();
+        let arrears = plan.arrears.as_ref().map(|share| Arrears {
+            share,
+            billed_before: billed_before.get(&sub.id).unwrap_or(&none_before),
+        });
+        let charged = match boundary_lines(&plan.prices.terms, &usage, arrears, plan.advance.as_ref(), currency) {
             Ok(charged) => charged,
             Err(why) => {
                 billed.push((sub.id, Err(why)));
@@ -297,6 +330,10 @@ async fn bill_tenant(
                 .map(|billed| NewLine {
                     description: match billed.line.meter_id {
                         Some(meter) => meter_names.get(&meter).cloned().unwrap_or_default(),
+                        None if billed.adjustment => format!(
+                            "{} (adjustment)",
+                            plan_names.get(&sub.plan_id).map(String::as_str).unwrap_or_default()
+                        ),
                         None => plan_names.get(&sub.plan_id).cloned().unwrap_or_default(),
                     },
                     customer_id: sub.customer_id,
@@ -304,6 +341,7 @@ async fn bill_tenant(
                     meter_id: billed.line.meter_id,
                     charge: billed.line.charge,
                     period: Some(billed.period),
+                    proration_fraction: billed.line.proration_fraction,
                 })
                 .collect();
             let period = plan.bill.arrears.unwrap_or(Period {

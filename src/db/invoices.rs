@@ -62,6 +62,8 @@ pub struct LineRow {
     pub amount: Decimal,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+    /// The billable fraction of its period a prorated fixed fee bills.
+    pub proration_fraction: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]

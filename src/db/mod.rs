@@ -2,6 +2,7 @@
 //! table group with its rows and queries. SQL lives here and nowhere else.
 
 pub mod api_keys;
+pub mod billed_fees;
 pub mod customers;
 pub mod errors;
 pub mod events;

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{plans, prices};
-use crate::domain::charges::{InvoiceCadence, PriceType};
+use crate::domain::charges::{InvoiceCadence, PriceType, Proration};
 use crate::domain::money::Currency;
 use crate::domain::period::BillingPeriod;
 use crate::domain::stored::RecordStatus;
@@ -48,6 +48,8 @@ pub struct PriceRow {
     pub status: RecordStatus,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// FIXED prices: how a partly billable period is billed.
+    pub proration: Option<Proration>,
 }
 
 pub async fn insert_plan(conn: &mut AsyncPgConnection, plan: &PlanRow) -> QueryResult<PlanRow> {

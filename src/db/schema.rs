@@ -88,6 +88,7 @@ diesel::table! {
         amount -> Numeric,
         period_start -> Nullable<Timestamptz>,
         period_end -> Nullable<Timestamptz>,
+        proration_fraction -> Nullable<Numeric>,
     }
 }
 
@@ -175,6 +176,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
+        proration -> Nullable<Text>,
     }
 }
 

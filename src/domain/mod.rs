@@ -15,6 +15,7 @@ pub mod meter;
 pub mod money;
 pub mod period;
 pub mod pricing;
+pub mod proration;
 pub mod stored;
 pub mod subscription;
 pub mod text;

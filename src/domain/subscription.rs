@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::ValidationError;
 use super::instant;
 use super::period::{Cadence, Period, boundary, period_containing, trial_end};
+use super::proration::PeriodShare;
 use super::stored::stored_enum;
 
 /// The longest trial accepted: two years.
@@ -171,26 +172,31 @@ pub fn validate_anchor(
     Ok(anchor)
 }
 
-/// The period containing `at`: periods follow the anchor, and the first one
-/// starts with the subscription (it can be shorter than the rest, or, before
-/// an anchor at the trial's end, cover the trial). Before the start, the
-/// first period.
-pub fn current_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
+/// The cadence's whole period containing `at` (at or after the start):
+/// periods follow the anchor, also back from it.
+pub fn nominal_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
     let at = at.max(life.start_at);
-    let period = if at >= life.billing_anchor {
-        period_containing(life.billing_anchor, life.cadence, at)
-    } else {
-        // Count back from the anchor; the anchor is at most a trial plus a
-        // period ahead of the start (validate_anchor), so this is short.
-        let mut n = -1;
-        while boundary(life.billing_anchor, life.cadence, n) > at {
-            n -= 1;
-        }
-        Period {
-            start: boundary(life.billing_anchor, life.cadence, n),
-            end: boundary(life.billing_anchor, life.cadence, n + 1),
-        }
-    };
+    if at >= life.billing_anchor {
+        return period_containing(life.billing_anchor, life.cadence, at);
+    }
+    // Count back from the anchor; the anchor is at most a trial plus a
+    // period ahead of the start (validate_anchor), so this is short.
+    let mut n = -1;
+    while boundary(life.billing_anchor, life.cadence, n) > at {
+        n -= 1;
+    }
+    Period {
+        start: boundary(life.billing_anchor, life.cadence, n),
+        end: boundary(life.billing_anchor, life.cadence, n + 1),
+    }
+}
+
+/// The period containing `at`: the cadence's period (see
+/// [`nominal_period`]), except that the first one starts with the
+/// subscription (it can be shorter than the rest, or, before an anchor at
+/// the trial's end, cover the trial). Before the start, the first period.
+pub fn current_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
+    let period = nominal_period(life, at);
     Period {
         start: period.start.max(life.start_at),
         end: period.end,
@@ -247,14 +253,26 @@ pub fn billable_intervals(life: &Lifecycle, period: Period, pauses: &[Period], u
     intervals
 }
 
+/// `period` as its fees see it: its cadence's whole period, and the
+/// stretches before `until` in which charges accrue (see
+/// [`billable_intervals`]).
+pub fn share_of(life: &Lifecycle, period: Period, pauses: &[Period], until: DateTime<Utc>) -> PeriodShare {
+    PeriodShare {
+        period,
+        nominal: nominal_period(life, period.start),
+        billable: billable_intervals(life, period, pauses, until),
+    }
+}
+
 /// What the billing run invoices at one boundary of a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BoundaryBill {
     /// The period that ends here, billed in arrears (fees due at the end,
     /// usage); None at the start.
     pub arrears: Option<Period>,
-    /// The period that starts here, whose fees are billed in advance; None
-    /// when the subscription ends here, or is in its trial or paused now.
+    /// The period that starts here, whose fees are billed in advance for
+    /// the share of it expected to be billable; None when the subscription
+    /// ends here.
     pub advance: Option<Period>,
     /// The next boundary to bill; None once the subscription has ended.
     pub next: Option<DateTime<Utc>>,
@@ -280,11 +298,9 @@ pub fn bill_at(life: &Lifecycle, at: DateTime<Utc>) -> BoundaryBill {
         };
     }
     let period = current_period(life, at);
-    let in_trial = life.trial_end.is_some_and(|end| at < end);
-    let paused = life.paused_at.is_some_and(|paused| paused <= at);
     BoundaryBill {
         arrears,
-        advance: (!in_trial && !paused).then_some(period),
+        advance: Some(period),
         next: Some(life.ends_at.map_or(period.end, |end| end.min(period.end))),
     }
 }
@@ -516,24 +532,51 @@ mod tests {
     }
 
     #[test]
-    fn no_advance_fee_in_a_trial_or_a_pause() {
+    fn a_trial_or_a_pause_takes_its_stretch_out_of_the_share() {
         let start = utc(2026, 1, 1);
         let trial = Lifecycle {
             trial_end: Some(utc(2026, 1, 15)),
             billing_anchor: utc(2026, 1, 15),
             ..life(start)
         };
+        // The trial is a period of its own before the anchor: nothing accrues.
         let opening = bill_at(&trial, start);
-        assert_eq!((opening.advance, opening.next), (None, Some(utc(2026, 1, 15))));
-        let first_paid = bill_at(&trial, utc(2026, 1, 15));
-        assert_eq!(first_paid.advance, Some(period(utc(2026, 1, 15), utc(2026, 2, 15))));
+        assert_eq!(opening.advance, Some(period(start, utc(2026, 1, 15))));
+        let share = share_of(&trial, period(start, utc(2026, 1, 15)), &[], utc(2026, 1, 15));
+        assert_eq!(share.nominal, period(utc(2025, 12, 15), utc(2026, 1, 15)));
+        assert!(!share.accrues());
+        // A trial ending inside a period anchored at the start: 14 of 31 days.
+        let inside = Lifecycle {
+            billing_anchor: start,
+            ..trial
+        };
+        let january = period(start, utc(2026, 2, 1));
+        let share = share_of(&inside, january, &[], january.end);
+        assert_eq!(share.billable, vec![period(utc(2026, 1, 15), utc(2026, 2, 1))]);
+        assert_eq!(share.billable_seconds() * 31, share.nominal_seconds() * 17);
+        // Paused on the 20th and still paused: only the days before count.
         let paused = Lifecycle {
             paused_at: Some(utc(2026, 1, 20)),
             ..life(start)
         };
+        let share = share_of(&paused, january, &[], january.end);
+        assert_eq!(share.billable, vec![period(start, utc(2026, 1, 20))]);
         let at_end = bill_at(&paused, utc(2026, 2, 1));
-        assert_eq!(at_end.advance, None);
+        assert_eq!(at_end.advance, Some(period(utc(2026, 2, 1), utc(2026, 3, 1))));
         assert_eq!(at_end.next, Some(utc(2026, 3, 1)));
+    }
+
+    #[test]
+    fn a_short_first_period_is_a_share_of_the_whole_one() {
+        let l = Lifecycle {
+            billing_anchor: utc(2026, 1, 1),
+            ..life(utc(2026, 1, 10))
+        };
+        let first = current_period(&l, utc(2026, 1, 10));
+        let share = share_of(&l, first, &[], first.end);
+        assert_eq!(share.period, period(utc(2026, 1, 10), utc(2026, 2, 1)));
+        assert_eq!(share.nominal, period(utc(2026, 1, 1), utc(2026, 2, 1)));
+        assert_eq!(share.billable_seconds(), 22 * 86_400);
     }
 
     proptest! {

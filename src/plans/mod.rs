@@ -12,7 +12,7 @@ use crate::db::errors::unique_violation;
 use crate::db::plans::{self, LOOKUP_KEY_INDEX, PlanRow, PriceRow};
 use crate::db::{DbPool, connection, meters};
 pub use crate::domain::charges::InvoiceCadence;
-use crate::domain::charges::{PriceTerms, PriceType};
+use crate::domain::charges::{PriceTerms, PriceType, Proration};
 use crate::domain::money::Currency;
 use crate::domain::period::Cadence;
 use crate::domain::pricing::BillingModel;
@@ -25,6 +25,7 @@ pub enum PriceKind {
         amount: Decimal,
         cadence: InvoiceCadence,
         quantity: Decimal,
+        proration: Proration,
     },
     Usage {
         meter_id: Uuid,
@@ -65,6 +66,7 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
         amount: None,
         invoice_cadence: None,
         quantity: None,
+        proration: None,
         meter_id: None,
         billing_model: None,
         model: None,
@@ -77,10 +79,12 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
             amount,
             cadence,
             quantity,
+            proration,
         } => PriceRow {
             amount: Some(*amount),
             invoice_cadence: Some(*cadence),
             quantity: Some(*quantity),
+            proration: Some(*proration),
             ..base
         },
         PriceKind::Usage { meter_id, model } => PriceRow {
@@ -204,6 +208,8 @@ pub fn price_terms(row: &PriceRow) -> Option<PriceTerms> {
             amount: row.amount?,
             quantity: row.quantity.unwrap_or(Decimal::ONE),
             in_advance: row.invoice_cadence != Some(InvoiceCadence::Arrear),
+            // Written for every fixed price (a check constraint holds it).
+            proration: row.proration.unwrap_or(Proration::FullPeriod),
         }),
     }
 }

@@ -157,6 +157,13 @@ impl InvoiceLineItem {
     async fn period_end(&self) -> Option<DateTime<Utc>> {
         self.row.period_end
     }
+
+    /// A prorated fixed fee: the billable fraction of its period it bills
+    /// (to 6 decimals; the amount uses the exact fraction). On an
+    /// adjustment line, the fraction the whole period came to.
+    async fn proration_fraction(&self) -> Option<Decimal> {
+        self.row.proration_fraction
+    }
 }
 
 #[derive(Clone)]

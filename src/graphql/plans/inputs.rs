@@ -11,7 +11,8 @@ use crate::domain::period::validate_cadence;
 use crate::domain::pricing::{BillingModel, Tier, validate_fixed_charge, validate_model};
 use crate::error::{AppError, AppResult};
 use crate::graphql::plans::plan::{
-    BillingModelType, BillingPeriodType, InvoiceCadenceType, PackageRoundingType, PriceType, TierModeType,
+    BillingModelType, BillingPeriodType, InvoiceCadenceType, PackageRoundingType, PriceType, ProrationType,
+    TierModeType,
 };
 use crate::plans::{PlanDraft, PriceDraft, PriceKind};
 
@@ -50,6 +51,9 @@ pub struct PriceInput {
     /// Units billed per period (default 1), at most 10^15; amount x
     /// quantity may be at most 10^15 in the currency.
     pub quantity: Option<Decimal>,
+    /// FIXED: how a period billable for only part of its length is billed
+    /// (default PRORATED).
+    pub proration: Option<ProrationType>,
     pub meter_id: Option<Uuid>,
     pub billing_model: Option<BillingModelType>,
     /// PER_UNIT.
@@ -98,6 +102,7 @@ impl PriceInput {
                     amount,
                     cadence: self.invoice_cadence.unwrap_or(InvoiceCadenceType::Advance).into(),
                     quantity,
+                    proration: self.proration.unwrap_or(ProrationType::Prorated).into(),
                 }
             }
             PriceType::Usage => {
@@ -109,6 +114,7 @@ impl PriceInput {
                     "usage is always billed in arrears",
                 )?;
                 refuse_if_set(&f("quantity"), &self.quantity, not_usage)?;
+                refuse_if_set(&f("proration"), &self.proration, not_usage)?;
                 let meter_id = self
                     .meter_id
                     .ok_or_else(|| AppError::validation(f("meterId"), "is required for USAGE prices"))?;

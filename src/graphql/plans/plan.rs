@@ -39,6 +39,17 @@ pub enum PriceType {
     Usage,
 }
 
+/// How a FIXED price bills a period the subscription was billable for only
+/// part of (a trial, a pause, a late start, an end or a change inside it).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "Proration", remote = "crate::domain::proration::Proration")]
+pub enum ProrationType {
+    /// By the exact fraction of the period (to the second) that was billable.
+    Prorated,
+    /// In full when any of the period was billable, else not at all.
+    FullPeriod,
+}
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "InvoiceCadence", remote = "crate::domain::charges::InvoiceCadence")]
 pub enum InvoiceCadenceType {
@@ -207,6 +218,11 @@ impl Price {
 
     async fn quantity(&self) -> Option<Decimal> {
         self.0.quantity
+    }
+
+    /// FIXED: how a period billable for only part of its length is billed.
+    async fn proration(&self) -> Option<ProrationType> {
+        self.0.proration.map(Into::into)
     }
 
     async fn meter_id(&self) -> Option<Uuid> {

@@ -1,5 +1,6 @@
-//! The live preview: what a subscription's current period would bill if it
-//! ended now, priced by the same rules an invoice uses.
+//! The live preview: what a subscription's current period bills, by the one
+//! function its invoices use: its fixed fees by the share of the period
+//! expected to be billable (today's trial, pauses and end), its usage so far.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use crate::db::plans::PriceRow;
 use crate::db::subscriptions::{PauseRow, SubscriptionRow};
-use crate::domain::charges::{PriceLine, period_charges};
+use crate::domain::charges::{PriceLine, period_lines, subtotal as charges_subtotal};
 use crate::domain::money::{self, in_minor_units};
 use crate::domain::period::Period;
 use crate::domain::pricing::TierCharge;
@@ -115,6 +116,12 @@ impl LineItem {
     /// Rounded to the currency's minor units.
     async fn amount(&self) -> Decimal {
         self.line.charge.amount
+    }
+
+    /// A prorated fixed fee: the billable fraction of its period it bills
+    /// (to 6 decimals; the amount uses the exact fraction).
+    async fn proration_fraction(&self) -> Option<Decimal> {
+        self.line.proration_fraction
     }
 
     async fn period_start(&self) -> DateTime<Utc> {
@@ -225,7 +232,13 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
     let pauses: Vec<Period> = pauses.unwrap_or_default().iter().map(PauseRow::period).collect();
     let now = as_of(ctx, &subscription);
     let life = lifecycle_of(&subscription);
-    let period = rules::current_period(&life, life.ends_at.map_or(now, |end| now.min(end)));
+    let current = rules::current_period(&life, life.ends_at.map_or(now, |end| now.min(end)));
+    // The period runs to its end, or to the subscription's end inside it.
+    let period = Period {
+        end: life.ends_at.map_or(current.end, |end| end.min(current.end).max(current.start)),
+        ..current
+    };
+    let share = rules::share_of(&life, period, &pauses, period.end);
     let intervals = rules::billable_intervals(&life, period, &pauses, now);
 
     let BilledPrices { terms, meter_ids } = billed_prices(&subscription, &prices);
@@ -239,18 +252,18 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
         };
         loader.load_one(key).await?.unwrap_or_default()
     };
-    let charges = period_charges(&terms, &usage, !intervals.is_empty(), currency).map_err(AppError::from)?;
-    let line_items = charges
-        .lines
+    let lines = period_lines(&terms, &usage, &share, currency).map_err(AppError::from)?;
+    let subtotal = charges_subtotal(&lines, currency).map_err(AppError::from)?;
+    let line_items = lines
         .into_iter()
-        .filter_map(|line| {
-            let price = prices.iter().find(|p| p.id == line.price_id)?.clone();
+        .filter_map(|billed| {
+            let price = prices.iter().find(|p| p.id == billed.line.price_id)?.clone();
             Some(LineItem {
                 customer_id: subscription.customer_id,
                 plan_id: subscription.plan_id,
                 price,
-                line,
-                period,
+                line: billed.line,
+                period: billed.period,
             })
         })
         .collect();
@@ -258,6 +271,6 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
         subscription,
         period,
         line_items,
-        subtotal: charges.subtotal,
+        subtotal,
     })
 }
