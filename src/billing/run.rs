@@ -26,15 +26,15 @@ use uuid::Uuid;
 use crate::billing::invoices::{self, NewLine, build_invoice};
 use crate::billing::wallets;
 use crate::config::BillingSettings;
+use crate::db::billed_fees::{Stretch, billed_fees};
 use crate::db::invoices::{self as invoice_rows, InvoiceRow, LineRow};
 use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
-use crate::db::billed_fees::{Stretch, billed_fees};
 use crate::domain::charges::{Arrears, boundary_lines};
-use crate::domain::proration::PeriodShare;
 use crate::domain::money::AmountOverflow;
 use crate::domain::period::Period;
+use crate::domain::proration::PeriodShare;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
 use crate::subscriptions::{BilledPrices, billed_prices, lifecycle_of};
@@ -253,7 +253,9 @@ async fn bill_tenant(
         let life = lifecycle_of(sub);
         let bill = rules::bill_at(&life, at);
         let sub_pauses = pauses.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
-        let arrears = bill.arrears.map(|period| rules::share_of(&life, period, sub_pauses, at));
+        let arrears = bill
+            .arrears
+            .map(|period| rules::share_of(&life, period, sub_pauses, at));
         let advance = bill
             .advance
             .map(|period| rules::share_of(&life, period, sub_pauses, period.end));

@@ -105,18 +105,66 @@ pub fn check_resume(life: &Lifecycle, now: DateTime<Utc>) -> Result<(), Refusal>
     Ok(())
 }
 
-/// The instant a cancellation asked for at `now` ends the subscription:
-/// `now`, or the end of the current period. A cancellation already set for
-/// the period end can be brought forward to now, not set again.
-pub fn cancellation_end(life: &Lifecycle, now: DateTime<Utc>, at_period_end: bool) -> Result<DateTime<Utc>, Refusal> {
+/// When a cancellation ends the subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelAt {
+    Now,
+    PeriodEnd,
+    /// A chosen instant, already checked by [`validate_change_at`].
+    At(DateTime<Utc>),
+}
+
+/// The instant a cancellation asked for at `now` ends the subscription. A
+/// cancellation already set can be brought forward, not set again or later.
+pub fn cancellation_end(life: &Lifecycle, now: DateTime<Utc>, when: CancelAt) -> Result<DateTime<Utc>, Refusal> {
     refuse_if_cancelled(life, now)?;
-    if !at_period_end {
-        return Ok(now);
+    let end = match when {
+        CancelAt::Now => return Ok(now),
+        CancelAt::PeriodEnd => current_period(life, now).end,
+        CancelAt::At(at) => at,
+    };
+    match life.ends_at {
+        Some(set) if end >= set => refuse(format!("subscription is already set to end at {}", set.to_rfc3339())),
+        _ => Ok(end),
     }
-    if let Some(end) = life.ends_at {
-        return refuse(format!("subscription is already set to end at {}", end.to_rfc3339()));
+}
+
+/// The last boundary the billing run invoiced, given the next one it will
+/// (`next_billing_at`): time before it is settled, so no change may reach
+/// back past it. Before the opening boundary is billed, the start.
+pub fn billed_through(life: &Lifecycle, next_billing_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    match next_billing_at {
+        Some(next) if next > life.start_at => current_period(life, next - chrono::Duration::microseconds(1)).start,
+        Some(_) => life.start_at,
+        // Billed to the end.
+        None => life.ends_at.unwrap_or(life.start_at),
     }
-    Ok(current_period(life, now).end)
+}
+
+/// Checks the instant a client asks a change to take effect at: not before
+/// the last invoiced boundary (`billed_through`), and, when `not_after_now`
+/// (pauses and resumes, which cannot be scheduled), not in the future.
+pub fn validate_change_at(
+    field: &str,
+    at: DateTime<Utc>,
+    billed_through: DateTime<Utc>,
+    now: DateTime<Utc>,
+    not_after_now: bool,
+) -> Result<DateTime<Utc>, ValidationError> {
+    if at < billed_through {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "must not be before the last invoiced boundary ({})",
+                billed_through.to_rfc3339()
+            ),
+        ));
+    }
+    if not_after_now && at > now {
+        return Err(ValidationError::new(field, "must not be in the future"));
+    }
+    instant::check_not_too_late(field, at, now)?;
+    Ok(at)
 }
 
 /// The anchor periods follow when the client names none: the end of the
@@ -361,21 +409,21 @@ mod tests {
         l.ends_at = Some(now);
         assert_eq!(check_resume(&l, now).unwrap_err().0, "subscription is cancelled");
         assert!(check_pause(&l, now).is_err());
-        assert!(cancellation_end(&l, now, false).is_err());
+        assert!(cancellation_end(&l, now, CancelAt::Now).is_err());
     }
 
     #[test]
     fn cancelling_at_period_end_uses_the_current_period() {
         let l = life(utc(2026, 1, 31));
         let now = utc(2026, 2, 10);
-        assert_eq!(cancellation_end(&l, now, true), Ok(utc(2026, 2, 28)));
-        assert_eq!(cancellation_end(&l, now, false), Ok(now));
+        assert_eq!(cancellation_end(&l, now, CancelAt::PeriodEnd), Ok(utc(2026, 2, 28)));
+        assert_eq!(cancellation_end(&l, now, CancelAt::Now), Ok(now));
         let scheduled = Lifecycle {
             ends_at: Some(utc(2026, 2, 28)),
             ..l
         };
-        assert!(cancellation_end(&scheduled, now, true).is_err());
-        assert_eq!(cancellation_end(&scheduled, now, false), Ok(now));
+        assert!(cancellation_end(&scheduled, now, CancelAt::PeriodEnd).is_err());
+        assert_eq!(cancellation_end(&scheduled, now, CancelAt::Now), Ok(now));
     }
 
     #[test]

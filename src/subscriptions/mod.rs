@@ -13,7 +13,7 @@ use crate::domain::charges::PriceTerms;
 use crate::domain::money::Currency;
 use crate::domain::period::{BillingPeriod, Cadence};
 use crate::domain::stored::RecordStatus;
-use crate::domain::subscription::{self as rules, Lifecycle, Payer, Refusal};
+use crate::domain::subscription::{self as rules, CancelAt, Lifecycle, Payer, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::plans::price_terms;
 
@@ -157,15 +157,37 @@ fn conflict(refusal: Refusal) -> AppError {
     AppError::conflict(refusal.0)
 }
 
-/// A lifecycle change a client asks for.
+/// A lifecycle change a client asks for. A chosen instant (`at`) may lie in
+/// the past, back to the last invoiced boundary; pauses and resumes cannot
+/// be scheduled ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// Ends the subscription now, or at the end of its current period.
-    Cancel { at_period_end: bool },
-    /// Stops charges from accruing until the subscription is resumed.
-    Pause,
-    /// Closes the open pause; its stretch of time stays exempt from charges.
-    Resume,
+    /// Ends the subscription now, at the end of its current period, or at
+    /// a chosen instant.
+    Cancel(CancelAt),
+    /// Stops charges from accruing (from `at`, or now) until resumed.
+    Pause { at: Option<DateTime<Utc>> },
+    /// Closes the open pause (at `at`, or now); its stretch of time stays
+    /// exempt from charges.
+    Resume { at: Option<DateTime<Utc>> },
+}
+
+/// The instant a change takes effect: now, or the client's `at` once checked.
+fn effective_at(
+    row: &SubscriptionRow,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    scheduled: bool,
+) -> AppResult<DateTime<Utc>> {
+    let Some(at) = at else { return Ok(now) };
+    let through = rules::billed_through(&lifecycle_of(row), row.next_billing_at);
+    Ok(rules::validate_change_at(
+        "at",
+        at,
+        through.max(row.start_at),
+        now,
+        !scheduled,
+    )?)
 }
 
 /// Applies one lifecycle change to the locked subscription and stores it.
@@ -178,20 +200,44 @@ pub async fn change(pool: &DbPool, tenant_id: Uuid, id: Uuid, change: Change) ->
         let now = Utc::now();
         let life = lifecycle_of(&row);
         match change {
-            Change::Cancel { at_period_end } => {
-                let end = rules::cancellation_end(&life, now, at_period_end).map_err(conflict)?;
+            Change::Cancel(when) => {
+                let when = match when {
+                    CancelAt::At(at) => CancelAt::At(effective_at(&row, Some(at), now, true)?),
+                    other => other,
+                };
+                let end = rules::cancellation_end(&life, now, when).map_err(conflict)?;
                 row.ends_at = Some(end);
                 row.cancelled_at = Some(now);
                 // The end becomes the last boundary to invoice.
                 row.next_billing_at = row.next_billing_at.map(|next| next.min(end));
             }
-            Change::Pause => {
+            Change::Pause { at } => {
                 rules::check_pause(&life, now).map_err(conflict)?;
-                row.paused_at = Some(now);
+                let at = effective_at(&row, at, now, false)?;
+                // Pauses never overlap: a new one starts after the last one ended.
+                let last_end = subscriptions::pauses_of(conn, tenant_id, &[row.id])
+                    .await?
+                    .iter()
+                    .map(|p| p.ended_at)
+                    .max();
+                if let Some(last_end) = last_end.filter(|end| at < *end) {
+                    return Err(AppError::validation(
+                        "at",
+                        format!("must not be before the last pause ended ({})", last_end.to_rfc3339()),
+                    ));
+                }
+                if row.ends_at.is_some_and(|end| at >= end) {
+                    return Err(AppError::validation("at", "must be before the subscription ends"));
+                }
+                row.paused_at = Some(at);
             }
-            Change::Resume => {
+            Change::Resume { at } => {
                 rules::check_resume(&life, now).map_err(conflict)?;
-                close_pause(conn, &mut row, now).await?;
+                let at = effective_at(&row, at, now, false)?;
+                if row.paused_at.is_some_and(|paused| at < paused) {
+                    return Err(AppError::validation("at", "must not be before the pause started"));
+                }
+                close_pause(conn, &mut row, at).await?;
             }
         }
         Ok(subscriptions::update_lifecycle(conn, &row, now).await?)

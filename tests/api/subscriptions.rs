@@ -428,10 +428,9 @@ async fn periods_anchored_on_the_31st_follow_month_ends_and_trials_bill_nothing(
     );
     send_calls(&app, "acme-1", "in-trial", Utc::now() - Duration::hours(1), &[5000]).await;
     let invoice = preview(&app, trial["id"].as_str().unwrap()).await["upcomingInvoice"].clone();
-    assert_eq!(
-        amounts(&invoice),
-        vec![line("Calls", "0", "0.00"), line("Tokens", "0", "0.00")]
-    );
+    // A period spent wholly in the trial bills nothing, so its preview has
+    // no lines, as its invoice would have none.
+    assert_eq!(amounts(&invoice), vec![]);
     assert_eq!(invoice["subtotal"], "0.00");
 
     let statuses = "query($id: UUID!) { customer(id: $id) {

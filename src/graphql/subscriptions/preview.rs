@@ -235,7 +235,9 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
     let current = rules::current_period(&life, life.ends_at.map_or(now, |end| now.min(end)));
     // The period runs to its end, or to the subscription's end inside it.
     let period = Period {
-        end: life.ends_at.map_or(current.end, |end| end.min(current.end).max(current.start)),
+        end: life
+            .ends_at
+            .map_or(current.end, |end| end.min(current.end).max(current.start)),
         ..current
     };
     let share = rules::share_of(&life, period, &pauses, period.end);

@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::subscription::{MAX_TRIAL_DAYS, validate_start_at};
+use crate::domain::subscription::{CancelAt, MAX_TRIAL_DAYS, validate_start_at};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::subscriptions::loaders::SubscriptionById;
@@ -74,31 +74,48 @@ impl SubscriptionMutationRoot {
         ))
     }
 
-    /// Ends the subscription now, or with atPeriodEnd at the end of the
-    /// current period (which can later be brought forward to now).
+    /// Ends the subscription now, with atPeriodEnd at the end of the
+    /// current period, or at a chosen instant `at` (in the future, or in
+    /// the past back to the last invoiced boundary). A set end can later be
+    /// brought forward, not moved back.
     async fn cancel_subscription(
         &self,
         ctx: &Context<'_>,
         id: Uuid,
         #[graphql(default = false)] at_period_end: bool,
+        at: Option<DateTime<Utc>>,
     ) -> Result<Subscription> {
-        let change = Change::Cancel { at_period_end };
+        let when = match (at_period_end, at) {
+            (true, Some(_)) => return Err(AppError::validation("at", "give either at or atPeriodEnd, not both").into()),
+            (true, None) => CancelAt::PeriodEnd,
+            (false, Some(at)) => CancelAt::At(at),
+            (false, None) => CancelAt::Now,
+        };
         Ok(Subscription(
-            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, change).await?,
+            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Cancel(when)).await?,
         ))
     }
 
-    /// Stops charges from accruing: no fixed fees for periods spent wholly
-    /// paused, and usage events in the pause do not bill.
-    async fn pause_subscription(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+    /// Stops charges from accruing from now, or from `at` in the past (back
+    /// to the last invoiced boundary and the end of the last pause): fixed
+    /// fees bill only the rest of their period (see proration), and usage
+    /// events in the pause do not bill.
+    async fn pause_subscription(&self, ctx: &Context<'_>, id: Uuid, at: Option<DateTime<Utc>>) -> Result<Subscription> {
         Ok(Subscription(
-            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Pause).await?,
+            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Pause { at }).await?,
         ))
     }
 
-    async fn resume_subscription(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+    /// Ends the pause now, or at `at` in the past (not before the pause
+    /// started or the last invoiced boundary).
+    async fn resume_subscription(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Subscription> {
         Ok(Subscription(
-            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Resume).await?,
+            subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Resume { at }).await?,
         ))
     }
 }
