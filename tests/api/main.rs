@@ -14,6 +14,7 @@ mod limits;
 mod load;
 mod pagination;
 mod plans;
+mod proration;
 mod schema;
 mod slow_clients;
 mod statements;
