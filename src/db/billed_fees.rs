@@ -27,8 +27,9 @@ pub struct BilledFee {
 
 /// Per subscription and fixed price, the sum of the lines (on invoices not
 /// voided) whose stretch starts inside the subscription's `stretches`: what
-/// its fees billed for a period so far, in advance or as adjustments. One
-/// statement for all of them, through the subscriptions' invoices.
+/// its fees billed for a period so far, in advance or as adjustments. Such
+/// lines are on invoices of boundaries inside the stretch (an invoice's
+/// period ends at its boundary). One statement for all of them.
 pub async fn billed_fees(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -45,6 +46,9 @@ pub async fn billed_fees(
          FROM unnest($2::uuid[], $3::timestamptz[], $4::timestamptz[]) AS w(subscription_id, period_from, period_to)
          JOIN invoices i
            ON i.tenant_id = $1 AND i.subscription_id = w.subscription_id AND i.status <> 'VOIDED'
+          -- Billed at a boundary inside the stretch: an index range, however
+          -- long the subscription's history.
+          AND i.period_end >= w.period_from AND i.period_end <= w.period_to
          JOIN invoice_line_items l
            ON l.tenant_id = $1 AND l.invoice_id = i.id
          WHERE l.price_id IS NOT NULL AND l.meter_id IS NULL
