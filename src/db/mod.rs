@@ -2,6 +2,8 @@
 //! table group with its rows and queries. SQL lives here and nowhere else.
 
 pub mod api_keys;
+pub mod credit_balances;
+pub mod credit_notes;
 pub mod customers;
 pub mod errors;
 pub mod events;
