@@ -135,6 +135,22 @@ CREATE UNIQUE INDEX customer_credit_entries_credit_note ON customer_credit_entri
     WHERE credit_note_id IS NOT NULL;
 CREATE INDEX customer_credit_entries_customer ON customer_credit_entries (tenant_id, customer_id, id);
 
+-- Invoices finalized before credit balances existed lost the negative part
+-- of their subtotal; it is granted now, one NEGATIVE_INVOICE entry per
+-- invoice, as finalization does from now on.
+INSERT INTO customer_credit_balances (tenant_id, customer_id, currency, balance, updated_at)
+SELECT tenant_id, customer_id, currency, sum(-subtotal), now()
+FROM invoices
+WHERE status = 'FINALIZED' AND subtotal < 0
+GROUP BY tenant_id, customer_id, currency;
+INSERT INTO customer_credit_entries
+    (tenant_id, id, customer_id, currency, amount, balance_after, reason, invoice_id, created_at)
+SELECT tenant_id, gen_random_uuid(), customer_id, currency, -subtotal,
+       sum(-subtotal) OVER (PARTITION BY tenant_id, customer_id, currency ORDER BY finalized_at, id),
+       'NEGATIVE_INVOICE', id, now()
+FROM invoices
+WHERE status = 'FINALIZED' AND subtotal < 0;
+
 -- Wallet credits can now come from a credit note's refund.
 ALTER TABLE wallet_transactions DROP CONSTRAINT wallet_transactions_reason_check;
 ALTER TABLE wallet_transactions ADD CONSTRAINT wallet_transactions_reason_check
