@@ -1,5 +1,6 @@
 //! Invoices: assembly, finalization (usage recomputed, number assigned,
-//! wallet credits applied, amounts frozen), voiding and one-off invoices.
+//! the payer's credit balance then wallet credits applied, amounts frozen),
+//! voiding and one-off invoices.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,6 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::billing::credit_balance::{self, LockedBalances, Movement};
 use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
@@ -15,6 +17,7 @@ use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
+use crate::domain::credit_balance::{CreditBalanceReason, settle_with_balance};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::invoice::{format_invoice_number, totals};
 use crate::domain::money::{AmountOverflow, Currency};
@@ -78,11 +81,15 @@ pub fn build_invoice(
         voided_at: None,
         created_at: now,
         updated_at: now,
+        credit_balance_applied: Decimal::ZERO,
+        credit_note_total: Decimal::ZERO,
+        amount_credited: Decimal::ZERO,
     };
     let lines = (0..)
         .zip(lines)
         .map(|(position, line)| LineRow {
             tenant_id,
+            id: Uuid::now_v7(),
             invoice_id: id,
             position,
             customer_id: line.customer_id,
@@ -165,11 +172,17 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
 }
 
 /// Recomputes usage lines (late events count until now), assigns the next
-/// numbers in the given order, lets each payer's wallets pay what they can,
-/// and freezes the amounts. The invoices are locked by the caller; their
-/// lines and usage are read for all of them at once. A draft whose
-/// recomputed charges exceed the amount bound is returned with why, and
-/// left untouched: it takes no number, so numbers stay gapless.
+/// numbers in the given order, lets each payer's credit balance and then
+/// its wallets pay what they can, keeps the negative part of a subtotal
+/// below zero on the payer's credit balance, and freezes the amounts. The
+/// invoices are locked by the caller; their lines and usage are read for
+/// all of them at once. A draft whose recomputed charges exceed the amount
+/// bound is returned with why, and left untouched: it takes no number, so
+/// numbers stay gapless.
+///
+/// Locks are taken in one order everywhere money moves: invoices, the
+/// invoice counter, credit balances (all the batch's payers at once, in
+/// key order), then wallets.
 async fn finalize_locked(
     conn: &mut AsyncPgConnection,
     settings: &BillingSettings,
@@ -182,6 +195,7 @@ async fn finalize_locked(
     let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
     let mut wallet_holders: HashSet<(Uuid, String)> = HashSet::new();
+    let mut balances = LockedBalances::default();
     let mut refused: Vec<(Uuid, AmountOverflow)> = Vec::new();
     for tenant_id in tenants {
         let of_tenant: Vec<&InvoiceRow> = drafts.iter().filter(|d| d.tenant_id == tenant_id).collect();
@@ -198,8 +212,11 @@ async fn finalize_locked(
         }
         let first = rows::take_invoice_numbers(conn, tenant_id, of_tenant.len() as i64).await?;
         numbers.insert(tenant_id, first);
+        let mut payers: Vec<Uuid> = of_tenant.iter().map(|d| d.customer_id).collect();
+        payers.sort();
+        payers.dedup();
+        balances.lock(conn, tenant_id, &payers).await?;
         // Only payers holding a wallet need their wallets locked.
-        let payers: Vec<Uuid> = of_tenant.iter().map(|d| d.customer_id).collect();
         for (customer, currency) in wallet_rows::active_wallet_holders(conn, tenant_id, &payers).await? {
             wallet_holders.insert((customer, currency));
         }
@@ -216,25 +233,37 @@ async fn finalize_locked(
         let number = *next;
         *next += 1;
         let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency)?.subtotal;
-        let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency.code().to_string())) {
-            wallets::pay_invoice(
-                conn,
-                invoice.tenant_id,
-                invoice.customer_id,
-                invoice.currency,
-                invoice.id,
-                subtotal,
-                now,
-            )
-            .await?
+        let (tenant_id, payer) = (invoice.tenant_id, invoice.customer_id);
+        let settlement = settle_with_balance(subtotal, balances.available(tenant_id, payer, currency), currency);
+        let movement = |amount, reason| Movement {
+            customer_id: payer,
+            currency,
+            amount,
+            reason,
+            invoice_id: invoice.id,
+            credit_note_id: None,
+        };
+        if settlement.applied > Decimal::ZERO {
+            let spent = movement(settlement.applied, CreditBalanceReason::InvoicePayment);
+            balances.record(conn, tenant_id, spent, now).await?;
+        }
+        if settlement.granted > Decimal::ZERO {
+            let kept = movement(settlement.granted, CreditBalanceReason::NegativeInvoice);
+            balances.record(conn, tenant_id, kept, now).await?;
+        }
+        let left = subtotal.max(Decimal::ZERO) - settlement.applied;
+        let wallet_credits = if left > Decimal::ZERO && wallet_holders.contains(&(payer, currency.code().to_string())) {
+            wallets::pay_invoice(conn, tenant_id, payer, currency, invoice.id, left, now).await?
         } else {
             Decimal::ZERO
         };
-        let sums = totals(&amounts, credits, Decimal::ZERO, currency)?;
+        // Both kinds of prepaid credit come off the subtotal; they are shown apart.
+        let sums = totals(&amounts, settlement.applied + wallet_credits, Decimal::ZERO, currency)?;
         invoice.status = InvoiceStatus::Finalized;
         invoice.number = Some(format_invoice_number(number));
         invoice.subtotal = sums.subtotal;
-        invoice.credits_applied = sums.credits_applied;
+        invoice.credit_balance_applied = settlement.applied;
+        invoice.credits_applied = sums.credits_applied - settlement.applied;
         invoice.total = sums.total;
         invoice.amount_paid = Decimal::ZERO;
         invoice.issued_at = Some(now);
@@ -359,8 +388,11 @@ async fn recompute_usage(
     Ok(overflowed)
 }
 
-/// Voids an invoice that has no payments; wallet credits it used go back
-/// to the wallets.
+/// Voids an invoice that has no payments and no credit notes (money the
+/// customer paid goes back through a credit note instead). What it took
+/// from the credit balance and the wallets goes back to them; what a
+/// negative invoice added to the credit balance is taken back, if it is
+/// still there.
 pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<InvoiceRow> {
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
@@ -371,9 +403,19 @@ pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Invoice
             return Err(AppError::conflict("invoice is already voided"));
         }
         if invoice.amount_paid > Decimal::ZERO {
-            return Err(AppError::conflict("invoice has payments; it cannot be voided"));
+            return Err(AppError::conflict(
+                "invoice has payments; issue a credit note (createCreditNote) instead",
+            ));
+        }
+        if invoice.credit_note_total > Decimal::ZERO {
+            return Err(AppError::conflict(
+                "invoice has credit notes; it cannot be voided (credit what is left with createCreditNote)",
+            ));
         }
         let now = Utc::now();
+        if invoice.status == InvoiceStatus::Finalized {
+            return_credit_balance(conn, &invoice, now).await?;
+        }
         wallets::refund_invoice(conn, tenant_id, id, now).await?;
         invoice.status = InvoiceStatus::Voided;
         invoice.voided_at = Some(now);
@@ -381,6 +423,44 @@ pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Invoice
         Ok(rows::save_invoice(conn, &invoice).await?)
     })
     .await
+}
+
+/// Undoes what finalizing `invoice` did to its payer's credit balance.
+async fn return_credit_balance(
+    conn: &mut AsyncPgConnection,
+    invoice: &InvoiceRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let granted = (-invoice.subtotal).max(Decimal::ZERO);
+    if invoice.credit_balance_applied.is_zero() && granted.is_zero() {
+        return Ok(());
+    }
+    let (tenant_id, payer, currency) = (invoice.tenant_id, invoice.customer_id, invoice.currency);
+    let held = credit_balance::lock(conn, tenant_id, payer, currency, now).await?;
+    let movement = |amount, reason| Movement {
+        customer_id: payer,
+        currency,
+        amount,
+        reason,
+        invoice_id: invoice.id,
+        credit_note_id: None,
+    };
+    if invoice.credit_balance_applied > Decimal::ZERO {
+        let given_back = movement(invoice.credit_balance_applied, CreditBalanceReason::VoidRefund);
+        credit_balance::record(conn, tenant_id, given_back, now).await?;
+    }
+    if granted > Decimal::ZERO {
+        if held < granted {
+            return Err(AppError::conflict(format!(
+                "the {} {currency} this invoice added to the customer's credit balance has been spent; \
+                 it cannot be voided",
+                crate::domain::money::round_amount(granted, currency)
+            )));
+        }
+        let taken_back = movement(granted, CreditBalanceReason::VoidReversal);
+        credit_balance::record(conn, tenant_id, taken_back, now).await?;
+    }
+    Ok(())
 }
 
 /// A manual charge: quantity times unit amount, rounded once per line.

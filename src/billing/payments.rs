@@ -54,7 +54,7 @@ pub async fn record(pool: &DbPool, tenant_id: Uuid, draft: PaymentDraft) -> AppR
         }
         let currency = invoice.currency;
         let status = invoice.status;
-        let due = invoice.total - invoice.amount_paid;
+        let due = invoice.amount_due();
         let amount = check_payment(status, draft.amount, due, currency).map_err(refusal)?;
         let now = Utc::now();
         let payment = rows::insert_payment(

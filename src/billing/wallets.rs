@@ -24,8 +24,8 @@ use crate::db::{DbPool, connection};
 use crate::domain::money::{Currency, round_amount};
 pub use crate::domain::wallet::LotKind;
 use crate::domain::wallet::{
-    Lot, TransactionKind, TransactionReason, WalletStatus, check_top_up, credits_to_amount, expired_lots,
-    invoice_payment, plan_debit,
+    Lot, TransactionKind, TransactionReason, WalletStatus, amount_to_credits, check_top_up, credits_to_amount,
+    expired_lots, invoice_payment, plan_debit,
 };
 use crate::error::{AppError, AppResult};
 
@@ -129,31 +129,108 @@ pub async fn top_up(
             ledger.wallet.conversion_rate,
             ledger.currency,
         )?;
-        // The lot starts empty; the entry below fills it like any CREDIT.
-        let lot = LotRow {
-            tenant_id,
-            id: Uuid::now_v7(),
-            wallet_id,
-            kind: top_up.kind,
-            credits: top_up.credits,
-            remaining: Decimal::ZERO,
-            expires_at: top_up.expires_at,
-            created_at: now,
-        };
-        wallets::insert_lot(conn, &lot).await?;
+        let lot = open_lot(conn, &ledger, top_up.kind, top_up.credits, top_up.expires_at, now).await?;
         let entry = Entry {
             kind: TransactionKind::Credit,
             reason: TransactionReason::TopUp,
             credits: top_up.credits,
             amount: ledger.worth(top_up.credits)?,
             reference: None,
-            lots: vec![(lot.id, top_up.credits)],
+            lots: vec![(lot, top_up.credits)],
             idempotency_key: Some(top_up.idempotency_key.clone()),
         };
         ledger.append(entry, now)?;
         last_entry(ledger.save(conn, now).await?)
     })
     .await
+}
+
+/// Locks the wallet a credit note refunds to, inside the caller's
+/// transaction, and checks that it can take the refund: an ACTIVE wallet
+/// of `customer_id` (the invoice's payer) in `currency`. Anything else,
+/// another tenant's wallet included, is a VALIDATION of `field`.
+pub async fn lock_refund_wallet(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    wallet_id: Uuid,
+    customer_id: Uuid,
+    currency: Currency,
+    field: &str,
+) -> AppResult<WalletRow> {
+    let wallet = wallets::wallet_for_update(conn, tenant_id, wallet_id).await?;
+    match wallet {
+        Some(w) if w.customer_id == customer_id && w.currency == currency && w.is_active() => Ok(w),
+        _ => Err(AppError::validation(
+            field,
+            format!("must be an active wallet of the invoice's customer in {currency}"),
+        )),
+    }
+}
+
+/// Grants `amount` of money as credits to a wallet locked by
+/// `lock_refund_wallet`, inside the caller's transaction: one new lot that
+/// never expires (PURCHASED: the credits stand for money the customer
+/// paid) and its CREDIT_NOTE_REFUND entry referencing the credit note.
+/// Credits are the amount at the wallet's rate, rounded down like a
+/// top-up. A refund the wallet cannot hold (worth less than its smallest
+/// credit, or beyond its balance bounds) is a VALIDATION of `field`.
+pub async fn refund_to_wallet(
+    conn: &mut AsyncPgConnection,
+    wallet: WalletRow,
+    amount: Decimal,
+    credit_note_id: Uuid,
+    field: &str,
+    now: DateTime<Utc>,
+) -> AppResult<TransactionRow> {
+    let mut ledger = Ledger::open(wallet)?;
+    let lots = live_lots(conn, &ledger.wallet).await?;
+    ledger.expire(&lots, now)?;
+    let credits = amount_to_credits(amount, ledger.wallet.conversion_rate)
+        .filter(|credits| *credits > Decimal::ZERO)
+        .ok_or_else(|| AppError::validation(field, "the refund is worth less than one credit of this wallet"))?;
+    check_top_up(
+        field,
+        ledger.balance,
+        credits,
+        ledger.wallet.conversion_rate,
+        ledger.currency,
+    )?;
+    let lot = open_lot(conn, &ledger, LotKind::Purchased, credits, None, now).await?;
+    let entry = Entry {
+        kind: TransactionKind::Credit,
+        reason: TransactionReason::CreditNoteRefund,
+        credits,
+        amount,
+        reference: Some(credit_note_id.to_string()),
+        lots: vec![(lot, credits)],
+        idempotency_key: None,
+    };
+    ledger.append(entry, now)?;
+    last_entry(ledger.save(conn, now).await?)
+}
+
+/// Inserts a new, empty lot in the ledger's wallet and returns its id; the
+/// CREDIT entry naming it fills it like any other.
+async fn open_lot(
+    conn: &mut AsyncPgConnection,
+    ledger: &Ledger,
+    kind: LotKind,
+    credits: Decimal,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    let lot = LotRow {
+        tenant_id: ledger.wallet.tenant_id,
+        id: Uuid::now_v7(),
+        wallet_id: ledger.wallet.id,
+        kind,
+        credits,
+        remaining: Decimal::ZERO,
+        expires_at,
+        created_at: now,
+    };
+    wallets::insert_lot(conn, &lot).await?;
+    Ok(lot.id)
 }
 
 /// Spends credits, soonest-expiring first, and returns the MANUAL entry;

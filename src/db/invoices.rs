@@ -45,12 +45,31 @@ pub struct InvoiceRow {
     pub voided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Taken from the payer's credit balance at finalization, before wallets.
+    pub credit_balance_applied: Decimal,
+    /// What the invoice's credit notes add up to.
+    pub credit_note_total: Decimal,
+    /// The part of `credit_note_total` that cancelled what was still due.
+    pub amount_credited: Decimal,
+}
+
+impl InvoiceRow {
+    /// What the invoice asks for: nothing once voided (a draft shows what
+    /// it would ask for if finalized as it stands).
+    pub fn amount_due(&self) -> Decimal {
+        if self.status == InvoiceStatus::Voided {
+            return Decimal::ZERO;
+        }
+        crate::domain::invoice::amount_due(self.total, self.amount_paid, self.amount_credited)
+    }
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = invoice_line_items, check_for_backend(Pg))]
 pub struct LineRow {
     pub tenant_id: Uuid,
+    /// Stable, so credit notes can name the line.
+    pub id: Uuid,
     pub invoice_id: Uuid,
     pub position: i32,
     pub customer_id: Uuid,
@@ -207,6 +226,16 @@ pub async fn lines_of(
         .await
 }
 
+/// Lines by their ids.
+pub async fn lines_by_ids(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<LineRow>> {
+    invoice_line_items::table
+        .filter(invoice_line_items::tenant_id.eq(tenant_id))
+        .filter(invoice_line_items::id.eq_any(ids))
+        .select(LineRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// Rewrites the quantity and amount of lines (usage recomputed at finalization).
 pub async fn update_line_amounts(conn: &mut AsyncPgConnection, lines: &[LineRow]) -> QueryResult<()> {
     if lines.is_empty() {
@@ -275,6 +304,9 @@ pub async fn save_invoice(conn: &mut AsyncPgConnection, row: &InvoiceRow) -> Que
         invoices::finalized_at.eq(row.finalized_at),
         invoices::voided_at.eq(row.voided_at),
         invoices::updated_at.eq(row.updated_at),
+        invoices::credit_balance_applied.eq(row.credit_balance_applied),
+        invoices::credit_note_total.eq(row.credit_note_total),
+        invoices::amount_credited.eq(row.amount_credited),
     ))
     .returning(InvoiceRow::as_returning())
     .get_result(conn)
@@ -294,11 +326,12 @@ pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -
     let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.due_at).collect();
     diesel::sql_query(
         "UPDATE invoices i SET status = 'FINALIZED', number = u.number, subtotal = u.subtotal,
-                credits_applied = u.credits_applied, total = u.total, issued_at = u.issued_at, due_at = u.due_at,
+                credits_applied = u.credits_applied, credit_balance_applied = u.credit_balance_applied,
+                total = u.total, issued_at = u.issued_at, due_at = u.due_at,
                 finalized_at = u.issued_at, updated_at = u.issued_at
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
-                     $7::timestamptz[], $8::timestamptz[])
-             AS u(tenant_id, id, number, subtotal, credits_applied, total, issued_at, due_at)
+                     $7::numeric[], $8::timestamptz[], $9::timestamptz[])
+             AS u(tenant_id, id, number, subtotal, credits_applied, credit_balance_applied, total, issued_at, due_at)
          WHERE i.tenant_id = u.tenant_id AND i.id = u.id",
     )
     .bind::<Array<SqlUuid>, _>(tenants)
@@ -306,6 +339,7 @@ pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -
     .bind::<Array<Nullable<Text>>, _>(numbers)
     .bind::<Array<Numeric>, _>(column(|r| r.subtotal))
     .bind::<Array<Numeric>, _>(column(|r| r.credits_applied))
+    .bind::<Array<Numeric>, _>(column(|r| r.credit_balance_applied))
     .bind::<Array<Numeric>, _>(column(|r| r.total))
     .bind::<Array<Nullable<Timestamptz>>, _>(issued)
     .bind::<Array<Nullable<Timestamptz>>, _>(due)
@@ -464,8 +498,9 @@ pub struct BalanceRow {
     pub amount: Decimal,
 }
 
-/// What finalized invoices still ask for, per key and currency. Only open
-/// invoices are read, through the partial index that holds just those.
+/// What finalized invoices still ask for (less payments and what credit
+/// notes cancelled), per key and currency. Only open invoices are read,
+/// through the partial index that holds just those.
 pub async fn balances_due(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -477,12 +512,12 @@ pub async fn balances_due(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS k(customer, children, idx)
          ), {scope}
-         SELECT s.idx, i.currency, sum(i.total - i.amount_paid) AS amount
+         SELECT s.idx, i.currency, sum(i.total - i.amount_paid - i.amount_credited) AS amount
          FROM scope s
          CROSS JOIN LATERAL (
-             SELECT i.currency, i.total, i.amount_paid FROM invoices i
+             SELECT i.currency, i.total, i.amount_paid, i.amount_credited FROM invoices i
              WHERE i.tenant_id = $1 AND i.customer_id = s.id
-               AND i.status = 'FINALIZED' AND i.total > i.amount_paid
+               AND i.status = 'FINALIZED' AND i.total > i.amount_paid + i.amount_credited
              OFFSET 0
          ) i
          GROUP BY s.idx, i.currency

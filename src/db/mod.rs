@@ -3,6 +3,8 @@
 
 pub mod api_keys;
 pub mod billed_fees;
+pub mod credit_balances;
+pub mod credit_notes;
 pub mod customers;
 pub mod errors;
 pub mod events;

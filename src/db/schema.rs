@@ -19,6 +19,67 @@ diesel::table! {
 }
 
 diesel::table! {
+    credit_note_counters (tenant_id) {
+        tenant_id -> Uuid,
+        last_number -> Int8,
+    }
+}
+
+diesel::table! {
+    credit_note_lines (tenant_id, credit_note_id, line_item_id) {
+        tenant_id -> Uuid,
+        credit_note_id -> Uuid,
+        line_item_id -> Uuid,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    credit_notes (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        number -> Text,
+        invoice_id -> Uuid,
+        customer_id -> Uuid,
+        currency -> Text,
+        reason -> Text,
+        memo -> Nullable<Text>,
+        total -> Numeric,
+        amount_credited -> Numeric,
+        refunded_amount -> Numeric,
+        refund_to -> Nullable<Text>,
+        wallet_id -> Nullable<Uuid>,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_credit_balances (tenant_id, customer_id, currency) {
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        currency -> Text,
+        balance -> Numeric,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_credit_entries (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        customer_id -> Uuid,
+        currency -> Text,
+        amount -> Numeric,
+        balance_after -> Numeric,
+        reason -> Text,
+        invoice_id -> Uuid,
+        credit_note_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customers (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -89,6 +150,7 @@ diesel::table! {
         period_start -> Nullable<Timestamptz>,
         period_end -> Nullable<Timestamptz>,
         proration_fraction -> Nullable<Numeric>,
+        id -> Uuid,
     }
 }
 
@@ -114,6 +176,9 @@ diesel::table! {
         voided_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        credit_balance_applied -> Numeric,
+        credit_note_total -> Numeric,
+        amount_credited -> Numeric,
     }
 }
 
@@ -177,6 +242,18 @@ diesel::table! {
         created_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
         proration -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refunds (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        credit_note_id -> Uuid,
+        amount -> Numeric,
+        method -> Text,
+        reference -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -322,6 +399,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> tenants (tenant_id));
+diesel::joinable!(credit_note_counters -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(invoice_counters -> tenants (tenant_id));
@@ -331,6 +409,11 @@ diesel::joinable!(usage_days -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    credit_note_counters,
+    credit_note_lines,
+    credit_notes,
+    customer_credit_balances,
+    customer_credit_entries,
     customers,
     events,
     integration_mappings,
@@ -341,6 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     plans,
     prices,
+    refunds,
     subscription_pauses,
     subscriptions,
     tenants,

@@ -7,7 +7,8 @@
 //! so the figures on an invoice always add up to the cent.
 //!
 //! An invoice never asks for a negative amount: a negative total would be a
-//! payout, which is a refund, not an invoice.
+//! payout, which is a refund, not an invoice. The negative part of a
+//! subtotal goes to the customer's credit balance instead (`credit_balance`).
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -79,7 +80,8 @@ pub fn format_invoice_number(seq: i64) -> String {
 pub struct InvoiceTotals {
     /// Sum of the lines.
     pub subtotal: Decimal,
-    /// Credits taken off the subtotal: never negative, never above it.
+    /// Prepaid credit taken off the subtotal (the customer's credit balance
+    /// and wallet credits together): never negative, never above it.
     pub credits_applied: Decimal,
     /// `subtotal - credits_applied`, never below zero.
     pub total: Decimal,
@@ -135,18 +137,27 @@ pub fn totals(
 
 /// Where an invoice stands with payment.
 ///
-/// Only a finalized invoice can be paid, so a draft is always `Pending`
-/// whatever has been recorded against it. A finalized invoice with nothing
-/// to pay (a total of 0, e.g. fully covered by credits) is `Paid`: there is
-/// nothing left to chase.
-pub fn payment_status(status: InvoiceStatus, total: Decimal, amount_paid: Decimal) -> PaymentStatus {
+/// `settled` is what no longer has to be paid: payments received plus what
+/// credit notes cancelled of the amount due. Only a finalized invoice can
+/// be paid, so a draft is always `Pending` whatever has been recorded
+/// against it. A finalized invoice with nothing left to pay (a total of 0,
+/// e.g. fully covered by credits, or fully credited) is `Paid`: there is
+/// nothing left to chase. Partly paid means money was received; a partial
+/// credit note alone leaves an invoice `Pending`.
+pub fn payment_status(status: InvoiceStatus, total: Decimal, amount_paid: Decimal, settled: Decimal) -> PaymentStatus {
     match status {
         InvoiceStatus::Voided => PaymentStatus::Void,
         InvoiceStatus::Draft => PaymentStatus::Pending,
-        InvoiceStatus::Finalized if amount_paid >= total => PaymentStatus::Paid,
+        InvoiceStatus::Finalized if settled >= total => PaymentStatus::Paid,
         InvoiceStatus::Finalized if amount_paid > Decimal::ZERO => PaymentStatus::PartiallyPaid,
         InvoiceStatus::Finalized => PaymentStatus::Pending,
     }
+}
+
+/// What a finalized invoice still asks for: its total less payments and
+/// what credit notes cancelled, never below zero.
+pub fn amount_due(total: Decimal, amount_paid: Decimal, amount_credited: Decimal) -> Decimal {
+    (total - amount_paid - amount_credited).max(Decimal::ZERO)
 }
 
 /// Why a payment was refused.
@@ -517,9 +528,43 @@ mod tests {
         ];
         for &(status, total, paid, want) in cases {
             assert_eq!(
-                payment_status(status, d(total), d(paid)),
+                payment_status(status, d(total), d(paid), d(paid)),
                 want,
                 "{status:?} {total} {paid}"
+            );
+        }
+        // Credit notes settle without payment: (total, paid, paid + credited).
+        let credited: &[(&str, &str, &str, PaymentStatus)] = &[
+            ("10.00", "0.00", "4.00", PaymentStatus::Pending),
+            ("10.00", "0.00", "10.00", PaymentStatus::Paid),
+            ("10.00", "3.00", "7.00", PaymentStatus::PartiallyPaid),
+            ("10.00", "3.00", "10.00", PaymentStatus::Paid),
+        ];
+        for &(total, paid, settled, want) in credited {
+            assert_eq!(
+                payment_status(Finalized, d(total), d(paid), d(settled)),
+                want,
+                "{total} {paid} {settled}"
+            );
+        }
+    }
+
+    #[test]
+    fn amount_due_table() {
+        // (total, paid, credited, due)
+        let cases: &[(&str, &str, &str, &str)] = &[
+            ("10.00", "0.00", "0.00", "10.00"),
+            ("10.00", "4.00", "0.00", "6.00"),
+            // 10.00 - 4.00 paid - 3.00 credited = 3.00
+            ("10.00", "4.00", "3.00", "3.00"),
+            ("10.00", "4.00", "6.00", "0.00"),
+            ("10.00", "0.00", "12.00", "0.00"),
+        ];
+        for &(total, paid, credited, due) in cases {
+            assert_eq!(
+                amount_due(d(total), d(paid), d(credited)),
+                d(due),
+                "{total} {paid} {credited}"
             );
         }
     }
@@ -728,7 +773,7 @@ mod tests {
                 prop_assert_eq!(t.subtotal - t.credits_applied, t.total);
             }
             // Finalized: paid in full exactly when nothing is due.
-            let paid_in_full = payment_status(InvoiceStatus::Finalized, t.total, t.amount_paid) == PaymentStatus::Paid;
+            let paid_in_full = payment_status(InvoiceStatus::Finalized, t.total, t.amount_paid, t.amount_paid) == PaymentStatus::Paid;
             prop_assert_eq!(paid_in_full, t.amount_due.is_zero());
         }
 
@@ -752,7 +797,7 @@ mod tests {
                     let after = totals(&[total], Decimal::ZERO, paid + accepted, currency).unwrap();
                     prop_assert!(after.amount_due >= Decimal::ZERO);
                     prop_assert_eq!(after.amount_due, t.amount_due - accepted);
-                    let status = payment_status(InvoiceStatus::Finalized, after.total, after.amount_paid);
+                    let status = payment_status(InvoiceStatus::Finalized, after.total, after.amount_paid, after.amount_paid);
                     prop_assert!(matches!(status, PaymentStatus::Paid | PaymentStatus::PartiallyPaid));
                 }
                 Err(refusal) => {

@@ -4,6 +4,8 @@
 pub mod api_key;
 pub mod charges;
 pub mod country;
+pub mod credit_balance;
+pub mod credit_note;
 pub mod customer;
 pub mod event;
 pub mod hierarchy;

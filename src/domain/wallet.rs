@@ -64,6 +64,9 @@ stored_enum! {
         VoidRefund = "VOID_REFUND",
         /// A debit a client asked for.
         Manual = "MANUAL",
+        /// Credits granted for the refunded part of a credit note; the
+        /// reference is the credit note id.
+        CreditNoteRefund = "CREDIT_NOTE_REFUND",
     }
 }
 

@@ -10,6 +10,7 @@ pub mod batching;
 pub mod connection;
 pub mod connections;
 pub mod context;
+pub mod credit_notes;
 pub mod customers;
 pub mod errors;
 pub mod input_rules;
@@ -25,6 +26,7 @@ use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::config::Limits;
 use crate::state::AppState;
+use credit_notes::root::{CreditNoteMutationRoot, CreditNoteQueryRoot};
 use customers::mutation::CustomerMutationRoot;
 use customers::query::CustomerQueryRoot;
 use invoices::root::{BillingMutationRoot, BillingQueryRoot};
@@ -44,6 +46,7 @@ pub struct QueryRoot(
     SubscriptionQueryRoot,
     WalletQueryRoot,
     BillingQueryRoot,
+    CreditNoteQueryRoot,
 );
 
 /// Mutation roots merged per domain.
@@ -56,6 +59,7 @@ pub struct MutationRoot(
     SubscriptionMutationRoot,
     WalletMutationRoot,
     BillingMutationRoot,
+    CreditNoteMutationRoot,
 );
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

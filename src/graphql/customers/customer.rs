@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, Enum, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::customers::CustomerRow;
@@ -10,6 +11,8 @@ use crate::domain::stored::RecordStatus;
 use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::credit_notes::credit_note::CreditNoteConnection;
+use crate::graphql::credit_notes::loaders::CreditBalancesOf;
 use crate::graphql::customers::customer_connection::{CustomerConnection, CustomerTotal};
 use crate::graphql::customers::integration::IntegrationMapping;
 use crate::graphql::customers::loaders::{AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf};
@@ -291,6 +294,34 @@ impl Customer {
             .into_iter()
             .map(|(currency, amount)| CurrencyAmount::new(currency.code().to_string(), amount))
             .collect())
+    }
+
+    /// What billgraph owes the customer, per currency in code order (only
+    /// currencies with a balance above 0): the negative part of invoices
+    /// below zero and credit notes refunded to it, less what invoices spent.
+    /// Invoices spend it at finalization, before wallets.
+    async fn credit_balance(&self, ctx: &Context<'_>) -> Result<Vec<CurrencyAmount>> {
+        let rows = ctx
+            .loader()
+            .load_one(CreditBalancesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.balance > Decimal::ZERO)
+            .map(|row| CurrencyAmount::new(row.currency.code().to_string(), row.balance))
+            .collect())
+    }
+
+    /// Credit notes of invoices the customer pays, newest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn credit_notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CreditNoteConnection> {
+        CreditNoteConnection::load(ctx, self.0.id, first, after).await
     }
 
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<IntegrationMapping>> {

@@ -9,6 +9,8 @@ use crate::domain::money::{in_minor_units, round_amount};
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
+use crate::graphql::credit_notes::credit_note::CreditNote;
+use crate::graphql::credit_notes::loaders::CreditNotesOfInvoice;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
 use crate::graphql::invoices::loaders::{InvoiceCount, InvoicesPage, LinesOf, PaymentsOf};
@@ -57,7 +59,8 @@ impl PaymentMethod {
         }
     }
 
-    fn parse(s: &str) -> PaymentMethod {
+    /// The method a stored name stands for.
+    pub fn parse(s: &str) -> PaymentMethod {
         [PaymentMethod::Card, PaymentMethod::BankTransfer, PaymentMethod::Offline]
             .into_iter()
             .find(|m| m.as_str() == s)
@@ -104,12 +107,17 @@ impl Payment {
 
 #[derive(Clone)]
 pub struct InvoiceLineItem {
-    row: LineRow,
-    currency: String,
+    pub row: LineRow,
+    pub currency: String,
 }
 
 #[Object]
 impl InvoiceLineItem {
+    /// Stable: credit notes name the lines they credit by it.
+    async fn id(&self) -> Uuid {
+        self.row.id
+    }
+
     async fn description(&self) -> &str {
         &self.row.description
     }
@@ -204,8 +212,10 @@ impl Invoice {
         self.0.status.into()
     }
 
+    /// PAID once nothing is left due, whether paid or credited.
     async fn payment_status(&self) -> PaymentStatusType {
-        rules::payment_status(self.0.status, self.0.total, self.0.amount_paid).into()
+        let settled = self.0.amount_paid + self.0.amount_credited;
+        rules::payment_status(self.0.status, self.0.total, self.0.amount_paid, settled).into()
     }
 
     async fn currency(&self) -> &str {
@@ -237,25 +247,59 @@ impl Invoice {
         self.money(self.0.subtotal)
     }
 
-    /// Paid from wallets at finalization.
+    /// Taken from the payer's credit balance at finalization, before wallets.
+    async fn credit_balance_applied(&self) -> Decimal {
+        self.money(self.0.credit_balance_applied)
+    }
+
+    /// Paid from wallets at finalization (after the credit balance).
     async fn credits_applied(&self) -> Decimal {
         self.money(self.0.credits_applied)
     }
 
-    /// Subtotal less credits.
+    /// The subtotal (0 when negative) less creditBalanceApplied and
+    /// creditsApplied: what is left to pay by payment.
     async fn total(&self) -> Decimal {
         self.money(self.0.total)
+    }
+
+    /// The negative part of a subtotal below zero, added to the payer's
+    /// credit balance when the invoice was finalized (0 for a draft).
+    async fn credit_balance_granted(&self) -> Decimal {
+        if self.0.status == InvoiceStatus::Draft {
+            return self.money(Decimal::ZERO);
+        }
+        self.money((-self.0.subtotal).max(Decimal::ZERO))
     }
 
     async fn amount_paid(&self) -> Decimal {
         self.money(self.0.amount_paid)
     }
 
+    /// What the invoice's credit notes add up to: at most what it charged.
+    async fn credit_note_total(&self) -> Decimal {
+        self.money(self.0.credit_note_total)
+    }
+
+    /// The part of creditNoteTotal that cancelled what was still due (the
+    /// rest was refunded: see each credit note).
+    async fn amount_credited(&self) -> Decimal {
+        self.money(self.0.amount_credited)
+    }
+
+    /// total - amountPaid - amountCredited (0 once voided).
     async fn amount_due(&self) -> Decimal {
-        if self.0.status == InvoiceStatus::Voided {
-            return self.money(Decimal::ZERO);
-        }
-        self.money((self.0.total - self.0.amount_paid).max(Decimal::ZERO))
+        self.money(self.0.amount_due())
+    }
+
+    /// Its credit notes, oldest first.
+    async fn credit_notes(&self, ctx: &Context<'_>) -> Result<Vec<CreditNote>> {
+        let rows = ctx
+            .loader()
+            .load_one(CreditNotesOfInvoice(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(CreditNote).collect())
     }
 
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {

@@ -20,6 +20,11 @@ rows_of_parent! {
     LinesOf => LineRow, invoices::lines_of, invoice_id
 }
 
+rows_by_id! {
+    /// Invoice lines by their ids (the lines credit notes name).
+    LineItemById => LineRow, invoices::lines_by_ids
+}
+
 rows_of_parent! {
     PaymentsOf => PaymentRow, invoices::payments_of, invoice_id
 }

@@ -45,6 +45,9 @@ pub enum WalletTransactionReason {
     VoidRefund,
     /// A debit a client asked for.
     Manual,
+    /// Credits granted for the refunded part of a credit note; the
+    /// reference is the credit note id.
+    CreditNoteRefund,
 }
 
 /// A customer's prepaid credits in one currency.
@@ -150,7 +153,8 @@ impl WalletTransaction {
         self.0.reason.into()
     }
 
-    /// What the entry is about: an invoice id, a lot id, or the client's text.
+    /// What the entry is about: an invoice id, a lot id, a credit note id,
+    /// or the client's text.
     async fn reference(&self) -> Option<&str> {
         self.0.reference.as_deref()
     }

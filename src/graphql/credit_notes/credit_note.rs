@@ -1,0 +1,234 @@
+//! Credit notes, their lines and the refunds they record.
+
+use async_graphql::{Context, Enum, Object, Result};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::credit_notes::{CreditNoteLineRow, CreditNotePageKey, CreditNoteRow, RefundRow};
+use crate::domain::credit_note::RefundDestination;
+use crate::domain::money::round_amount;
+use crate::error::AppError;
+use crate::graphql::connection::loaded_connection_type;
+use crate::graphql::context::ContextExt;
+use crate::graphql::credit_notes::loaders::{CreditNoteCount, CreditNoteLinesOf, CreditNotesPage, RefundsOf};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::invoice::{Invoice, InvoiceLineItem, PaymentMethod};
+use crate::graphql::invoices::loaders::{InvoiceById, LineItemById};
+use crate::graphql::pagination::PageRequest;
+use crate::graphql::wallets::loaders::WalletById;
+use crate::graphql::wallets::wallet::Wallet;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "CreditNoteReason", remote = "crate::domain::credit_note::CreditNoteReason")]
+pub enum CreditNoteReasonType {
+    /// The invoice charged something twice.
+    Duplicate,
+    Fraudulent,
+    /// What was ordered changed after the invoice.
+    OrderChange,
+    ProductUnsatisfactory,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "RefundDestination", remote = "crate::domain::credit_note::RefundDestination")]
+pub enum RefundDestinationType {
+    /// The customer's credit balance, which its next invoices spend before wallets.
+    CreditBalance,
+    /// Credits granted to one of the customer's active wallets in the invoice's currency.
+    Wallet,
+    /// A refund to pay out outside billgraph, recorded with its method and reference.
+    RecordRefund,
+}
+
+/// A credit of a finalized invoice: it cancels what the invoice still asks
+/// for first, and refunds the rest (money already paid) to `refundTo`.
+#[derive(Clone)]
+pub struct CreditNote(pub CreditNoteRow);
+
+impl CreditNote {
+    fn money(&self, amount: Decimal) -> Decimal {
+        round_amount(amount, self.0.currency)
+    }
+}
+
+#[Object]
+impl CreditNote {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// Per tenant and gapless, e.g. CN-000042.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    async fn invoice(&self, ctx: &Context<'_>) -> Result<Invoice> {
+        let row = ctx.loader().load_one(InvoiceById(self.0.invoice_id)).await?;
+        Ok(Invoice(row.ok_or_else(|| AppError::not_found("invoice"))?))
+    }
+
+    /// The invoice's payer, who is credited.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let row = ctx.loader().load_one(CustomerById(self.0.customer_id)).await?;
+        Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
+    }
+
+    /// The invoice's currency.
+    async fn currency(&self) -> &str {
+        self.0.currency.code()
+    }
+
+    async fn reason(&self) -> CreditNoteReasonType {
+        self.0.reason.into()
+    }
+
+    async fn memo(&self) -> Option<&str> {
+        self.0.memo.as_deref()
+    }
+
+    /// What the credit note credits: amountCredited + refundedAmount.
+    async fn total(&self) -> Decimal {
+        self.money(self.0.total)
+    }
+
+    /// The part that cancelled what the invoice still asked for (its amountDue dropped by it).
+    async fn amount_credited(&self) -> Decimal {
+        self.money(self.0.amount_credited)
+    }
+
+    /// The part of money already paid (payments, wallet credits, credit
+    /// balance) that went back to the customer, to `refundTo`.
+    async fn refunded_amount(&self) -> Decimal {
+        self.money(self.0.refunded_amount)
+    }
+
+    /// Where refundedAmount went; null when nothing was refunded.
+    async fn refund_to(&self) -> Option<RefundDestinationType> {
+        self.0.refund_to.map(Into::into)
+    }
+
+    /// What went to the customer's credit balance (refundedAmount when
+    /// refundTo is CREDIT_BALANCE, else 0).
+    async fn credited_to_balance(&self) -> Decimal {
+        match self.0.refund_to {
+            Some(RefundDestination::CreditBalance) => self.money(self.0.refunded_amount),
+            _ => self.money(Decimal::ZERO),
+        }
+    }
+
+    /// The wallet credited, when refundTo is WALLET.
+    async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
+        let Some(id) = self.0.wallet_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(WalletById(id)).await?.map(Wallet))
+    }
+
+    /// The lines credited; empty for a credit note of an amount.
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<CreditNoteLine>> {
+        let rows = ctx
+            .loader()
+            .load_one(CreditNoteLinesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| CreditNoteLine {
+                row,
+                currency: self.0.currency.code(),
+            })
+            .collect())
+    }
+
+    /// The refunds to pay out, when refundTo is RECORD_REFUND.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        let rows = ctx.loader().load_one(RefundsOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| Refund {
+                row,
+                currency: self.0.currency.code(),
+            })
+            .collect())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// What a credit note credits on one invoice line.
+pub struct CreditNoteLine {
+    row: CreditNoteLineRow,
+    currency: &'static str,
+}
+
+#[Object]
+impl CreditNoteLine {
+    async fn line_item(&self, ctx: &Context<'_>) -> Result<InvoiceLineItem> {
+        let row = ctx.loader().load_one(LineItemById(self.row.line_item_id)).await?;
+        Ok(InvoiceLineItem {
+            row: row.ok_or_else(|| AppError::not_found("invoice line item"))?,
+            currency: self.currency.to_string(),
+        })
+    }
+
+    async fn amount(&self) -> Decimal {
+        crate::domain::money::in_minor_units(self.row.amount, self.currency)
+    }
+}
+
+/// Money a credit note gives back outside billgraph.
+pub struct Refund {
+    row: RefundRow,
+    currency: &'static str,
+}
+
+#[Object]
+impl Refund {
+    async fn id(&self) -> Uuid {
+        self.row.id
+    }
+
+    async fn amount(&self) -> Decimal {
+        crate::domain::money::in_minor_units(self.row.amount, self.currency)
+    }
+
+    async fn method(&self) -> PaymentMethod {
+        PaymentMethod::parse(&self.row.method)
+    }
+
+    /// The payout's id in the system that makes it.
+    async fn reference(&self) -> Option<&str> {
+        self.row.reference.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+}
+
+loaded_connection_type!(
+    CreditNoteConnection,
+    CreditNoteEdge,
+    CreditNote,
+    CreditNoteRow,
+    CreditNoteCount
+);
+
+impl CreditNoteConnection {
+    /// One page of a customer's credit notes, newest first.
+    pub async fn load(ctx: &Context<'_>, customer_id: Uuid, first: Option<i32>, after: Option<String>) -> Result<Self> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let key = CreditNotePageKey {
+            customer_id,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx.loader().load_one(CreditNotesPage(key)).await?.unwrap_or_default();
+        Ok(CreditNoteConnection::new(rows, &page, CreditNoteCount(customer_id)))
+    }
+}

@@ -1,0 +1,5 @@
+//! Credit notes, their lines and refunds, and customers' credit balances.
+
+pub mod credit_note;
+pub mod loaders;
+pub mod root;
