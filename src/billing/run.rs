@@ -28,16 +28,17 @@ use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::db::billed_fees::{Stretch, billed_fees};
 use crate::db::invoices::{self as invoice_rows, InvoiceRow, LineRow};
+use crate::db::phases::{self as phase_rows, PhaseRow};
 use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
-use crate::domain::charges::{Arrears, boundary_lines};
+use crate::domain::charges::{Advance, Arrears, PhaseTerms, PlanUsage, boundary_lines, usage_groups};
 use crate::domain::money::AmountOverflow;
 use crate::domain::period::Period;
 use crate::domain::proration::PeriodShare;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
-use crate::subscriptions::{BilledPrices, billed_prices, lifecycle_of};
+use crate::subscriptions::{lifecycle_of, phase_terms, phases_of};
 
 /// Subscriptions billed per transaction.
 const BATCH: i64 = 500;
@@ -182,6 +183,14 @@ async fn bill_due_batch(
     .await
 }
 
+/// The usage one plan of an ending period prices: its meters over the
+/// stretches its phases were billable.
+struct UsageNeed {
+    plan_id: Uuid,
+    intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    meter_ids: Vec<Uuid>,
+}
+
 /// A boundary's outcome for one subscription: its next boundary and the
 /// invoice (None when the boundary charges nothing), or why it cannot be
 /// billed; a refused boundary writes nothing.
@@ -199,16 +208,28 @@ async fn bill_tenant(
     subs: &[SubscriptionRow],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Billed>> {
+    let sub_ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
+    let mut stored_phases: HashMap<Uuid, Vec<PhaseRow>> = HashMap::new();
+    let phased: Vec<Uuid> = subs.iter().filter(|s| s.phased).map(|s| s.id).collect();
+    let phase_list = if phased.is_empty() {
+        Vec::new()
+    } else {
+        phase_rows::phases_of(conn, tenant_id, &phased).await?
+    };
+    for row in phase_list {
+        stored_phases.entry(row.subscription_id).or_default().push(row);
+    }
     let mut plan_ids: Vec<Uuid> = subs.iter().map(|s| s.plan_id).collect();
+    plan_ids.extend(stored_phases.values().flatten().map(|p| p.plan_id));
     plan_ids.sort();
     plan_ids.dedup();
-    let sub_ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
     let prices = plans::prices_of_plans(conn, tenant_id, &plan_ids).await?;
     let plan_names: HashMap<Uuid, String> = plans::plans_by_ids(conn, tenant_id, &plan_ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
+    let plan_of_price: HashMap<Uuid, Uuid> = prices.iter().map(|p| (p.id, p.plan_id)).collect();
     let mut meter_ids: Vec<Uuid> = prices.iter().filter_map(|p| p.meter_id).collect();
     meter_ids.sort();
     meter_ids.dedup();
@@ -242,10 +263,10 @@ async fn bill_tenant(
         sub: &'a SubscriptionRow,
         at: DateTime<Utc>,
         bill: rules::BoundaryBill,
-        arrears: Option<PeriodShare>,
-        advance: Option<PeriodShare>,
-        intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-        prices: BilledPrices,
+        arrears: Option<(PeriodShare, Vec<PhaseTerms>)>,
+        advance: Option<(PeriodShare, Vec<PhaseTerms>)>,
+        /// Per plan of the ending period: its usage stretches and meters.
+        usage: Vec<UsageNeed>,
     }
     let mut planned = Vec::with_capacity(subs.len());
     for sub in subs {
@@ -253,15 +274,27 @@ async fn bill_tenant(
         let life = lifecycle_of(sub);
         let bill = rules::bill_at(&life, at);
         let sub_pauses = pauses.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
-        let arrears = bill
-            .arrears
-            .map(|period| rules::share_of(&life, period, sub_pauses, at));
-        let advance = bill
-            .advance
-            .map(|period| rules::share_of(&life, period, sub_pauses, period.end));
-        let intervals = arrears
+        let phases = phases_of(sub, stored_phases.get(&sub.id).map(Vec::as_slice).unwrap_or_default());
+        let arrears = bill.arrears.map(|period| {
+            let share = rules::share_of(&life, period, sub_pauses, at);
+            (share, phase_terms(sub, &phases, &prices, period))
+        });
+        let advance = bill.advance.map(|period| {
+            let share = rules::share_of(&life, period, sub_pauses, period.end);
+            (share, phase_terms(sub, &phases, &prices, period))
+        });
+        let usage = arrears
             .as_ref()
-            .map(|share| share.billable.iter().map(|i| (i.start, i.end)).collect())
+            .map(|(share, terms)| {
+                usage_groups(terms, &share.billable)
+                    .into_iter()
+                    .map(|g| UsageNeed {
+                        plan_id: g.plan_id,
+                        intervals: g.stretches.iter().map(|i| (i.start, i.end)).collect(),
+                        meter_ids: g.meter_ids,
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         planned.push(Plan {
             sub,
@@ -269,15 +302,14 @@ async fn bill_tenant(
             bill,
             arrears,
             advance,
-            intervals,
-            prices: billed_prices(sub, &prices),
+            usage,
         });
     }
     // What the fixed fees of each ending period billed before (in advance).
     let stretches: Vec<Stretch> = planned
         .iter()
         .filter_map(|p| {
-            let period = p.arrears.as_ref()?.period;
+            let period = p.arrears.as_ref()?.0.period;
             Some(Stretch {
                 subscription_id: p.sub.id,
                 from: period.start,
@@ -292,30 +324,36 @@ async fn bill_tenant(
             .or_default()
             .insert(fee.price_id, fee.amount);
     }
+    // One usage request per plan of each ending period, answered in one statement.
     let requests: Vec<QuantityRequest> = planned
         .iter()
-        .map(|p| QuantityRequest {
-            customer_id: p.sub.customer_id,
-            intervals: &p.intervals,
-            meter_ids: if p.bill.arrears.is_some() {
-                &p.prices.meter_ids
-            } else {
-                &[]
-            },
+        .flat_map(|p| {
+            p.usage.iter().map(|need| QuantityRequest {
+                customer_id: p.sub.customer_id,
+                intervals: &need.intervals,
+                meter_ids: &need.meter_ids,
+            })
         })
         .collect();
-    let quantities = usage::quantities(conn, tenant_id, &requests).await?;
+    let mut quantities = usage::quantities(conn, tenant_id, &requests).await?.into_iter();
 
     let mut billed = Vec::with_capacity(planned.len());
-    for (plan, usage) in planned.iter().zip(quantities) {
+    for plan in &planned {
+        let usage: PlanUsage = plan
+            .usage
+            .iter()
+            .map(|need| (need.plan_id, quantities.next().unwrap_or_default()))
+            .collect();
         let sub = plan.sub;
         let currency = sub.currency;
         let none_before = HashMap::new();
-        let arrears = plan.arrears.as_ref().map(|share| Arrears {
+        let arrears = plan.arrears.as_ref().map(|(share, phases)| Arrears {
             share,
+            phases,
             billed_before: billed_before.get(&sub.id).unwrap_or(&none_before),
         });
-        let charged = match boundary_lines(&plan.prices.terms, &usage, arrears, plan.advance.as_ref(), currency) {
+        let advance = plan.advance.as_ref().map(|(share, phases)| Advance { share, phases });
+        let charged = match boundary_lines(&usage, arrears, advance, currency) {
             Ok(charged) => charged,
             Err(why) => {
                 billed.push((sub.id, Err(why)));
@@ -330,13 +368,19 @@ async fn bill_tenant(
             let new_lines: Vec<NewLine> = charged
                 .into_iter()
                 .map(|billed| NewLine {
-                    description: match billed.line.meter_id {
-                        Some(meter) => meter_names.get(&meter).cloned().unwrap_or_default(),
-                        None if billed.adjustment => format!(
-                            "{} (adjustment)",
-                            plan_names.get(&sub.plan_id).map(String::as_str).unwrap_or_default()
-                        ),
-                        None => plan_names.get(&sub.plan_id).cloned().unwrap_or_default(),
+                    description: {
+                        let plan_name = || {
+                            plan_of_price
+                                .get(&billed.line.price_id)
+                                .and_then(|plan| plan_names.get(plan))
+                                .cloned()
+                                .unwrap_or_default()
+                        };
+                        match billed.line.meter_id {
+                            Some(meter) => meter_names.get(&meter).cloned().unwrap_or_default(),
+                            None if billed.adjustment => format!("{} (adjustment)", plan_name()),
+                            None => plan_name(),
+                        }
                     },
                     customer_id: sub.customer_id,
                     price_id: Some(billed.line.price_id),

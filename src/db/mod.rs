@@ -12,6 +12,7 @@ pub mod hierarchy;
 pub mod integrations;
 pub mod invoices;
 pub mod meters;
+pub mod phases;
 pub mod plans;
 pub mod prepared;
 pub mod schema;

@@ -285,6 +285,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         next_billing_at -> Nullable<Timestamptz>,
+        phased -> Bool,
     }
 }
 
@@ -437,3 +438,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     wallet_transactions,
     wallets,
 );
+
+diesel::table! {
+    subscription_phases (tenant_id, subscription_id, starts_at) {
+        tenant_id -> Uuid,
+        subscription_id -> Uuid,
+        starts_at -> Timestamptz,
+        plan_id -> Uuid,
+        quantities -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}

@@ -42,6 +42,9 @@ pub struct SubscriptionRow {
     pub updated_at: DateTime<Utc>,
     /// The next boundary the billing run invoices; None once all are.
     pub next_billing_at: Option<DateTime<Utc>>,
+    /// Whether the plan or quantities ever changed (see subscription_phases);
+    /// a subscription never changed is read without its phases.
+    pub phased: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -122,6 +125,8 @@ pub async fn update_lifecycle(
         subscriptions::ends_at.eq(row.ends_at),
         subscriptions::cancelled_at.eq(row.cancelled_at),
         subscriptions::next_billing_at.eq(row.next_billing_at),
+        subscriptions::plan_id.eq(row.plan_id),
+        subscriptions::phased.eq(row.phased),
         subscriptions::updated_at.eq(now),
     ))
     .returning(SubscriptionRow::as_returning())

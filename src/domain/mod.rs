@@ -16,6 +16,7 @@ pub mod metadata;
 pub mod meter;
 pub mod money;
 pub mod period;
+pub mod phase;
 pub mod pricing;
 pub mod proration;
 pub mod stored;

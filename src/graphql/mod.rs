@@ -31,6 +31,7 @@ use customers::mutation::CustomerMutationRoot;
 use customers::query::CustomerQueryRoot;
 use invoices::root::{BillingMutationRoot, BillingQueryRoot};
 use plans::root::{PlanMutationRoot, PlanQueryRoot};
+use subscriptions::changes::{SubscriptionChangeMutationRoot, SubscriptionChangeQueryRoot};
 use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
 use usage::mutation::UsageMutationRoot;
 use usage::query::UsageQueryRoot;
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     UsageQueryRoot,
     PlanQueryRoot,
     SubscriptionQueryRoot,
+    SubscriptionChangeQueryRoot,
     WalletQueryRoot,
     BillingQueryRoot,
     CreditNoteQueryRoot,
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     UsageMutationRoot,
     PlanMutationRoot,
     SubscriptionMutationRoot,
+    SubscriptionChangeMutationRoot,
     WalletMutationRoot,
     BillingMutationRoot,
     CreditNoteMutationRoot,

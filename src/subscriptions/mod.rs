@@ -1,17 +1,25 @@
 //! Subscriptions: creation and lifecycle changes, each one transaction that
 //! locks what it checks.
 
+pub mod changes;
+
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::customers::live_customer_for_update;
+use crate::db::phases::PhaseRow;
 use crate::db::plans::{self, PriceRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
 use crate::db::{DbPool, connection};
-use crate::domain::charges::PriceTerms;
+use crate::domain::charges::{PhaseTerms, PriceTerms};
 use crate::domain::money::Currency;
+use crate::domain::period::Period;
 use crate::domain::period::{BillingPeriod, Cadence};
+use crate::domain::phase::{Phase, phases_in};
 use crate::domain::stored::RecordStatus;
 use crate::domain::subscription::{self as rules, CancelAt, Lifecycle, Payer, Refusal};
 use crate::error::{AppError, AppResult};
@@ -56,32 +64,87 @@ pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
         && price.billing_period_count == subscription.billing_period_count
 }
 
-/// The prices that bill on a subscription, as the charge rules see them.
-pub struct BilledPrices {
-    pub terms: Vec<(Uuid, PriceTerms)>,
-    /// The meters its usage prices read, sorted.
-    pub meter_ids: Vec<Uuid>,
+/// A subscription's phases from its stored ones (sorted by start): a
+/// subscription never changed has one, its plan from its start.
+pub fn phases_of(subscription: &SubscriptionRow, stored: &[PhaseRow]) -> Vec<Phase> {
+    if stored.is_empty() {
+        return vec![Phase {
+            starts_at: subscription.start_at,
+            plan_id: subscription.plan_id,
+            quantities: BTreeMap::new(),
+        }];
+    }
+    stored
+        .iter()
+        .map(|row| Phase {
+            starts_at: row.starts_at,
+            plan_id: row.plan_id,
+            quantities: quantities_from_json(&row.quantities),
+        })
+        .collect()
 }
 
-/// Picks the prices of the subscription's plan that bill on it (see
-/// [`bills_on`]) out of `prices`, which may hold other plans' prices too.
-pub fn billed_prices(subscription: &SubscriptionRow, prices: &[PriceRow]) -> BilledPrices {
-    let billing: Vec<&PriceRow> = prices
-        .iter()
-        .filter(|p| p.plan_id == subscription.plan_id && bills_on(p, subscription))
-        .collect();
-    let mut meter_ids: Vec<Uuid> = billing.iter().filter_map(|p| p.meter_id).collect();
-    meter_ids.sort();
-    meter_ids.dedup();
-    BilledPrices {
-        terms: billing.iter().filter_map(|p| Some((p.id, price_terms(p)?))).collect(),
-        meter_ids,
-    }
+/// Stored quantities, written by `quantities_to_json` from validated values.
+fn quantities_from_json(value: &serde_json::Value) -> BTreeMap<Uuid, Decimal> {
+    value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(id, q)| Some((id.parse().ok()?, q.as_str()?.parse().ok()?)))
+        .collect()
+}
+
+pub fn quantities_to_json(quantities: &BTreeMap<Uuid, Decimal>) -> serde_json::Value {
+    serde_json::Value::Object(
+        quantities
+            .iter()
+            .map(|(id, q)| (id.to_string(), serde_json::Value::String(q.to_string())))
+            .collect(),
+    )
+}
+
+/// The terms each phase overlapping `period` bills on: its plan's prices
+/// that bill on the subscription (see [`bills_on`]), picked out of
+/// `prices` (which may hold other plans' too), with the phase's quantities.
+pub fn phase_terms(
+    subscription: &SubscriptionRow,
+    phases: &[Phase],
+    prices: &[PriceRow],
+    period: Period,
+) -> Vec<PhaseTerms> {
+    phases_in(phases, period)
+        .into_iter()
+        .map(|(phase, span)| PhaseTerms {
+            plan_id: phase.plan_id,
+            span,
+            prices: prices
+                .iter()
+                .filter(|p| p.plan_id == phase.plan_id && bills_on(p, subscription))
+                .filter_map(|p| {
+                    let terms = match price_terms(p)? {
+                        PriceTerms::Fixed {
+                            amount,
+                            quantity,
+                            in_advance,
+                            proration,
+                        } => PriceTerms::Fixed {
+                            amount,
+                            quantity: phase.quantities.get(&p.id).copied().unwrap_or(quantity),
+                            in_advance,
+                            proration,
+                        },
+                        usage => usage,
+                    };
+                    Some((p.id, terms))
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The one currency and cadence all of a plan's active prices share; a
 /// subscription bills in exactly one of each.
-fn plan_terms(prices: &[PriceRow]) -> AppResult<(Currency, Cadence)> {
+pub(crate) fn plan_terms(prices: &[PriceRow]) -> AppResult<(Currency, Cadence)> {
     let active: Vec<&PriceRow> = prices.iter().filter(|p| p.status == RecordStatus::Active).collect();
     let first = active
         .first()
@@ -147,6 +210,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
             updated_at: now,
             // The start is the first boundary: fees billed in advance.
             next_billing_at: Some(draft.start_at),
+            phased: false,
         };
         Ok(subscriptions::insert(conn, &row).await?)
     })

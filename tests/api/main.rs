@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod billing;
 mod bounds;
+mod changes;
 mod credit_notes;
 mod customers;
 mod hierarchy;

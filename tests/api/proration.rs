@@ -13,22 +13,22 @@ use crate::support::TestApp;
 
 const INVOICES: &str = "query($id: UUID!) { customer(id: $id) {
     invoices(first: 50) { edges { node {
-        subtotal periodStart periodEnd
+        id subtotal periodStart periodEnd
         lineItems { description amount prorationFraction periodStart periodEnd }
     } } }
 } }";
 
 /// A whole hour some days back, so every instant below is exact.
-fn hours_ago(hours: i64) -> DateTime<Utc> {
+pub fn hours_ago(hours: i64) -> DateTime<Utc> {
     Utc::now().duration_trunc(Duration::hours(1)).unwrap() - Duration::hours(hours)
 }
 
-fn at(t: DateTime<Utc>) -> String {
+pub fn at(t: DateTime<Utc>) -> String {
     t.to_rfc3339()
 }
 
 /// A plan of one price per entry: (type-specific fields) in `currency`.
-async fn plan(app: &TestApp, name: &str, period: &str, currency: &str, prices: &[Value]) -> String {
+pub async fn plan(app: &TestApp, name: &str, period: &str, currency: &str, prices: &[Value]) -> String {
     let prices: Vec<Value> = prices
         .iter()
         .map(|p| {
@@ -49,7 +49,7 @@ async fn plan(app: &TestApp, name: &str, period: &str, currency: &str, prices: &
         .to_string()
 }
 
-async fn subscribe(app: &TestApp, customer: &str, plan: &str, extra: Value) -> String {
+pub async fn subscribe(app: &TestApp, customer: &str, plan: &str, extra: Value) -> String {
     let mut input = json!({ "customerId": customer, "planId": plan });
     for (k, v) in extra.as_object().unwrap() {
         input[k] = v.clone();
@@ -64,11 +64,11 @@ async fn subscribe(app: &TestApp, customer: &str, plan: &str, extra: Value) -> S
         .to_string()
 }
 
-async fn bill_until(app: &TestApp, until: DateTime<Utc>) {
+pub async fn bill_until(app: &TestApp, until: DateTime<Utc>) {
     run(&app.state.pool, &app.state.config.billing, until).await.unwrap();
 }
 
-async fn change(app: &TestApp, mutation: &str, id: &str, when: DateTime<Utc>) {
+pub async fn change(app: &TestApp, mutation: &str, id: &str, when: DateTime<Utc>) {
     app.ok(
         &format!("mutation($id: UUID!, $at: DateTime!) {{ {mutation}(id: $id, at: $at) {{ id }} }}"),
         json!({ "id": id, "at": at(when) }),
@@ -76,13 +76,13 @@ async fn change(app: &TestApp, mutation: &str, id: &str, when: DateTime<Utc>) {
     .await;
 }
 
-async fn attempt(app: &TestApp, mutation: &str, id: &str, when: DateTime<Utc>) -> crate::support::Gql {
+pub async fn attempt(app: &TestApp, mutation: &str, id: &str, when: DateTime<Utc>) -> crate::support::Gql {
     let query = format!("mutation($id: UUID!, $at: DateTime!) {{ {mutation}(id: $id, at: $at) {{ id }} }}");
     app.gql(&query, json!({ "id": id, "at": at(when) })).await
 }
 
 /// The customer's invoices, oldest first, as their lines' amounts.
-async fn billed(app: &TestApp, customer: &str) -> Vec<Vec<String>> {
+pub async fn billed(app: &TestApp, customer: &str) -> Vec<Vec<String>> {
     invoices(app, customer)
         .await
         .iter()
@@ -97,7 +97,7 @@ async fn billed(app: &TestApp, customer: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn invoices(app: &TestApp, customer: &str) -> Vec<Value> {
+pub async fn invoices(app: &TestApp, customer: &str) -> Vec<Value> {
     let data = app.ok(INVOICES, json!({ "id": customer })).await;
     let mut list: Vec<Value> = data["customer"]["invoices"]["edges"]
         .as_array()
@@ -109,7 +109,7 @@ async fn invoices(app: &TestApp, customer: &str) -> Vec<Value> {
     list
 }
 
-fn amounts(rows: &[&[&str]]) -> Vec<Vec<String>> {
+pub fn amounts(rows: &[&[&str]]) -> Vec<Vec<String>> {
     rows.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect()
 }
 

@@ -6,6 +6,7 @@ use std::hash::Hash;
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
+use crate::db::phases::{self, PhaseRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionPageKey, SubscriptionRow};
 use crate::error::SharedError;
 use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
@@ -63,6 +64,11 @@ impl Loader<SubscriptionCount> for TenantLoader {
 rows_of_parent! {
     /// Closed pauses, in time order.
     PausesOf => PauseRow, subscriptions::pauses_of, subscription_id
+}
+
+rows_of_parent! {
+    /// Plan and quantity phases, in time order (none for a subscription never changed).
+    PhasesOf => PhaseRow, phases::phases_of, subscription_id
 }
 
 /// The live subscriptions a customer pays for (see

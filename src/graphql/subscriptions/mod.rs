@@ -1,5 +1,6 @@
 //! Subscriptions, their pauses, and the upcoming invoice they preview.
 
+pub mod changes;
 pub mod loaders;
 pub mod preview;
 pub mod root;

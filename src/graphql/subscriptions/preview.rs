@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use crate::db::plans::PriceRow;
 use crate::db::subscriptions::{PauseRow, SubscriptionRow};
-use crate::domain::charges::{PriceLine, period_lines, subtotal as charges_subtotal};
+use crate::domain::charges::{PlanUsage, PriceLine, period_lines, subtotal as charges_subtotal, usage_groups};
 use crate::domain::money::{self, in_minor_units};
 use crate::domain::period::Period;
+use crate::domain::phase::phases_in;
 use crate::domain::pricing::TierCharge;
 use crate::domain::subscription as rules;
 use crate::error::AppError;
@@ -21,11 +22,11 @@ use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
 use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
 use crate::graphql::plans::plan::Price;
-use crate::graphql::subscriptions::loaders::PausesOf;
+use crate::graphql::subscriptions::loaders::{PausesOf, PhasesOf};
 use crate::graphql::subscriptions::subscription::{Subscription, as_of};
 use crate::graphql::usage::loaders::{BillableUsage, MeterById};
 use crate::graphql::usage::meter::Meter;
-use crate::subscriptions::{BilledPrices, billed_prices, lifecycle_of};
+use crate::subscriptions::{lifecycle_of, phase_terms, phases_of};
 
 /// The part of a tiered charge one tier contributes.
 #[derive(SimpleObject, Debug, Clone)]
@@ -59,6 +60,18 @@ pub struct LineItem {
     price: PriceRow,
     line: PriceLine,
     period: Period,
+}
+
+impl LineItem {
+    pub fn new(customer_id: Uuid, price: PriceRow, line: PriceLine, period: Period) -> Self {
+        LineItem {
+            customer_id,
+            plan_id: price.plan_id,
+            price,
+            line,
+            period,
+        }
+    }
 }
 
 #[Object]
@@ -218,17 +231,21 @@ impl UpcomingCharges {
     }
 }
 
-/// The preview of one subscription: its prices and pauses, then its usage
-/// over the stretches that count, each through a loader so a page of
-/// subscriptions shares the statements.
+/// The preview of one subscription: its phases and pauses, its plans'
+/// prices, then its usage over the stretches that count, each through a
+/// loader so a page of subscriptions shares the statements.
 pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) -> Result<UpcomingInvoice> {
     let currency = subscription.currency;
     let loader = ctx.loader();
-    let (prices, pauses) = try_join!(
-        loader.load_one(PricesOfPlan(subscription.plan_id)),
-        loader.load_one(PausesOf(subscription.id)),
-    )?;
-    let prices = prices.unwrap_or_default();
+    let stored_phases = async {
+        if subscription.phased {
+            loader.load_one(PhasesOf(subscription.id)).await
+        } else {
+            Ok(None)
+        }
+    };
+    let (stored_phases, pauses) = try_join!(stored_phases, loader.load_one(PausesOf(subscription.id)))?;
+    let phases = phases_of(&subscription, &stored_phases.unwrap_or_default());
     let pauses: Vec<Period> = pauses.unwrap_or_default().iter().map(PauseRow::period).collect();
     let now = as_of(ctx, &subscription);
     let life = lifecycle_of(&subscription);
@@ -243,17 +260,31 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
     let share = rules::share_of(&life, period, &pauses, period.end);
     let intervals = rules::billable_intervals(&life, period, &pauses, now);
 
-    let BilledPrices { terms, meter_ids } = billed_prices(&subscription, &prices);
-    let usage = if meter_ids.is_empty() || intervals.is_empty() {
-        Default::default()
-    } else {
-        let key = BillableUsage {
-            customer_id: subscription.customer_id,
-            intervals: intervals.iter().map(|i| (i.start, i.end)).collect(),
-            meter_ids,
-        };
-        loader.load_one(key).await?.unwrap_or_default()
-    };
+    let plan_ids: Vec<Uuid> = phases_in(&phases, period).iter().map(|(p, _)| p.plan_id).collect();
+    let prices: Vec<PriceRow> = loader
+        .load_many(plan_ids.into_iter().map(PricesOfPlan))
+        .await?
+        .into_values()
+        .flatten()
+        .collect();
+    let terms = phase_terms(&subscription, &phases, &prices, period);
+    let keys: Vec<(Uuid, BillableUsage)> = usage_groups(&terms, &intervals)
+        .into_iter()
+        .filter(|g| !g.meter_ids.is_empty() && !g.stretches.is_empty())
+        .map(|g| {
+            let key = BillableUsage {
+                customer_id: subscription.customer_id,
+                intervals: g.stretches.iter().map(|i| (i.start, i.end)).collect(),
+                meter_ids: g.meter_ids,
+            };
+            (g.plan_id, key)
+        })
+        .collect();
+    let mut measured = loader.load_many(keys.iter().map(|(_, key)| key.clone())).await?;
+    let usage: PlanUsage = keys
+        .into_iter()
+        .map(|(plan_id, key)| (plan_id, measured.remove(&key).unwrap_or_default()))
+        .collect();
     let lines = period_lines(&terms, &usage, &share, currency).map_err(AppError::from)?;
     let subtotal = charges_subtotal(&lines, currency).map_err(AppError::from)?;
     let line_items = lines
@@ -262,7 +293,7 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
             let price = prices.iter().find(|p| p.id == billed.line.price_id)?.clone();
             Some(LineItem {
                 customer_id: subscription.customer_id,
-                plan_id: subscription.plan_id,
+                plan_id: price.plan_id,
                 price,
                 line: billed.line,
                 period: billed.period,

@@ -14,6 +14,7 @@ use crate::graphql::invoices::loaders::PayerOf;
 use crate::graphql::pagination::PageRequest;
 use crate::graphql::plans::loaders::PlanById;
 use crate::graphql::plans::plan::{BillingPeriodType, Plan};
+use crate::graphql::subscriptions::changes::{PriceQuantity, SubscriptionPhase, current_phase, pending_change};
 use crate::graphql::subscriptions::loaders::{PausesOf, SubscriptionCount, SubscriptionsPage};
 use crate::graphql::subscriptions::preview::{UpcomingInvoice, upcoming_invoice};
 use crate::subscriptions::lifecycle_of;
@@ -102,9 +103,26 @@ impl Subscription {
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
+    /// The plan in force now.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        let row = ctx.loader().load_one(PlanById(self.0.plan_id)).await?;
+        let plan_id = if self.0.phased {
+            current_phase(ctx, &self.0).await?.0.plan_id
+        } else {
+            self.0.plan_id
+        };
+        let row = ctx.loader().load_one(PlanById(plan_id)).await?;
         Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
+    }
+
+    /// Fixed prices billed now for another quantity than the price's own.
+    async fn quantities(&self, ctx: &Context<'_>) -> Result<Vec<PriceQuantity>> {
+        Ok(current_phase(ctx, &self.0).await?.quantities_now())
+    }
+
+    /// The plan or quantity change scheduled for the end of the current
+    /// period (cancellable with cancelPendingChange).
+    async fn pending_change(&self, ctx: &Context<'_>) -> Result<Option<SubscriptionPhase>> {
+        pending_change(ctx, &self.0).await
     }
 
     /// Who is invoiced for it now: the customer, or for payer PARENT its

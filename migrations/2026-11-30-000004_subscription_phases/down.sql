@@ -1,0 +1,2 @@
+DROP TABLE subscription_phases;
+ALTER TABLE subscriptions DROP COLUMN phased;
