@@ -178,7 +178,7 @@ async fn finalize_locked(
     tenants.dedup();
     let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
-    let mut wallet_holders: HashSet<(Uuid, String)> = HashSet::new();
+    let mut wallet_holders: HashSet<(Uuid, Currency)> = HashSet::new();
     let mut refused: Vec<(Uuid, AmountOverflow)> = Vec::new();
     for tenant_id in tenants {
         let of_tenant: Vec<&InvoiceRow> = drafts.iter().filter(|d| d.tenant_id == tenant_id).collect();
@@ -213,7 +213,7 @@ async fn finalize_locked(
         let number = *next;
         *next += 1;
         let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency)?.subtotal;
-        let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency.code().to_string())) {
+        let credits = if wallet_holders.contains(&(invoice.customer_id, invoice.currency)) {
             wallets::pay_invoice(
                 conn,
                 invoice.tenant_id,
@@ -335,7 +335,7 @@ async fn recompute_usage(
         let model = line
             .price_id
             .and_then(|id| prices.get(&id))
-            .and_then(|p| model_json::from_json(p.billing_model.as_deref()?, p.model.as_ref()?));
+            .and_then(|p| model_json::from_json(p.billing_model?, p.model.as_ref()?));
         let Some(model) = model else { continue };
         let charge = match price_usage(&model, quantity.get(&meter[0]).copied().unwrap_or_default(), currency) {
             Ok(charge) => charge,

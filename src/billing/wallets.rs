@@ -250,7 +250,7 @@ pub async fn pay_invoice(
     amount_due: Decimal,
     now: DateTime<Utc>,
 ) -> AppResult<Decimal> {
-    let mut locked = wallets::active_wallets_for_update(conn, tenant_id, customer_id, currency.code()).await?;
+    let mut locked = wallets::active_wallets_for_update(conn, tenant_id, customer_id, currency).await?;
     locked.sort_by_key(|w| (w.created_at, w.id));
     let mut due = amount_due;
     let mut applied = Decimal::ZERO;

@@ -207,7 +207,7 @@ pub async fn active_wallets_for_update(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_id: Uuid,
-    currency: &str,
+    currency: Currency,
 ) -> QueryResult<Vec<WalletRow>> {
     wallets::table
         .filter(wallets::tenant_id.eq(tenant_id))
@@ -226,7 +226,7 @@ pub async fn active_wallet_holders(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String)>> {
+) -> QueryResult<Vec<(Uuid, Currency)>> {
     wallets::table
         .filter(wallets::tenant_id.eq(tenant_id))
         .filter(wallets::customer_id.eq_any(customer_ids))

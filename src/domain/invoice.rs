@@ -26,41 +26,55 @@ stored_enum! {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PaymentStatus {
-    /// Nothing paid yet (or the invoice is still a draft).
-    Pending,
-    /// Some, but not all, of the total has been paid.
-    PartiallyPaid,
-    /// Nothing is left to pay.
-    Paid,
-    /// The invoice was voided; nothing is owed.
-    Void,
+stored_enum! {
+    /// Where an invoice stands with payment, derived from its status and
+    /// amounts by [`payment_status`]. The invoices table keeps the same
+    /// derivation as a generated column (so lists can filter on it through
+    /// an index); the two must agree.
+    pub enum PaymentStatus {
+        /// Nothing paid yet (or the invoice is still a draft).
+        Pending = "PENDING",
+        /// Some, but not all, of the total has been paid.
+        PartiallyPaid = "PARTIALLY_PAID",
+        /// Nothing is left to pay.
+        Paid = "PAID",
+        /// The invoice was voided; nothing is owed.
+        Void = "VOID",
+    }
 }
 
-impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 4] = [
-        PaymentStatus::Pending,
-        PaymentStatus::PartiallyPaid,
-        PaymentStatus::Paid,
-        PaymentStatus::Void,
-    ];
-
-    /// The stored form; changing a string here needs a data migration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "PENDING",
-            PaymentStatus::PartiallyPaid => "PARTIALLY_PAID",
-            PaymentStatus::Paid => "PAID",
-            PaymentStatus::Void => "VOID",
-        }
+stored_enum! {
+    /// How a payment reached the tenant.
+    pub enum PaymentMethod {
+        Card = "CARD",
+        BankTransfer = "BANK_TRANSFER",
+        Offline = "OFFLINE",
+        Other = "OTHER",
     }
+}
 
-    /// Exact inverse of [`PaymentStatus::as_str`]; case-sensitive because it
-    /// reads back what was stored, not free user input.
-    pub fn parse(s: &str) -> Option<PaymentStatus> {
-        PaymentStatus::ALL.into_iter().find(|v| v.as_str() == s)
-    }
+/// Every (status, payment status) pair an invoice can be in: a draft is
+/// pending, a voided invoice void, and a finalized one pending, partly or
+/// wholly paid. Lists read one index range per pair.
+pub const STATUS_PAIRS: [(InvoiceStatus, PaymentStatus); 5] = [
+    (InvoiceStatus::Draft, PaymentStatus::Pending),
+    (InvoiceStatus::Finalized, PaymentStatus::Pending),
+    (InvoiceStatus::Finalized, PaymentStatus::PartiallyPaid),
+    (InvoiceStatus::Finalized, PaymentStatus::Paid),
+    (InvoiceStatus::Voided, PaymentStatus::Void),
+];
+
+/// Whether an invoice in this pair still asks for money: finalized, with
+/// an amount due above zero. Only such an invoice can be overdue.
+pub fn is_open(status: InvoiceStatus, payment: PaymentStatus) -> bool {
+    status == InvoiceStatus::Finalized && matches!(payment, PaymentStatus::Pending | PaymentStatus::PartiallyPaid)
+}
+
+/// The instant an invoice is dated and listed by: when it was issued, or
+/// for a draft (and a draft voided before issue) when it was created. The
+/// invoices table keeps the same value as a generated column.
+pub fn invoice_date(issued_at: Option<DateTime<Utc>>, created_at: DateTime<Utc>) -> DateTime<Utc> {
+    issued_at.unwrap_or(created_at)
 }
 
 /// The number printed on an invoice: `INV-000042`.

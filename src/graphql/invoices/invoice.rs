@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::{self as rules, InvoiceStatus};
-use crate::domain::money::{in_minor_units, round_amount};
+use crate::domain::money::{Currency, round_amount};
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
@@ -39,6 +39,7 @@ pub enum PaymentStatusType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::invoice::PaymentMethod")]
 pub enum PaymentMethod {
     Card,
     BankTransfer,
@@ -46,29 +47,10 @@ pub enum PaymentMethod {
     Other,
 }
 
-impl PaymentMethod {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::Card => "CARD",
-            PaymentMethod::BankTransfer => "BANK_TRANSFER",
-            PaymentMethod::Offline => "OFFLINE",
-            PaymentMethod::Other => "OTHER",
-        }
-    }
-
-    fn parse(s: &str) -> PaymentMethod {
-        [PaymentMethod::Card, PaymentMethod::BankTransfer, PaymentMethod::Offline]
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .unwrap_or(PaymentMethod::Other)
-    }
-}
-
 #[derive(Clone)]
 pub struct Payment {
     pub row: PaymentRow,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 #[Object]
@@ -82,11 +64,11 @@ impl Payment {
     }
 
     async fn amount(&self) -> Decimal {
-        in_minor_units(self.row.amount, &self.currency)
+        round_amount(self.row.amount, self.currency)
     }
 
     async fn method(&self) -> PaymentMethod {
-        PaymentMethod::parse(&self.row.method)
+        self.row.method.into()
     }
 
     async fn reference(&self) -> Option<&str> {
@@ -105,7 +87,7 @@ impl Payment {
 #[derive(Clone)]
 pub struct InvoiceLineItem {
     row: LineRow,
-    currency: String,
+    currency: Currency,
 }
 
 #[Object]
@@ -147,7 +129,7 @@ impl InvoiceLineItem {
     }
 
     async fn amount(&self) -> Decimal {
-        in_minor_units(self.row.amount, &self.currency)
+        round_amount(self.row.amount, self.currency)
     }
 
     async fn period_start(&self) -> Option<DateTime<Utc>> {
@@ -221,7 +203,7 @@ impl Invoice {
             .into_iter()
             .map(|row| InvoiceLineItem {
                 row,
-                currency: self.0.currency.code().to_string(),
+                currency: self.0.currency,
             })
             .collect())
     }
@@ -257,7 +239,7 @@ impl Invoice {
             .into_iter()
             .map(|row| Payment {
                 row,
-                currency: self.0.currency.code().to_string(),
+                currency: self.0.currency,
             })
             .collect())
     }

@@ -119,7 +119,7 @@ impl BillingMutationRoot {
         let draft = PaymentDraft {
             invoice_id: input.invoice_id,
             amount: input.amount,
-            method: input.method.as_str(),
+            method: input.method.into(),
             reference: input.reference.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
             idempotency_key: validate_idempotency_key("input.idempotencyKey", &input.idempotency_key)
                 .map_err(AppError::from)?,
@@ -128,7 +128,7 @@ impl BillingMutationRoot {
         Ok(PaymentResult {
             payment: Payment {
                 row: payment,
-                currency: invoice.currency.code().to_string(),
+                currency: invoice.currency,
             },
             invoice: Invoice(invoice),
         })

@@ -30,6 +30,7 @@ pub enum PayerType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::subscription::Status")]
 pub enum SubscriptionStatus {
     /// In its trial: nothing accrues.
     Trialing,
@@ -38,31 +39,6 @@ pub enum SubscriptionStatus {
     Paused,
     /// Ended; no more periods.
     Cancelled,
-}
-
-impl SubscriptionStatus {
-    /// The stored name the status filter compares with.
-    pub fn as_str(self) -> &'static str {
-        self.to_rule().as_str()
-    }
-
-    fn to_rule(self) -> Status {
-        match self {
-            SubscriptionStatus::Trialing => Status::Trialing,
-            SubscriptionStatus::Active => Status::Active,
-            SubscriptionStatus::Paused => Status::Paused,
-            SubscriptionStatus::Cancelled => Status::Cancelled,
-        }
-    }
-
-    fn from_rule(status: Status) -> Self {
-        match status {
-            Status::Trialing => SubscriptionStatus::Trialing,
-            Status::Active => SubscriptionStatus::Active,
-            Status::Paused => SubscriptionStatus::Paused,
-            Status::Cancelled => SubscriptionStatus::Cancelled,
-        }
-    }
 }
 
 /// A half-open stretch of time: [start, end).
@@ -128,7 +104,7 @@ impl Subscription {
 
     /// As of this request.
     async fn status(&self, ctx: &Context<'_>) -> SubscriptionStatus {
-        SubscriptionStatus::from_rule(rules::status_at(&lifecycle_of(&self.0), as_of(ctx, &self.0)))
+        rules::status_at(&lifecycle_of(&self.0), as_of(ctx, &self.0)).into()
     }
 
     /// ISO 4217 code of every charge.
@@ -214,7 +190,7 @@ impl SubscriptionConnection {
         after: Option<String>,
     ) -> Result<Self> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
-        let status = status.map(SubscriptionStatus::as_str);
+        let status = status.map(Status::from);
         let key = SubscriptionPageKey {
             customer_id,
             status,
