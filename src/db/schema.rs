@@ -113,6 +113,8 @@ diesel::table! {
         voided_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        invoice_date -> Timestamptz,
+        payment_status -> Text,
     }
 }
 
@@ -316,6 +318,7 @@ diesel::table! {
         credit_balance -> Numeric,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
     }
 }
 
