@@ -7,6 +7,7 @@ pub mod errors;
 pub mod events;
 pub mod hierarchy;
 pub mod integrations;
+pub mod invoice_lists;
 pub mod invoices;
 pub mod meters;
 pub mod plans;

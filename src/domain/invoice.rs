@@ -70,6 +70,19 @@ pub fn is_open(status: InvoiceStatus, payment: PaymentStatus) -> bool {
     status == InvoiceStatus::Finalized && matches!(payment, PaymentStatus::Pending | PaymentStatus::PartiallyPaid)
 }
 
+/// Whether an invoice is overdue at `now`: finalized, an amount still due,
+/// and its due date passed. The tenant list's `overdue` filter is the same
+/// rule in SQL, on the open (status, payment status) pairs.
+pub fn is_overdue(
+    status: InvoiceStatus,
+    total: Decimal,
+    amount_paid: Decimal,
+    due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    status == InvoiceStatus::Finalized && total > amount_paid && due_at.is_some_and(|due| due < now)
+}
+
 /// The instant an invoice is dated and listed by: when it was issued, or
 /// for a draft (and a draft voided before issue) when it was created. The
 /// invoices table keeps the same value as a generated column.
@@ -321,6 +334,45 @@ mod tests {
         for bad in ["", "paid", "PARTIALLYPAID", "PARTIALLY PAID", "VOIDED", "PAID "] {
             assert_eq!(PaymentStatus::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_reachable_payment_status_is_one_of_the_listed_pairs() {
+        let amounts = ["0", "0.01", "5", "10", "12"];
+        for status in InvoiceStatus::ALL {
+            for total in amounts {
+                for paid in amounts {
+                    let payment = payment_status(*status, d(total), d(paid));
+                    assert!(
+                        STATUS_PAIRS.contains(&(*status, payment)),
+                        "{status} {total} {paid}: {payment}"
+                    );
+                    // Open exactly when something is still asked for.
+                    let asks = *status == InvoiceStatus::Finalized && d(total) > d(paid);
+                    assert_eq!(is_open(*status, payment), asks, "{status} {total} {paid}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overdue_needs_a_finalized_invoice_with_money_due_past_its_date() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let past = Some(now - Duration::seconds(1));
+        let (ten, zero) = (d("10"), d("0"));
+        assert!(is_overdue(InvoiceStatus::Finalized, ten, d("9.99"), past, now));
+        assert!(!is_overdue(InvoiceStatus::Finalized, ten, ten, past, now), "paid");
+        assert!(
+            !is_overdue(InvoiceStatus::Finalized, zero, zero, past, now),
+            "nothing to pay"
+        );
+        assert!(
+            !is_overdue(InvoiceStatus::Finalized, ten, zero, Some(now), now),
+            "due this instant"
+        );
+        assert!(!is_overdue(InvoiceStatus::Finalized, ten, zero, None, now));
+        assert!(!is_overdue(InvoiceStatus::Draft, ten, zero, past, now));
+        assert!(!is_overdue(InvoiceStatus::Voided, ten, zero, past, now));
     }
 
     #[test]

@@ -10,8 +10,9 @@ use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
 use crate::graphql::invoices::loaders::PayerOf;
-use crate::graphql::pagination::PageRequest;
+use crate::graphql::pagination::{PageRequest, page_complexity};
 use crate::graphql::plans::loaders::PlanById;
 use crate::graphql::plans::plan::{BillingPeriodType, Plan};
 use crate::graphql::subscriptions::loaders::{PausesOf, SubscriptionCount, SubscriptionsPage};
@@ -164,6 +165,18 @@ impl Subscription {
     async fn pauses(&self, ctx: &Context<'_>) -> Result<Vec<PeriodValue>> {
         let rows = ctx.loader().load_one(PausesOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows.iter().map(|p| p.period().into()).collect())
+    }
+
+    /// The invoices of its periods, newest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<InvoiceStatusType>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<InvoiceConnection> {
+        InvoiceConnection::load_for_subscription(ctx, self.0.id, status, first, after).await
     }
 
     /// What the current period would bill if it ended now.
