@@ -45,6 +45,8 @@ pub enum WalletTransactionReason {
     VoidRefund,
     /// A debit a client asked for.
     Manual,
+    /// Credits written off when the wallet was closed with them.
+    WalletClosed,
 }
 
 /// A customer's prepaid credits in one currency.
@@ -103,6 +105,11 @@ impl Wallet {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// When it was closed; null while active.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
     }
 }
 
