@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod bounds;
 mod customers;
+mod finance_lists;
 mod hierarchy;
 mod ingestion;
 mod input_rules;
