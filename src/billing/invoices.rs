@@ -194,7 +194,7 @@ async fn finalize_locked(
     tenants.dedup();
     let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
-    let mut wallet_holders: HashSet<(Uuid, String)> = HashSet::new();
+    let mut wallet_holders: HashSet<(Uuid, Currency)> = HashSet::new();
     let mut balances = LockedBalances::default();
     let mut refused: Vec<(Uuid, AmountOverflow)> = Vec::new();
     for tenant_id in tenants {
@@ -252,7 +252,7 @@ async fn finalize_locked(
             balances.record(conn, tenant_id, kept, now).await?;
         }
         let left = subtotal.max(Decimal::ZERO) - settlement.applied;
-        let wallet_credits = if left > Decimal::ZERO && wallet_holders.contains(&(payer, currency.code().to_string())) {
+        let wallet_credits = if left > Decimal::ZERO && wallet_holders.contains(&(payer, currency)) {
             wallets::pay_invoice(conn, tenant_id, payer, currency, invoice.id, left, now).await?
         } else {
             Decimal::ZERO
@@ -367,7 +367,7 @@ async fn recompute_usage(
         let model = line
             .price_id
             .and_then(|id| prices.get(&id))
-            .and_then(|p| model_json::from_json(p.billing_model.as_deref()?, p.model.as_ref()?));
+            .and_then(|p| model_json::from_json(p.billing_model?, p.model.as_ref()?));
         let Some(model) = model else { continue };
         let charge = match price_usage(&model, quantity.get(&meter[0]).copied().unwrap_or_default(), currency) {
             Ok(charge) => charge,

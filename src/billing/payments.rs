@@ -8,14 +8,13 @@ use uuid::Uuid;
 use crate::db::errors::unique_violation;
 use crate::db::invoices::{self as rows, InvoiceRow, PAYMENT_KEY_INDEX, PaymentRow};
 use crate::db::{DbPool, connection};
-use crate::domain::invoice::{PaymentRefusal, check_payment};
+use crate::domain::invoice::{PaymentMethod, PaymentRefusal, check_payment};
 use crate::error::{AppError, AppResult};
 
 pub struct PaymentDraft {
     pub invoice_id: Uuid,
     pub amount: Decimal,
-    /// The stored method name (CARD, BANK_TRANSFER, OFFLINE, OTHER).
-    pub method: &'static str,
+    pub method: PaymentMethod,
     pub reference: Option<String>,
     pub idempotency_key: String,
 }
@@ -64,7 +63,7 @@ pub async fn record(pool: &DbPool, tenant_id: Uuid, draft: PaymentDraft) -> AppR
                 id: Uuid::now_v7(),
                 invoice_id: invoice.id,
                 amount,
-                method: draft.method.to_string(),
+                method: draft.method,
                 reference: draft.reference.clone(),
                 idempotency_key: draft.idempotency_key.clone(),
                 created_at: now,

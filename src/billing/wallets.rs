@@ -24,8 +24,8 @@ use crate::db::{DbPool, connection};
 use crate::domain::money::{Currency, round_amount};
 pub use crate::domain::wallet::LotKind;
 use crate::domain::wallet::{
-    Lot, TransactionKind, TransactionReason, WalletStatus, amount_to_credits, check_top_up, credits_to_amount,
-    expired_lots, invoice_payment, plan_debit,
+    Lot, TransactionKind, TransactionReason, WalletStatus, amount_to_credits, check_top_up, credits_forfeited_on_close,
+    credits_to_amount, expired_lots, invoice_payment, plan_debit,
 };
 use crate::error::{AppError, AppResult};
 
@@ -92,6 +92,7 @@ pub async fn create_wallet(pool: &DbPool, tenant_id: Uuid, new: NewWallet, now: 
             credit_balance: Decimal::ZERO,
             created_at: now,
             updated_at: now,
+            closed_at: None,
         };
         Ok(wallets::insert_wallet(conn, &row).await?)
     })
@@ -279,6 +280,65 @@ pub async fn debit(
     .await
 }
 
+/// Closes a wallet for good: from then on it takes no top-ups or debits
+/// and pays no invoices. Its expired lots are expired first. Credits still
+/// spendable are never lost by accident: without `forfeit` the close is
+/// refused (CONFLICT, naming them); with it they are written off by one
+/// WALLET_CLOSED entry, so the ledger shows what the customer gave up and
+/// the wallet closes empty. Closing a closed wallet is a CONFLICT.
+pub async fn close(
+    pool: &DbPool,
+    tenant_id: Uuid,
+    wallet_id: Uuid,
+    forfeit: bool,
+    now: DateTime<Utc>,
+) -> AppResult<WalletRow> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        // Locked: a payment, top-up or debit either went first or sees it closed.
+        let wallet = locked_wallet(conn, tenant_id, wallet_id).await?;
+        if !wallet.is_active() {
+            return Err(AppError::conflict("wallet is already closed"));
+        }
+        let mut ledger = Ledger::open(wallet)?;
+        let lots = live_lots(conn, &ledger.wallet).await?;
+        ledger.expire(&lots, now)?;
+        let takes = credits_forfeited_on_close(&lots, now, forfeit).map_err(|left| {
+            let worth = ledger
+                .worth(left.credits)
+                .map(|amount| format!(" (worth {amount} {})", ledger.currency))
+                .unwrap_or_default();
+            AppError::conflict(format!(
+                "the wallet holds {} spendable credits{worth}; debit them first, or close it with \
+                 forfeitCredits: true to write them off",
+                left.credits
+            ))
+        })?;
+        if !takes.is_empty() {
+            let credits: Decimal = takes.iter().map(|(_, c)| *c).sum();
+            let entry = Entry {
+                kind: TransactionKind::Debit,
+                reason: TransactionReason::WalletClosed,
+                credits,
+                amount: ledger.worth(credits)?,
+                reference: None,
+                lots: takes,
+                idempotency_key: None,
+            };
+            ledger.append(entry, now)?;
+        }
+        if !ledger.balance.is_zero() {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "wallet {wallet_id}: its lots and its balance disagree ({} left after closing)",
+                ledger.balance
+            )));
+        }
+        ledger.save(conn, now).await?;
+        Ok(wallets::close_wallet(conn, tenant_id, wallet_id, now).await?)
+    })
+    .await
+}
+
 /// Expires every lot, in every tenant, that expired at `now` with credits
 /// left: one EXPIRY entry per lot, each wallet in its own short transaction.
 /// Wallets locked by another transaction are skipped (that one expires them
@@ -327,7 +387,7 @@ pub async fn pay_invoice(
     amount_due: Decimal,
     now: DateTime<Utc>,
 ) -> AppResult<Decimal> {
-    let mut locked = wallets::active_wallets_for_update(conn, tenant_id, customer_id, currency.code()).await?;
+    let mut locked = wallets::active_wallets_for_update(conn, tenant_id, customer_id, currency).await?;
     locked.sort_by_key(|w| (w.created_at, w.id));
     let mut due = amount_due;
     let mut applied = Decimal::ZERO;
@@ -380,6 +440,14 @@ pub async fn refund_invoice(
     let locked = wallets::wallets_for_update(conn, tenant_id, &wallet_ids).await?;
     // Read under the locks: a concurrent refund has either committed or not begun.
     let refunded = wallets::wallets_refunded(conn, tenant_id, &reference, &wallet_ids).await?;
+    // A closed wallet holds nothing and takes nothing back; the credits it
+    // paid with are not lost, the invoice stays as it is.
+    if let Some(closed) = locked.iter().find(|w| !w.is_active() && !refunded.contains(&w.id)) {
+        return Err(AppError::conflict(format!(
+            "wallet {} paid part of this invoice and is closed, so its credits cannot be given back",
+            closed.id
+        )));
+    }
     let mut total = Decimal::ZERO;
     for wallet in locked.into_iter().filter(|w| !refunded.contains(&w.id)) {
         let wallet_id = wallet.id;

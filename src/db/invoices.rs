@@ -14,7 +14,7 @@ use crate::db::MAX_UUID;
 use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
-use crate::domain::invoice::InvoiceStatus;
+use crate::domain::invoice::{InvoiceStatus, PaymentMethod};
 use crate::domain::money::Currency;
 
 /// The unique index that allows one invoice per subscription boundary.
@@ -92,7 +92,7 @@ pub struct PaymentRow {
     pub id: Uuid,
     pub invoice_id: Uuid,
     pub amount: Decimal,
-    pub method: String,
+    pub method: PaymentMethod,
     pub reference: Option<String>,
     pub idempotency_key: String,
     pub created_at: DateTime<Utc>,

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod events;
 pub mod hierarchy;
 pub mod integrations;
+pub mod invoice_lists;
 pub mod invoices;
 pub mod meters;
 pub mod phases;

@@ -11,6 +11,7 @@ use crate::db::schema::{plans, prices};
 use crate::domain::charges::{InvoiceCadence, PriceType, Proration};
 use crate::domain::money::Currency;
 use crate::domain::period::BillingPeriod;
+use crate::domain::pricing::BillingModelKind;
 use crate::domain::stored::RecordStatus;
 
 /// The unique index that keeps lookup keys unique per tenant.
@@ -43,7 +44,7 @@ pub struct PriceRow {
     pub invoice_cadence: Option<InvoiceCadence>,
     pub quantity: Option<Decimal>,
     pub meter_id: Option<Uuid>,
-    pub billing_model: Option<String>,
+    pub billing_model: Option<BillingModelKind>,
     pub model: Option<serde_json::Value>,
     pub status: RecordStatus,
     pub created_at: DateTime<Utc>,

@@ -179,6 +179,8 @@ diesel::table! {
         credit_balance_applied -> Numeric,
         credit_note_total -> Numeric,
         amount_credited -> Numeric,
+        invoice_date -> Timestamptz,
+        payment_status -> Text,
     }
 }
 
@@ -396,6 +398,7 @@ diesel::table! {
         credit_balance -> Numeric,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::db::schema::{subscription_pauses, subscriptions};
 use crate::domain::money::Currency;
 use crate::domain::period::BillingPeriod;
 use crate::domain::period::Period;
-use crate::domain::subscription::Payer;
+use crate::domain::subscription::{Payer, Status};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = subscriptions, check_for_backend(Pg))]
@@ -174,8 +174,8 @@ pub async fn has_live_subscription(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SubscriptionPageKey {
     pub customer_id: Uuid,
-    /// A status's stored name, or None for every status.
-    pub status: Option<&'static str>,
+    /// One status, or None for every status.
+    pub status: Option<Status>,
     pub after: Option<Uuid>,
     pub limit: i64,
 }
@@ -197,7 +197,7 @@ pub async fn subscription_pages(
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<IndexedSubscription>> {
     let ids: Vec<Uuid> = keys.iter().map(|k| k.customer_id).collect();
-    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status).collect();
+    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.status.map(Status::as_str)).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
     static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<SubscriptionRow>("subscriptions", "s"));
@@ -239,11 +239,11 @@ pub struct SubscriptionCount {
 pub async fn subscription_counts(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    keys: &[(Uuid, Option<&'static str>)],
+    keys: &[(Uuid, Option<Status>)],
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<SubscriptionCount>> {
     let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.1).collect();
+    let statuses: Vec<Option<&str>> = keys.iter().map(|k| k.1.map(Status::as_str)).collect();
     diesel::sql_query(format!(
         "SELECT k.idx, (
              SELECT count(*) FROM subscriptions s
@@ -395,7 +395,7 @@ pub async fn live_terms_of_plan(
     tenant_id: Uuid,
     plan_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<(String, String, i32)>> {
+) -> QueryResult<Vec<(Currency, BillingPeriod, i32)>> {
     subscriptions::table
         .filter(subscriptions::tenant_id.eq(tenant_id))
         .filter(subscriptions::plan_id.eq(plan_id))

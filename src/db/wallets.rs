@@ -56,6 +56,7 @@ pub struct WalletRow {
     pub credit_balance: Decimal,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl WalletRow {
@@ -207,7 +208,7 @@ pub async fn active_wallets_for_update(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_id: Uuid,
-    currency: &str,
+    currency: Currency,
 ) -> QueryResult<Vec<WalletRow>> {
     wallets::table
         .filter(wallets::tenant_id.eq(tenant_id))
@@ -226,7 +227,7 @@ pub async fn active_wallet_holders(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String)>> {
+) -> QueryResult<Vec<(Uuid, Currency)>> {
     wallets::table
         .filter(wallets::tenant_id.eq(tenant_id))
         .filter(wallets::customer_id.eq_any(customer_ids))
@@ -235,6 +236,28 @@ pub async fn active_wallet_holders(
         .distinct()
         .load(conn)
         .await
+}
+
+/// Marks a locked wallet closed, as of `now`.
+pub async fn close_wallet(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<WalletRow> {
+    diesel::update(
+        wallets::table
+            .filter(wallets::tenant_id.eq(tenant_id))
+            .filter(wallets::id.eq(id)),
+    )
+    .set((
+        wallets::status.eq(WalletStatus::Closed),
+        wallets::closed_at.eq(now),
+        wallets::updated_at.eq(now),
+    ))
+    .returning(WalletRow::as_returning())
+    .get_result(conn)
+    .await
 }
 
 /// Stores the balance the ledger of a locked wallet adds up to.

@@ -27,41 +27,68 @@ stored_enum! {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PaymentStatus {
-    /// Nothing paid yet (or the invoice is still a draft).
-    Pending,
-    /// Some, but not all, of the total has been paid.
-    PartiallyPaid,
-    /// Nothing is left to pay.
-    Paid,
-    /// The invoice was voided; nothing is owed.
-    Void,
+stored_enum! {
+    /// Where an invoice stands with payment, derived from its status and
+    /// amounts by [`payment_status`]. The invoices table keeps the same
+    /// derivation as a generated column (so lists can filter on it through
+    /// an index); the two must agree.
+    pub enum PaymentStatus {
+        /// Nothing paid yet (or the invoice is still a draft).
+        Pending = "PENDING",
+        /// Some, but not all, of the total has been paid.
+        PartiallyPaid = "PARTIALLY_PAID",
+        /// Nothing is left to pay.
+        Paid = "PAID",
+        /// The invoice was voided; nothing is owed.
+        Void = "VOID",
+    }
 }
 
-impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 4] = [
-        PaymentStatus::Pending,
-        PaymentStatus::PartiallyPaid,
-        PaymentStatus::Paid,
-        PaymentStatus::Void,
-    ];
-
-    /// The stored form; changing a string here needs a data migration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "PENDING",
-            PaymentStatus::PartiallyPaid => "PARTIALLY_PAID",
-            PaymentStatus::Paid => "PAID",
-            PaymentStatus::Void => "VOID",
-        }
+stored_enum! {
+    /// How a payment reached the tenant.
+    pub enum PaymentMethod {
+        Card = "CARD",
+        BankTransfer = "BANK_TRANSFER",
+        Offline = "OFFLINE",
+        Other = "OTHER",
     }
+}
 
-    /// Exact inverse of [`PaymentStatus::as_str`]; case-sensitive because it
-    /// reads back what was stored, not free user input.
-    pub fn parse(s: &str) -> Option<PaymentStatus> {
-        PaymentStatus::ALL.into_iter().find(|v| v.as_str() == s)
-    }
+/// Every (status, payment status) pair an invoice can be in: a draft is
+/// pending, a voided invoice void, and a finalized one pending, partly or
+/// wholly paid. Lists read one index range per pair.
+pub const STATUS_PAIRS: [(InvoiceStatus, PaymentStatus); 5] = [
+    (InvoiceStatus::Draft, PaymentStatus::Pending),
+    (InvoiceStatus::Finalized, PaymentStatus::Pending),
+    (InvoiceStatus::Finalized, PaymentStatus::PartiallyPaid),
+    (InvoiceStatus::Finalized, PaymentStatus::Paid),
+    (InvoiceStatus::Voided, PaymentStatus::Void),
+];
+
+/// Whether an invoice in this pair still asks for money: finalized, with
+/// an amount due above zero. Only such an invoice can be overdue.
+pub fn is_open(status: InvoiceStatus, payment: PaymentStatus) -> bool {
+    status == InvoiceStatus::Finalized && matches!(payment, PaymentStatus::Pending | PaymentStatus::PartiallyPaid)
+}
+
+/// Whether an invoice is overdue at `now`: finalized, an amount still due,
+/// and its due date passed. The tenant list's `overdue` filter is the same
+/// rule in SQL, on the open (status, payment status) pairs.
+pub fn is_overdue(
+    status: InvoiceStatus,
+    total: Decimal,
+    settled: Decimal,
+    due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    status == InvoiceStatus::Finalized && total > settled && due_at.is_some_and(|due| due < now)
+}
+
+/// The instant an invoice is dated and listed by: when it was issued, or
+/// for a draft (and a draft voided before issue) when it was created. The
+/// invoices table keeps the same value as a generated column.
+pub fn invoice_date(issued_at: Option<DateTime<Utc>>, created_at: DateTime<Utc>) -> DateTime<Utc> {
+    issued_at.unwrap_or(created_at)
 }
 
 /// The number printed on an invoice: `INV-000042`.
@@ -318,6 +345,45 @@ mod tests {
         for bad in ["", "paid", "PARTIALLYPAID", "PARTIALLY PAID", "VOIDED", "PAID "] {
             assert_eq!(PaymentStatus::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_reachable_payment_status_is_one_of_the_listed_pairs() {
+        let amounts = ["0", "0.01", "5", "10", "12"];
+        for status in InvoiceStatus::ALL {
+            for total in amounts {
+                for paid in amounts {
+                    let payment = payment_status(*status, d(total), d(paid), d(paid));
+                    assert!(
+                        STATUS_PAIRS.contains(&(*status, payment)),
+                        "{status} {total} {paid}: {payment}"
+                    );
+                    // Open exactly when something is still asked for.
+                    let asks = *status == InvoiceStatus::Finalized && d(total) > d(paid);
+                    assert_eq!(is_open(*status, payment), asks, "{status} {total} {paid}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overdue_needs_a_finalized_invoice_with_money_due_past_its_date() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let past = Some(now - Duration::seconds(1));
+        let (ten, zero) = (d("10"), d("0"));
+        assert!(is_overdue(InvoiceStatus::Finalized, ten, d("9.99"), past, now));
+        assert!(!is_overdue(InvoiceStatus::Finalized, ten, ten, past, now), "paid");
+        assert!(
+            !is_overdue(InvoiceStatus::Finalized, zero, zero, past, now),
+            "nothing to pay"
+        );
+        assert!(
+            !is_overdue(InvoiceStatus::Finalized, ten, zero, Some(now), now),
+            "due this instant"
+        );
+        assert!(!is_overdue(InvoiceStatus::Finalized, ten, zero, None, now));
+        assert!(!is_overdue(InvoiceStatus::Draft, ten, zero, past, now));
+        assert!(!is_overdue(InvoiceStatus::Voided, ten, zero, past, now));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 
 use super::ValidationError;
 use super::money::{self, AmountOverflow, Currency};
+use super::stored::stored_enum;
 
 /// Most tiers one price may have.
 pub const MAX_TIERS: usize = 50;
@@ -93,6 +94,26 @@ pub enum BillingModel {
         mode: TierMode,
         tiers: Vec<Tier>,
     },
+}
+
+stored_enum! {
+    /// Which billing model a usage price has: stored beside the model's
+    /// figures, so the row says what it holds without parsing them.
+    pub enum BillingModelKind {
+        PerUnit = "PER_UNIT",
+        Package = "PACKAGE",
+        Tiered = "TIERED",
+    }
+}
+
+impl BillingModel {
+    pub fn kind(&self) -> BillingModelKind {
+        match self {
+            BillingModel::PerUnit { .. } => BillingModelKind::PerUnit,
+            BillingModel::Package { .. } => BillingModelKind::Package,
+            BillingModel::Tiered { .. } => BillingModelKind::Tiered,
+        }
+    }
 }
 
 /// The part of a tiered charge that one tier contributes.

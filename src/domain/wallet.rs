@@ -67,6 +67,8 @@ stored_enum! {
         /// Credits granted for the refunded part of a credit note; the
         /// reference is the credit note id.
         CreditNoteRefund = "CREDIT_NOTE_REFUND",
+        /// Credits written off when the wallet was closed with them.
+        WalletClosed = "WALLET_CLOSED",
     }
 }
 
@@ -255,6 +257,37 @@ pub fn expired_lots(lots: &[Lot], now: DateTime<Utc>) -> Vec<(Uuid, Decimal)> {
         .filter(|lot| lot.is_expired(now))
         .map(|lot| (lot.id, lot.remaining))
         .collect()
+}
+
+/// Closing a wallet that still holds spendable credits without agreeing
+/// to lose them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the wallet holds {credits} spendable credits")]
+pub struct CreditsLeft {
+    pub credits: Decimal,
+}
+
+/// What closing a wallet at `now` takes from its lots (after the expired
+/// ones are expired): nothing when no credit is spendable; otherwise, with
+/// `forfeit`, every spendable lot's whole remainder, in the order given
+/// (one WALLET_CLOSED entry writes them off), and without it a refusal
+/// naming the credits, so no credit is ever lost by an unmeant close.
+pub fn credits_forfeited_on_close(
+    lots: &[Lot],
+    now: DateTime<Utc>,
+    forfeit: bool,
+) -> Result<Vec<(Uuid, Decimal)>, CreditsLeft> {
+    let spendable: Vec<(Uuid, Decimal)> = lots
+        .iter()
+        .filter(|lot| lot.is_spendable(now))
+        .map(|lot| (lot.id, lot.remaining))
+        .collect();
+    if spendable.is_empty() || forfeit {
+        return Ok(spendable);
+    }
+    Err(CreditsLeft {
+        credits: spendable.iter().map(|(_, credits)| *credits).sum(),
+    })
 }
 
 /// The spendable lots in the order they are drained: soonest expiry first,
@@ -734,6 +767,31 @@ mod tests {
             InsufficientCredits { available: d("2.5") }.to_string(),
             "insufficient credits: 2.5 available"
         );
+    }
+
+    #[test]
+    fn closing_forfeits_only_what_is_spendable_and_only_when_asked() {
+        let lots = vec![
+            lot(1, "10", None),
+            lot(2, "5", Some(-1)),
+            lot(3, "0", None),
+            lot(4, "2.5", Some(1)),
+        ];
+        // Lot 2 has expired (the expiry takes it), lot 3 is empty.
+        assert_eq!(
+            credits_forfeited_on_close(&lots, now(), true),
+            Ok(takes(&[(1, "10"), (4, "2.5")]))
+        );
+        assert_eq!(
+            credits_forfeited_on_close(&lots, now(), false),
+            Err(CreditsLeft { credits: d("12.5") })
+        );
+        // Nothing spendable: closing loses nothing, forfeit or not.
+        let spent = vec![lot(2, "5", Some(0)), lot(3, "0", None)];
+        for forfeit in [false, true] {
+            assert_eq!(credits_forfeited_on_close(&spent, now(), forfeit), Ok(vec![]));
+        }
+        assert_eq!(credits_forfeited_on_close(&[], now(), false), Ok(vec![]));
     }
 
     #[test]

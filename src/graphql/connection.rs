@@ -60,16 +60,31 @@ macro_rules! loaded_connection_type {
             rows: Vec<$row>,
             page_info: $crate::graphql::pagination::PageInfo,
             count: $count,
+            cursor_of: fn(&$row) -> String,
         }
 
         impl $connection {
             /// A fetched page (with its extra row) and the key that counts the whole list.
             pub fn new(rows: Vec<$row>, page: &$crate::graphql::pagination::PageRequest, count: $count) -> Self {
-                let (rows, page_info) = $crate::graphql::pagination::cut_page(rows, page, |r| r.id);
+                Self::with_cursors(rows, page.limit, page.after.is_some(), count, |r| {
+                    $crate::graphql::pagination::encode_cursor(r.id)
+                })
+            }
+
+            /// The same, for a list whose cursors are not just the row's id.
+            pub fn with_cursors(
+                rows: Vec<$row>,
+                limit: usize,
+                after_cursor: bool,
+                count: $count,
+                cursor_of: fn(&$row) -> String,
+            ) -> Self {
+                let (rows, page_info) = $crate::graphql::pagination::cut_page_by(rows, limit, after_cursor, cursor_of);
                 $connection {
                     rows,
                     page_info,
                     count,
+                    cursor_of,
                 }
             }
         }
@@ -80,7 +95,7 @@ macro_rules! loaded_connection_type {
                 self.rows
                     .iter()
                     .map(|r| $edge {
-                        cursor: $crate::graphql::pagination::encode_cursor(r.id),
+                        cursor: (self.cursor_of)(r),
                         node: $node(r.clone()),
                     })
                     .collect()

@@ -4,6 +4,7 @@
 use async_graphql::SimpleObject;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::config::Limits;
@@ -32,6 +33,19 @@ pub fn decode_text_cursor(cursor: &str) -> Option<String> {
         .ok()?
         .strip_prefix(CURSOR_VERSION)
         .map(str::to_string)
+}
+
+/// Cursor over a position in a list ordered by an instant, then by id:
+/// the instant in microseconds (PostgreSQL's precision) and the id.
+pub fn encode_dated_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    encode_text_cursor(&format!("{}@{id}", at.timestamp_micros()))
+}
+
+pub fn decode_dated_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let position = decode_text_cursor(cursor)?;
+    let (micros, id) = position.split_once('@')?;
+    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    Some((at, id.parse().ok()?))
 }
 
 /// Checks `first` against the page size limits.
@@ -84,6 +98,31 @@ pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
     first.saturating_mul(child_complexity)
 }
 
+/// A validated page request over a list ordered by an instant, then by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatedPageRequest {
+    pub limit: usize,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl DatedPageRequest {
+    pub fn parse(first: Option<i32>, after: Option<&str>, limits: &Limits) -> AppResult<Self> {
+        let limit = page_limit(first, limits)?;
+        let after = match after {
+            None => None,
+            Some(c) => {
+                Some(decode_dated_cursor(c).ok_or_else(|| AppError::validation("after", "is not a valid cursor"))?)
+            }
+        };
+        Ok(DatedPageRequest { limit, after })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether a next page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit as i64 + 1
+    }
+}
+
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PageInfo {
     pub has_next_page: bool,
@@ -94,14 +133,27 @@ pub struct PageInfo {
 }
 
 /// Cuts the extra row off a fetched page and describes the page.
-pub fn cut_page<T>(mut rows: Vec<T>, request: &PageRequest, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, PageInfo) {
-    let has_next_page = rows.len() > request.limit;
-    rows.truncate(request.limit);
+pub fn cut_page<T>(rows: Vec<T>, request: &PageRequest, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, PageInfo) {
+    cut_page_by(rows, request.limit, request.after.is_some(), |r| {
+        encode_cursor(id_of(r))
+    })
+}
+
+/// Cuts the extra row off a page of `limit` fetched after a cursor (or
+/// not) and describes it, with the list's own cursors.
+pub fn cut_page_by<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    after_cursor: bool,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, PageInfo) {
+    let has_next_page = rows.len() > limit;
+    rows.truncate(limit);
     let info = PageInfo {
         has_next_page,
-        has_previous_page: request.after.is_some(),
-        start_cursor: rows.first().map(|r| encode_cursor(id_of(r))),
-        end_cursor: rows.last().map(|r| encode_cursor(id_of(r))),
+        has_previous_page: after_cursor,
+        start_cursor: rows.first().map(&cursor_of),
+        end_cursor: rows.last().map(&cursor_of),
     };
     (rows, info)
 }
@@ -116,6 +168,29 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
         for bad in ["", "abc", "djE6bm90LWEtdXVpZA", &URL_SAFE_NO_PAD.encode(id.to_string())] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dated_cursors_round_trip_to_the_microsecond_and_reject_garbage() {
+        let at = DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap();
+        let id = Uuid::now_v7();
+        assert_eq!(decode_dated_cursor(&encode_dated_cursor(at, id)), Some((at, id)));
+        let before_1970 = DateTime::from_timestamp_micros(-5).unwrap();
+        assert_eq!(
+            decode_dated_cursor(&encode_dated_cursor(before_1970, id)),
+            Some((before_1970, id))
+        );
+        // An id cursor is not a dated one, nor the reverse.
+        assert_eq!(decode_dated_cursor(&encode_cursor(id)), None);
+        assert_eq!(decode_cursor(&encode_dated_cursor(at, id)), None);
+        for bad in [
+            "",
+            "abc",
+            &encode_text_cursor("x@y"),
+            &encode_text_cursor("12@not-a-uuid"),
+        ] {
+            assert_eq!(decode_dated_cursor(bad), None, "{bad}");
         }
     }
 

@@ -89,7 +89,7 @@ fn price_row(tenant_id: Uuid, plan_id: Uuid, draft: &PriceDraft) -> PriceRow {
         },
         PriceKind::Usage { meter_id, model } => PriceRow {
             meter_id: Some(*meter_id),
-            billing_model: Some(model_json::model_name(model).into()),
+            billing_model: Some(model.kind()),
             model: Some(model_json::to_json(model)),
             ..base
         },
@@ -171,11 +171,7 @@ pub async fn add_price(pool: &DbPool, tenant_id: Uuid, plan_id: Uuid, draft: Pri
             return Err(AppError::conflict("plan is archived"));
         }
         check_meters(conn, tenant_id, std::slice::from_ref(&draft)).await?;
-        let terms = (
-            draft.currency.code().to_string(),
-            draft.cadence.unit.as_str().to_string(),
-            draft.cadence.count as i32,
-        );
+        let terms = (draft.currency, draft.cadence.unit, draft.cadence.count as i32);
         let live = crate::db::subscriptions::live_terms_of_plan(conn, tenant_id, plan_id, Utc::now()).await?;
         if live.iter().any(|t| *t != terms) {
             return Err(AppError::conflict(
@@ -199,10 +195,10 @@ pub async fn archive_price(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResul
 /// A stored price as the charge rules see it; None only for a row that the
 /// price rules did not write (a usage price whose model does not parse).
 pub fn price_terms(row: &PriceRow) -> Option<PriceTerms> {
-    match (row.meter_id, row.billing_model.as_deref(), row.model.as_ref()) {
-        (Some(meter_id), Some(name), Some(model)) => Some(PriceTerms::Usage {
+    match (row.meter_id, row.billing_model, row.model.as_ref()) {
+        (Some(meter_id), Some(kind), Some(model)) => Some(PriceTerms::Usage {
             meter_id,
-            model: model_json::from_json(name, model)?,
+            model: model_json::from_json(kind, model)?,
         }),
         _ => Some(PriceTerms::Fixed {
             amount: row.amount?,

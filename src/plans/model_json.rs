@@ -4,15 +4,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::domain::pricing::{BillingModel, PackageRounding, Tier, TierMode};
-
-pub fn model_name(model: &BillingModel) -> &'static str {
-    match model {
-        BillingModel::PerUnit { .. } => "PER_UNIT",
-        BillingModel::Package { .. } => "PACKAGE",
-        BillingModel::Tiered { .. } => "TIERED",
-    }
-}
+use crate::domain::pricing::{BillingModel, BillingModelKind, PackageRounding, Tier, TierMode};
 
 pub fn to_json(model: &BillingModel) -> Value {
     match model {
@@ -42,12 +34,12 @@ fn decimal(value: &Value, key: &str) -> Option<Decimal> {
 }
 
 /// The model as stored; None only if the row was not written by `to_json`.
-pub fn from_json(name: &str, value: &Value) -> Option<BillingModel> {
-    match name {
-        "PER_UNIT" => Some(BillingModel::PerUnit {
+pub fn from_json(kind: BillingModelKind, value: &Value) -> Option<BillingModel> {
+    match kind {
+        BillingModelKind::PerUnit => Some(BillingModel::PerUnit {
             unit_amount: decimal(value, "unitAmount")?,
         }),
-        "PACKAGE" => Some(BillingModel::Package {
+        BillingModelKind::Package => Some(BillingModel::Package {
             package_size: decimal(value, "packageSize")?,
             package_amount: decimal(value, "packageAmount")?,
             rounding: match value.get("rounding")?.as_str()? {
@@ -56,7 +48,7 @@ pub fn from_json(name: &str, value: &Value) -> Option<BillingModel> {
                 _ => return None,
             },
         }),
-        "TIERED" => Some(BillingModel::Tiered {
+        BillingModelKind::Tiered => Some(BillingModel::Tiered {
             mode: match value.get("mode")?.as_str()? {
                 "VOLUME" => TierMode::Volume,
                 "GRADUATED" => TierMode::Graduated,
@@ -78,7 +70,6 @@ pub fn from_json(name: &str, value: &Value) -> Option<BillingModel> {
                 })
                 .collect::<Option<Vec<_>>>()?,
         }),
-        _ => None,
     }
 }
 
@@ -118,7 +109,7 @@ mod tests {
             },
         ];
         for model in models {
-            let back = from_json(model_name(&model), &to_json(&model)).unwrap();
+            let back = from_json(model.kind(), &to_json(&model)).unwrap();
             assert_eq!(format!("{back:?}"), format!("{model:?}"));
         }
     }

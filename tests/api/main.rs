@@ -8,6 +8,7 @@ mod bounds;
 mod changes;
 mod credit_notes;
 mod customers;
+mod finance_lists;
 mod hierarchy;
 mod ingestion;
 mod input_rules;

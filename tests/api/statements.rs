@@ -106,3 +106,71 @@ async fn prepared_statements_survive_a_column_added_while_serving() {
         assert_eq!(data["customers"]["edges"].as_array().unwrap().len(), 3);
     }
 }
+
+const SUBSCRIPTIONS_WITH_INVOICES: &str = "query($first: Int!) {
+    customers(first: $first) { edges { node { id
+        subscriptions(first: 5) { totalCount edges { node { id
+            invoices(first: 2) { totalCount edges { node { id status total subscription { id } } } }
+            drafts: invoices(status: DRAFT, first: 1) { totalCount edges { node { id } } }
+        } } }
+    } } }
+}";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_subscriptions_with_their_invoices_costs_a_constant_number_of_statements() {
+    let app = TestApp::new().await;
+    let plan = app
+        .ok(
+            "mutation { createPlan(input: { name: \"Daily\", prices: [{ currency: \"USD\", billingPeriod: DAILY,
+                type: FIXED, amount: \"2\", invoiceCadence: ADVANCE }] }) { id } }",
+            json!({}),
+        )
+        .await["createPlan"]["id"]
+        .clone();
+    let start = (chrono::Utc::now() - chrono::Duration::hours(49)).to_rfc3339();
+    for c in 0..30 {
+        let customer = app.create_customer(&format!("sub-{c}"), None).await;
+        app.ok(
+            "mutation($c: UUID!, $p: UUID!, $s: DateTime!) {
+                createSubscription(input: { customerId: $c, planId: $p, startAt: $s }) { id } }",
+            json!({ "c": customer, "p": plan, "s": start }),
+        )
+        .await;
+    }
+    // The start and two day ends: three invoices per subscription.
+    let summary = billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(summary.invoices_created, 90);
+
+    let statements_for = async |first: usize| {
+        let before = app.statements();
+        let data = app.ok(SUBSCRIPTIONS_WITH_INVOICES, json!({ "first": first })).await;
+        (app.statements() - before, data)
+    };
+    let (small, _) = statements_for(2).await;
+    let (large, data) = statements_for(30).await;
+    assert_eq!(
+        small, large,
+        "statements grew with the page: {small} for 2 customers, {large} for 30"
+    );
+    assert!(
+        large <= 8,
+        "{large} statements for one page of subscriptions with their invoices"
+    );
+
+    let customers = data["customers"]["edges"].as_array().unwrap();
+    assert_eq!(customers.len(), 30);
+    for customer in customers {
+        let subscription = &customer["node"]["subscriptions"]["edges"][0]["node"];
+        let invoices = &subscription["invoices"];
+        assert_eq!(invoices["totalCount"], 3);
+        assert_eq!(invoices["edges"].as_array().unwrap().len(), 2);
+        for edge in invoices["edges"].as_array().unwrap() {
+            assert_eq!(edge["node"]["subscription"]["id"], subscription["id"]);
+            assert_eq!(edge["node"]["total"], "2.00");
+        }
+        assert_eq!(subscription["drafts"]["totalCount"], 3);
+        assert_eq!(subscription["drafts"]["edges"].as_array().unwrap().len(), 1);
+    }
+}

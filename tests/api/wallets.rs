@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use billgraph::billing::wallets::{expire_due_lots, pay_invoice, refund_invoice};
-use billgraph::db::schema::{wallet_lots, wallets};
+use billgraph::db::schema::wallet_lots;
 use billgraph::db::tenants;
 use billgraph::error::AppError;
 use chrono::{Duration, Utc};
@@ -577,12 +577,11 @@ async fn invalid_inputs_name_their_field() {
     .assert_error("NOT_FOUND", None);
 
     // A closed wallet takes nothing in and gives nothing out.
-    let mut conn = billgraph::db::connection(&app.state.pool).await.unwrap();
-    diesel::update(wallets::table.filter(wallets::id.eq(Uuid::parse_str(&id).unwrap())))
-        .set(wallets::status.eq("CLOSED"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.ok(
+        "mutation($id: UUID!) { closeWallet(id: $id, forfeitCredits: true) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
     top_up_with(json!({ "credits": "1", "idempotencyKey": "late" }))
         .await
         .assert_error("CONFLICT", None);

@@ -29,7 +29,14 @@ INSERT INTO subscriptions SELECT r.* FROM subscriptions s CROSS JOIN copies,
         'tenant_id', '{TARGET}'::uuid, 'id', pg_temp.copy_id(s.id, k))) r
 WHERE s.tenant_id = '{SOURCE}';
 
-INSERT INTO invoices SELECT r.* FROM invoices i CROSS JOIN copies,
+-- Named columns: invoice_date and payment_status are generated from these.
+INSERT INTO invoices (tenant_id, id, customer_id, subscription_id, status, number, currency, period_start, period_end,
+                      subtotal, credits_applied, total, amount_paid, finalize_after, issued_at, due_at, finalized_at,
+                      voided_at, created_at, updated_at)
+SELECT r.tenant_id, r.id, r.customer_id, r.subscription_id, r.status, r.number, r.currency, r.period_start,
+       r.period_end, r.subtotal, r.credits_applied, r.total, r.amount_paid, r.finalize_after, r.issued_at, r.due_at,
+       r.finalized_at, r.voided_at, r.created_at, r.updated_at
+FROM invoices i CROSS JOIN copies,
     jsonb_populate_record(NULL::invoices, to_jsonb(i) || jsonb_build_object(
         'tenant_id', '{TARGET}'::uuid, 'id', pg_temp.copy_id(i.id, k),
         'subscription_id', pg_temp.copy_id(i.subscription_id, k),

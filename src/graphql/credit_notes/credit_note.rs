@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::db::credit_notes::{CreditNoteLineRow, CreditNotePageKey, CreditNoteRow, RefundRow};
 use crate::domain::credit_note::RefundDestination;
-use crate::domain::money::round_amount;
+use crate::domain::money::{Currency, round_amount};
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
@@ -138,7 +138,7 @@ impl CreditNote {
             .into_iter()
             .map(|row| CreditNoteLine {
                 row,
-                currency: self.0.currency.code(),
+                currency: self.0.currency,
             })
             .collect())
     }
@@ -150,7 +150,7 @@ impl CreditNote {
             .into_iter()
             .map(|row| Refund {
                 row,
-                currency: self.0.currency.code(),
+                currency: self.0.currency,
             })
             .collect())
     }
@@ -163,7 +163,7 @@ impl CreditNote {
 /// What a credit note credits on one invoice line.
 pub struct CreditNoteLine {
     row: CreditNoteLineRow,
-    currency: &'static str,
+    currency: Currency,
 }
 
 #[Object]
@@ -172,19 +172,19 @@ impl CreditNoteLine {
         let row = ctx.loader().load_one(LineItemById(self.row.line_item_id)).await?;
         Ok(InvoiceLineItem {
             row: row.ok_or_else(|| AppError::not_found("invoice line item"))?,
-            currency: self.currency.to_string(),
+            currency: self.currency,
         })
     }
 
     async fn amount(&self) -> Decimal {
-        crate::domain::money::in_minor_units(self.row.amount, self.currency)
+        crate::domain::money::in_minor_units(self.row.amount, self.currency.code())
     }
 }
 
 /// Money a credit note gives back outside billgraph.
 pub struct Refund {
     row: RefundRow,
-    currency: &'static str,
+    currency: Currency,
 }
 
 #[Object]
@@ -194,11 +194,13 @@ impl Refund {
     }
 
     async fn amount(&self) -> Decimal {
-        crate::domain::money::in_minor_units(self.row.amount, self.currency)
+        crate::domain::money::in_minor_units(self.row.amount, self.currency.code())
     }
 
-    async fn method(&self) -> PaymentMethod {
-        PaymentMethod::parse(&self.row.method)
+    async fn method(&self) -> Result<PaymentMethod> {
+        let method = crate::domain::invoice::PaymentMethod::parse(&self.row.method)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown stored refund method {:?}", self.row.method)))?;
+        Ok(method.into())
     }
 
     /// The payout's id in the system that makes it.

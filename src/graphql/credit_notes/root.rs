@@ -114,7 +114,7 @@ impl CreateCreditNoteInput {
                     AppError::validation("input.refundMethod", "is required with refundTo RECORD_REFUND")
                 })?;
                 Some(Refund::Record {
-                    method: method.as_str(),
+                    method: crate::domain::invoice::PaymentMethod::from(method).as_str(),
                     reference,
                 })
             }

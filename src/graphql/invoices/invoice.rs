@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::invoice_lists::{InvoiceFilter, InvoicePosition, SubscriptionInvoicePageKey, TenantInvoicePageKey};
 use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::{self as rules, InvoiceStatus};
-use crate::domain::money::{in_minor_units, round_amount};
+use crate::domain::money::{Currency, round_amount};
 use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
@@ -13,8 +14,10 @@ use crate::graphql::credit_notes::credit_note::CreditNote;
 use crate::graphql::credit_notes::loaders::CreditNotesOfInvoice;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
-use crate::graphql::invoices::loaders::{InvoiceCount, InvoicesPage, LinesOf, PaymentsOf};
-use crate::graphql::pagination::PageRequest;
+use crate::graphql::invoices::loaders::{
+    InvoiceCount, InvoicesPage, LinesOf, PaymentsOf, SubscriptionInvoicesPage, TenantInvoicesPage,
+};
+use crate::graphql::pagination::{DatedPageRequest, PageRequest, encode_dated_cursor};
 use crate::graphql::plans::plan::Price;
 use crate::graphql::subscriptions::loaders::SubscriptionById;
 use crate::graphql::subscriptions::subscription::Subscription;
@@ -41,6 +44,7 @@ pub enum PaymentStatusType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::invoice::PaymentMethod")]
 pub enum PaymentMethod {
     Card,
     BankTransfer,
@@ -48,30 +52,10 @@ pub enum PaymentMethod {
     Other,
 }
 
-impl PaymentMethod {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::Card => "CARD",
-            PaymentMethod::BankTransfer => "BANK_TRANSFER",
-            PaymentMethod::Offline => "OFFLINE",
-            PaymentMethod::Other => "OTHER",
-        }
-    }
-
-    /// The method a stored name stands for.
-    pub fn parse(s: &str) -> PaymentMethod {
-        [PaymentMethod::Card, PaymentMethod::BankTransfer, PaymentMethod::Offline]
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .unwrap_or(PaymentMethod::Other)
-    }
-}
-
 #[derive(Clone)]
 pub struct Payment {
     pub row: PaymentRow,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 #[Object]
@@ -85,11 +69,11 @@ impl Payment {
     }
 
     async fn amount(&self) -> Decimal {
-        in_minor_units(self.row.amount, &self.currency)
+        round_amount(self.row.amount, self.currency)
     }
 
     async fn method(&self) -> PaymentMethod {
-        PaymentMethod::parse(&self.row.method)
+        self.row.method.into()
     }
 
     async fn reference(&self) -> Option<&str> {
@@ -108,7 +92,7 @@ impl Payment {
 #[derive(Clone)]
 pub struct InvoiceLineItem {
     pub row: LineRow,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 #[Object]
@@ -155,7 +139,7 @@ impl InvoiceLineItem {
     }
 
     async fn amount(&self) -> Decimal {
-        in_minor_units(self.row.amount, &self.currency)
+        round_amount(self.row.amount, self.currency)
     }
 
     async fn period_start(&self) -> Option<DateTime<Utc>> {
@@ -218,6 +202,19 @@ impl Invoice {
         rules::payment_status(self.0.status, self.0.total, self.0.amount_paid, settled).into()
     }
 
+    /// Finalized, with an amount due, and past its due date at the
+    /// request's time.
+    async fn overdue(&self, ctx: &Context<'_>) -> bool {
+        let row = &self.0;
+        rules::is_overdue(
+            row.status,
+            row.total,
+            row.amount_paid + row.amount_credited,
+            row.due_at,
+            ctx.now(),
+        )
+    }
+
     async fn currency(&self) -> &str {
         self.0.currency.code()
     }
@@ -238,7 +235,7 @@ impl Invoice {
             .into_iter()
             .map(|row| InvoiceLineItem {
                 row,
-                currency: self.0.currency.code().to_string(),
+                currency: self.0.currency,
             })
             .collect())
     }
@@ -308,7 +305,7 @@ impl Invoice {
             .into_iter()
             .map(|row| Payment {
                 row,
-                currency: self.0.currency.code().to_string(),
+                currency: self.0.currency,
             })
             .collect())
     }
@@ -361,11 +358,72 @@ impl InvoiceConnection {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(InvoicesPage(key)).await?.unwrap_or_default();
-        let count = InvoiceCount {
+        let count = InvoiceCount::Customer {
             customer_id,
             include_children,
             status,
         };
         Ok(InvoiceConnection::new(rows, &page, count))
     }
+
+    /// One page of a subscription's invoices, newest first.
+    pub async fn load_for_subscription(
+        ctx: &Context<'_>,
+        subscription_id: Uuid,
+        status: Option<InvoiceStatusType>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Self> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let status = status.map(InvoiceStatus::from);
+        let key = SubscriptionInvoicePageKey {
+            subscription_id,
+            status,
+            after: page.after,
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx
+            .loader()
+            .load_one(SubscriptionInvoicesPage(key))
+            .await?
+            .unwrap_or_default();
+        let count = InvoiceCount::Subscription {
+            subscription_id,
+            status,
+        };
+        Ok(InvoiceConnection::new(rows, &page, count))
+    }
+
+    /// One page of the tenant's invoices through `filter`, by invoice date
+    /// (issued, or created for drafts), newest first.
+    pub async fn load_for_tenant(
+        ctx: &Context<'_>,
+        filter: InvoiceFilter,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Self> {
+        let page = DatedPageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let key = TenantInvoicePageKey {
+            filter,
+            after: page.after.map(|(at, id)| InvoicePosition { at, id }),
+            limit: page.fetch_limit(),
+        };
+        let rows = ctx
+            .loader()
+            .load_one(TenantInvoicesPage(key))
+            .await?
+            .unwrap_or_default();
+        Ok(InvoiceConnection::with_cursors(
+            rows,
+            page.limit,
+            page.after.is_some(),
+            InvoiceCount::Tenant(filter),
+            dated_cursor,
+        ))
+    }
+}
+
+/// The tenant list's cursor: the invoice's place in invoice-date order.
+fn dated_cursor(row: &InvoiceRow) -> String {
+    encode_dated_cursor(rules::invoice_date(row.issued_at, row.created_at), row.id)
 }

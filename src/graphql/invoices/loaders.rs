@@ -6,6 +6,7 @@ use async_graphql::dataloader::Loader;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::invoice_lists::{self, InvoiceFilter, SubscriptionInvoicePageKey, TenantInvoicePageKey};
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::money::Currency;
@@ -48,30 +49,134 @@ impl Loader<InvoicesPage> for TenantLoader {
     }
 }
 
-/// How many invoices a customer (or its subtree) has, of one status or all.
+/// One page of the tenant's invoices, filtered, in list order (invoice
+/// date, newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InvoiceCount {
-    pub customer_id: Uuid,
-    pub include_children: bool,
-    pub status: Option<InvoiceStatus>,
+pub struct TenantInvoicesPage(pub TenantInvoicePageKey);
+
+impl Loader<TenantInvoicesPage> for TenantLoader {
+    type Value = Vec<InvoiceRow>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[TenantInvoicesPage],
+    ) -> Result<HashMap<TenantInvoicesPage, Vec<InvoiceRow>>, SharedError> {
+        // A root field: one key per alias, each its own filter shape.
+        let mut conn = self.conn().await?;
+        let mut pages = HashMap::with_capacity(keys.len());
+        for key in keys {
+            let rows = invoice_lists::tenant_invoice_page(&mut conn, self.tenant_id(), &key.0, self.now())
+                .await
+                .map_err(shared)?;
+            pages.insert(*key, rows);
+        }
+        Ok(pages)
+    }
+}
+
+/// One page of a subscription's invoices, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionInvoicesPage(pub SubscriptionInvoicePageKey);
+
+impl Loader<SubscriptionInvoicesPage> for TenantLoader {
+    type Value = Vec<InvoiceRow>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[SubscriptionInvoicesPage],
+    ) -> Result<HashMap<SubscriptionInvoicesPage, Vec<InvoiceRow>>, SharedError> {
+        let page_keys: Vec<SubscriptionInvoicePageKey> = keys.iter().map(|k| k.0).collect();
+        let rows = invoice_lists::subscription_invoice_pages(&mut *self.conn().await?, self.tenant_id(), &page_keys)
+            .await
+            .map_err(shared)?;
+        Ok(grouped_by_position(
+            keys,
+            rows.into_iter().map(|row| (row.idx, row.invoice)),
+        ))
+    }
+}
+
+/// How many invoices a list holds, across its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvoiceCount {
+    /// A customer's (or its subtree's), of one status or all.
+    Customer {
+        customer_id: Uuid,
+        include_children: bool,
+        status: Option<InvoiceStatus>,
+    },
+    /// A subscription's, of one status or all.
+    Subscription {
+        subscription_id: Uuid,
+        status: Option<InvoiceStatus>,
+    },
+    /// The tenant's, through a filter.
+    Tenant(InvoiceFilter),
 }
 
 impl Loader<InvoiceCount> for TenantLoader {
     type Value = i64;
     type Error = SharedError;
 
+    /// One statement per kind of list asked for.
     async fn load(&self, keys: &[InvoiceCount]) -> Result<HashMap<InvoiceCount, i64>, SharedError> {
-        let triples: Vec<_> = keys
-            .iter()
-            .map(|k| (k.customer_id, k.include_children, k.status))
-            .collect();
-        let rows = invoices::invoice_counts(&mut *self.conn().await?, self.tenant_id(), &triples)
-            .await
-            .map_err(shared)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (keys[(r.idx - 1) as usize], r.count))
-            .collect())
+        let mut customers = Vec::new();
+        let mut subscriptions = Vec::new();
+        let mut filters = Vec::new();
+        for key in keys {
+            match *key {
+                InvoiceCount::Customer {
+                    customer_id,
+                    include_children,
+                    status,
+                } => customers.push((customer_id, include_children, status)),
+                InvoiceCount::Subscription {
+                    subscription_id,
+                    status,
+                } => subscriptions.push((subscription_id, status)),
+                InvoiceCount::Tenant(filter) => filters.push(filter),
+            }
+        }
+        let mut conn = self.conn().await?;
+        let mut counts = HashMap::with_capacity(keys.len());
+        if !customers.is_empty() {
+            let rows = invoices::invoice_counts(&mut conn, self.tenant_id(), &customers)
+                .await
+                .map_err(shared)?;
+            for row in rows {
+                let (customer_id, include_children, status) = customers[(row.idx - 1) as usize];
+                let key = InvoiceCount::Customer {
+                    customer_id,
+                    include_children,
+                    status,
+                };
+                counts.insert(key, row.count);
+            }
+        }
+        if !subscriptions.is_empty() {
+            let rows = invoice_lists::subscription_invoice_counts(&mut conn, self.tenant_id(), &subscriptions)
+                .await
+                .map_err(shared)?;
+            for row in rows {
+                let (subscription_id, status) = subscriptions[(row.idx - 1) as usize];
+                counts.insert(
+                    InvoiceCount::Subscription {
+                        subscription_id,
+                        status,
+                    },
+                    row.count,
+                );
+            }
+        }
+        for filter in filters {
+            let count = invoice_lists::tenant_invoice_count(&mut conn, self.tenant_id(), &filter, self.now())
+                .await
+                .map_err(shared)?;
+            counts.insert(InvoiceCount::Tenant(filter), count);
+        }
+        Ok(counts)
     }
 }
 

@@ -1,18 +1,23 @@
 //! Queries and mutations of invoices and payments.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::invoices::{self, OneOffLine};
 use crate::billing::payments::{self, PaymentDraft};
+use crate::db::invoice_lists::InvoiceFilter;
 use crate::domain::money::{Currency, validate_amount, validate_quantity};
 use crate::domain::pricing::validate_fixed_charge;
 use crate::domain::validation::{required_text, validate_idempotency_key};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
-use crate::graphql::invoices::invoice::{Invoice, Payment, PaymentMethod};
+use crate::graphql::invoices::invoice::{
+    Invoice, InvoiceConnection, InvoiceStatusType, Payment, PaymentMethod, PaymentStatusType,
+};
 use crate::graphql::invoices::loaders::InvoiceById;
+use crate::graphql::pagination::page_complexity;
 
 /// Lines a one-off invoice may have.
 const MAX_ONE_OFF_LINES: usize = 100;
@@ -37,6 +42,41 @@ pub struct RecordPaymentInput {
     pub reference: Option<String>,
     /// Sending the same key again returns the first payment.
     pub idempotency_key: String,
+}
+
+/// Narrows the tenant's invoice list; the parts given must all hold.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct InvoiceFilterInput {
+    /// Invoices this customer pays.
+    pub customer_id: Option<Uuid>,
+    pub status: Option<InvoiceStatusType>,
+    pub payment_status: Option<PaymentStatusType>,
+    /// Invoice date (when it was issued; for a draft, when it was created)
+    /// at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Invoice date before this instant (exclusive); after `from`.
+    pub to: Option<DateTime<Utc>>,
+    /// true: only overdue invoices (finalized, an amount due above zero,
+    /// due date passed at the request's time); false: only the others.
+    pub overdue: Option<bool>,
+}
+
+impl InvoiceFilterInput {
+    fn validate(self) -> AppResult<InvoiceFilter> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from >= to
+        {
+            return Err(AppError::validation("filter.to", "must be after filter.from"));
+        }
+        Ok(InvoiceFilter {
+            customer_id: self.customer_id,
+            status: self.status.map(Into::into),
+            payment_status: self.payment_status.map(Into::into),
+            from: self.from,
+            to: self.to,
+            overdue: self.overdue,
+        })
+    }
 }
 
 #[derive(SimpleObject)]
@@ -76,6 +116,20 @@ impl BillingQueryRoot {
     async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
         let row = ctx.loader().load_one(InvoiceById(id)).await?;
         Ok(Invoice(row.ok_or_else(|| AppError::not_found("invoice"))?))
+    }
+
+    /// The tenant's invoices by invoice date (when issued; for a draft,
+    /// when created), newest first, through an optional filter.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InvoiceFilterInput>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<InvoiceConnection> {
+        let filter = filter.unwrap_or_default().validate()?;
+        InvoiceConnection::load_for_tenant(ctx, filter, first, after).await
     }
 }
 
@@ -119,7 +173,7 @@ impl BillingMutationRoot {
         let draft = PaymentDraft {
             invoice_id: input.invoice_id,
             amount: input.amount,
-            method: input.method.as_str(),
+            method: input.method.into(),
             reference: input.reference.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
             idempotency_key: validate_idempotency_key("input.idempotencyKey", &input.idempotency_key)
                 .map_err(AppError::from)?,
@@ -128,7 +182,7 @@ impl BillingMutationRoot {
         Ok(PaymentResult {
             payment: Payment {
                 row: payment,
-                currency: invoice.currency.code().to_string(),
+                currency: invoice.currency,
             },
             invoice: Invoice(invoice),
         })

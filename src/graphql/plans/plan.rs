@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::plans::{PlanRow, PriceRow};
-use crate::domain::pricing::{BillingModel, PackageRounding, TierMode};
+use crate::domain::pricing::BillingModel;
 use crate::domain::stored::RecordStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -60,7 +60,7 @@ pub enum InvoiceCadenceType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "BillingModel")]
+#[graphql(name = "BillingModel", remote = "crate::domain::pricing::BillingModelKind")]
 pub enum BillingModelType {
     PerUnit,
     Package,
@@ -68,7 +68,7 @@ pub enum BillingModelType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "TierMode")]
+#[graphql(name = "TierMode", remote = "crate::domain::pricing::TierMode")]
 pub enum TierModeType {
     /// Every unit at the price of the tier the total falls in.
     Volume,
@@ -76,29 +76,11 @@ pub enum TierModeType {
     Graduated,
 }
 
-impl From<TierModeType> for TierMode {
-    fn from(m: TierModeType) -> Self {
-        match m {
-            TierModeType::Volume => TierMode::Volume,
-            TierModeType::Graduated => TierMode::Graduated,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "PackageRounding")]
+#[graphql(name = "PackageRounding", remote = "crate::domain::pricing::PackageRounding")]
 pub enum PackageRoundingType {
     Up,
     Down,
-}
-
-impl From<PackageRoundingType> for PackageRounding {
-    fn from(r: PackageRoundingType) -> Self {
-        match r {
-            PackageRoundingType::Up => PackageRounding::Up,
-            PackageRoundingType::Down => PackageRounding::Down,
-        }
-    }
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -170,7 +152,7 @@ pub struct Price(pub PriceRow);
 
 impl Price {
     fn model(&self) -> Option<BillingModel> {
-        model_json::from_json(self.0.billing_model.as_deref()?, self.0.model.as_ref()?)
+        model_json::from_json(self.0.billing_model?, self.0.model.as_ref()?)
     }
 }
 
@@ -235,11 +217,7 @@ impl Price {
     }
 
     async fn billing_model(&self) -> Option<BillingModelType> {
-        match self.model()? {
-            BillingModel::PerUnit { .. } => Some(BillingModelType::PerUnit),
-            BillingModel::Package { .. } => Some(BillingModelType::Package),
-            BillingModel::Tiered { .. } => Some(BillingModelType::Tiered),
-        }
+        self.0.billing_model.map(Into::into)
     }
 
     /// PER_UNIT: the amount per unit.
@@ -259,10 +237,7 @@ impl Price {
             } => Some(PackagePrice {
                 size: package_size,
                 amount: package_amount,
-                rounding: match rounding {
-                    PackageRounding::Up => PackageRoundingType::Up,
-                    PackageRounding::Down => PackageRoundingType::Down,
-                },
+                rounding: rounding.into(),
             }),
             _ => None,
         }
@@ -270,13 +245,7 @@ impl Price {
 
     async fn tier_mode(&self) -> Option<TierModeType> {
         match self.model()? {
-            BillingModel::Tiered {
-                mode: TierMode::Volume, ..
-            } => Some(TierModeType::Volume),
-            BillingModel::Tiered {
-                mode: TierMode::Graduated,
-                ..
-            } => Some(TierModeType::Graduated),
+            BillingModel::Tiered { mode, .. } => Some(mode.into()),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::phases::{self, PhaseRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionPageKey, SubscriptionRow};
+use crate::domain::subscription::Status;
 use crate::error::SharedError;
 use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
@@ -42,7 +43,7 @@ impl Loader<SubscriptionsPage> for TenantLoader {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SubscriptionCount {
     pub customer_id: Uuid,
-    pub status: Option<&'static str>,
+    pub status: Option<Status>,
 }
 
 impl Loader<SubscriptionCount> for TenantLoader {
@@ -50,7 +51,7 @@ impl Loader<SubscriptionCount> for TenantLoader {
     type Error = SharedError;
 
     async fn load(&self, keys: &[SubscriptionCount]) -> Result<HashMap<SubscriptionCount, i64>, SharedError> {
-        let pairs: Vec<(Uuid, Option<&'static str>)> = keys.iter().map(|k| (k.customer_id, k.status)).collect();
+        let pairs: Vec<(Uuid, Option<Status>)> = keys.iter().map(|k| (k.customer_id, k.status)).collect();
         let rows = subscriptions::subscription_counts(&mut *self.conn().await?, self.tenant_id(), &pairs, self.now())
             .await
             .map_err(shared)?;

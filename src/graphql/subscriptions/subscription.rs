@@ -10,8 +10,9 @@ use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
 use crate::graphql::invoices::loaders::PayerOf;
-use crate::graphql::pagination::PageRequest;
+use crate::graphql::pagination::{PageRequest, page_complexity};
 use crate::graphql::plans::loaders::PlanById;
 use crate::graphql::plans::plan::{BillingPeriodType, Plan};
 use crate::graphql::subscriptions::changes::{PriceQuantity, SubscriptionPhase, current_phase, pending_change};
@@ -31,6 +32,7 @@ pub enum PayerType {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::subscription::Status")]
 pub enum SubscriptionStatus {
     /// In its trial: nothing accrues.
     Trialing,
@@ -39,31 +41,6 @@ pub enum SubscriptionStatus {
     Paused,
     /// Ended; no more periods.
     Cancelled,
-}
-
-impl SubscriptionStatus {
-    /// The stored name the status filter compares with.
-    pub fn as_str(self) -> &'static str {
-        self.to_rule().as_str()
-    }
-
-    fn to_rule(self) -> Status {
-        match self {
-            SubscriptionStatus::Trialing => Status::Trialing,
-            SubscriptionStatus::Active => Status::Active,
-            SubscriptionStatus::Paused => Status::Paused,
-            SubscriptionStatus::Cancelled => Status::Cancelled,
-        }
-    }
-
-    fn from_rule(status: Status) -> Self {
-        match status {
-            Status::Trialing => SubscriptionStatus::Trialing,
-            Status::Active => SubscriptionStatus::Active,
-            Status::Paused => SubscriptionStatus::Paused,
-            Status::Cancelled => SubscriptionStatus::Cancelled,
-        }
-    }
 }
 
 /// A half-open stretch of time: [start, end).
@@ -146,7 +123,7 @@ impl Subscription {
 
     /// As of this request.
     async fn status(&self, ctx: &Context<'_>) -> SubscriptionStatus {
-        SubscriptionStatus::from_rule(rules::status_at(&lifecycle_of(&self.0), as_of(ctx, &self.0)))
+        rules::status_at(&lifecycle_of(&self.0), as_of(ctx, &self.0)).into()
     }
 
     /// ISO 4217 code of every charge.
@@ -208,6 +185,18 @@ impl Subscription {
         Ok(rows.iter().map(|p| p.period().into()).collect())
     }
 
+    /// The invoices of its periods, newest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<InvoiceStatusType>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<InvoiceConnection> {
+        InvoiceConnection::load_for_subscription(ctx, self.0.id, status, first, after).await
+    }
+
     /// What the current period would bill if it ended now.
     async fn upcoming_invoice(&self, ctx: &Context<'_>) -> Result<UpcomingInvoice> {
         upcoming_invoice(ctx, self.0.clone()).await
@@ -232,7 +221,7 @@ impl SubscriptionConnection {
         after: Option<String>,
     ) -> Result<Self> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
-        let status = status.map(SubscriptionStatus::as_str);
+        let status = status.map(Status::from);
         let key = SubscriptionPageKey {
             customer_id,
             status,

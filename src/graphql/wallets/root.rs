@@ -155,6 +155,22 @@ impl WalletMutationRoot {
         ))
     }
 
+    /// Closes the wallet: no more top-ups, debits or invoice payments;
+    /// closing it again is a CONFLICT. A wallet still holding spendable
+    /// credits is closed only with forfeitCredits: true, which writes them
+    /// off in one WALLET_CLOSED entry; otherwise the answer is a CONFLICT
+    /// naming them.
+    async fn close_wallet(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default = false)] forfeit_credits: bool,
+    ) -> Result<Wallet> {
+        Ok(Wallet(
+            wallets::close(ctx.pool(), ctx.tenant_id(), id, forfeit_credits, ctx.now()).await?,
+        ))
+    }
+
     /// Takes credits, soonest-expiring first; all or nothing.
     async fn debit_wallet(
         &self,

@@ -48,6 +48,8 @@ pub enum WalletTransactionReason {
     /// Credits granted for the refunded part of a credit note; the
     /// reference is the credit note id.
     CreditNoteRefund,
+    /// Credits written off when the wallet was closed with them.
+    WalletClosed,
 }
 
 /// A customer's prepaid credits in one currency.
@@ -106,6 +108,11 @@ impl Wallet {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// When it was closed; null while active.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
     }
 }
 
