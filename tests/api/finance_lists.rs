@@ -813,3 +813,42 @@ async fn racing_closes_and_debits_settle_every_credit_once() {
     assert_eq!(7 * debits as i64 + forfeited, 100);
     assert_eq!(ledger.last().unwrap()[4], "0");
 }
+
+/// A credit note settles what is due as a payment does: an invoice fully
+/// credited is listed PAID, one credited in part keeps its status, and
+/// neither counts as open once nothing is due.
+#[tokio::test(flavor = "multi_thread")]
+async fn credit_notes_settle_invoices_in_the_lists() {
+    let app = TestApp::new().await;
+    let customer = app.create_customer("acme", None).await;
+    let (whole, part) = (
+        one_off(&app, &customer, "USD", "10").await,
+        one_off(&app, &customer, "USD", "10").await,
+    );
+    finalize(&app, &whole).await;
+    finalize(&app, &part).await;
+    let credit = "mutation($id: UUID!, $amount: Decimal!) {
+        createCreditNote(invoiceId: $id, input: { amount: $amount, reason: OTHER }) { number } }";
+    // 10.00 of 10.00 due: nothing left, PAID. 4.00 of 10.00: 6.00 still due.
+    app.ok(credit, json!({ "id": whole, "amount": "10" })).await;
+    app.ok(credit, json!({ "id": part, "amount": "4" })).await;
+    assert_eq!(
+        listed(&app, json!({ "paymentStatus": "PAID" })).await,
+        vec![whole.clone()]
+    );
+    assert_eq!(
+        listed(&app, json!({ "paymentStatus": "PENDING" })).await,
+        vec![part.clone()]
+    );
+    let due = app
+        .ok(
+            "query($id: UUID!) { invoice(id: $id) { paymentStatus amountDue overdue } }",
+            json!({ "id": part }),
+        )
+        .await["invoice"]
+        .clone();
+    assert_eq!(
+        due,
+        json!({ "paymentStatus": "PENDING", "amountDue": "6.00", "overdue": false })
+    );
+}
