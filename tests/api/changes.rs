@@ -288,3 +288,74 @@ async fn bad_changes_are_refused() {
         .clone();
     assert_eq!(state, json!({ "plan": { "id": basic }, "pendingChange": null }));
 }
+
+/// A customer's life with a change in it: subscribed to Basic, billed,
+/// upgraded to Pro on the 3rd day, billed again, pays, is credited part of
+/// an invoice and refunded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lifecycle_with_an_upgrade_a_credit_note_and_a_refund() {
+    let app = TestApp::new().await;
+    let fee = |amount: &str| json!({ "amount": amount, "invoiceCadence": "ADVANCE" });
+    let basic = plan(&app, "Basic", "WEEKLY", "USD", &[fee("10")]).await;
+    let pro = plan(&app, "Pro", "WEEKLY", "USD", &[fee("25")]).await;
+    let s = hours_ago(10 * 24);
+    let customer = app.create_customer("acme", None).await;
+    let sub = subscribe(&app, &customer, &basic, json!({ "startAt": at(s) })).await;
+    bill_until(&app, s + Duration::hours(1)).await;
+    change_plan(&app, &sub, &pro, Some(s + Duration::days(3))).await;
+    bill_until(&app, Utc::now()).await;
+    // Week 1: 10.00 ahead. At its end: week 2 on Pro ahead (25.00), Basic
+    // settled 10 x 3/7 = 4.29 - 10.00 = -5.71, Pro 25 x 4/7 = 14.29: 33.58.
+    assert_eq!(
+        billed(&app, &customer).await,
+        amounts(&[&["10.00"], &["25.00", "-5.71", "14.29"]])
+    );
+    let list = invoices(&app, &customer).await;
+    let second = list[1]["id"].as_str().unwrap().to_string();
+    for invoice in &list {
+        let id = invoice["id"].as_str().unwrap();
+        let finalized = finalize(&app, id).await;
+        app.ok(
+            "mutation($i: UUID!, $a: Decimal!, $k: String!) { recordPayment(input: { invoiceId: $i, amount: $a, method: CARD, idempotencyKey: $k }) { invoice { paymentStatus } } }",
+            json!({ "i": id, "a": finalized["total"], "k": format!("pay-{id}") }),
+        )
+        .await;
+    }
+    // 5.00 of the paid second invoice back, paid out by bank transfer.
+    let note = app
+        .ok(
+            "mutation($i: UUID!) { createCreditNote(invoiceId: $i, input: { amount: \"5\", reason: PRODUCT_UNSATISFACTORY, refundTo: RECORD_REFUND, refundMethod: BANK_TRANSFER, refundReference: \"payout-1\" }) { number total amountCredited refundedAmount refunds { amount method reference } } }",
+            json!({ "i": second }),
+        )
+        .await["createCreditNote"]
+        .clone();
+    assert_eq!(
+        note,
+        json!({ "number": "CN-000001", "total": "5.00", "amountCredited": "0.00", "refundedAmount": "5.00",
+                "refunds": [{ "amount": "5.00", "method": "BANK_TRANSFER", "reference": "payout-1" }] })
+    );
+    let invoice = app
+        .ok(
+            "query($i: UUID!) { invoice(id: $i) { total amountPaid creditNoteTotal amountDue paymentStatus } }",
+            json!({ "i": second }),
+        )
+        .await["invoice"]
+        .clone();
+    assert_eq!(
+        invoice,
+        json!({ "total": "33.58", "amountPaid": "33.58", "creditNoteTotal": "5.00", "amountDue": "0.00", "paymentStatus": "PAID" })
+    );
+    // Pro is in force, nothing pending, and no credit balance was made.
+    let state = app
+        .ok(
+            "query($id: UUID!, $c: UUID!) { subscription(id: $id) { plan { id } pendingChange { startsAt } }
+               customer(id: $c) { creditBalance { amount } } }",
+            json!({ "id": sub, "c": customer }),
+        )
+        .await;
+    assert_eq!(
+        state["subscription"],
+        json!({ "plan": { "id": pro }, "pendingChange": null })
+    );
+    assert_eq!(state["customer"]["creditBalance"], json!([]));
+}
