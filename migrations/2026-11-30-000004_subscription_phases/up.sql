@@ -6,6 +6,20 @@
 -- previewed without reading phases.
 ALTER TABLE subscriptions ADD COLUMN phased boolean NOT NULL DEFAULT false;
 
+-- The last change of billing period: before cut_at periods followed
+-- cut_anchor and cut_billing_period(_count); from it, the subscription's
+-- own (anchored at cut_at). The period it falls in ends there.
+ALTER TABLE subscriptions
+    ADD COLUMN cut_at timestamptz,
+    ADD COLUMN cut_anchor timestamptz,
+    ADD COLUMN cut_billing_period text
+        CHECK (cut_billing_period IN ('DAILY', 'WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL')),
+    ADD COLUMN cut_billing_period_count integer CHECK (cut_billing_period_count > 0),
+    ADD CONSTRAINT subscriptions_cut_whole CHECK (
+        (cut_at IS NULL) = (cut_anchor IS NULL)
+        AND (cut_at IS NULL) = (cut_billing_period IS NULL)
+        AND (cut_at IS NULL) = (cut_billing_period_count IS NULL));
+
 CREATE TABLE subscription_phases (
     tenant_id       uuid        NOT NULL,
     subscription_id uuid        NOT NULL,

@@ -288,6 +288,10 @@ diesel::table! {
         updated_at -> Timestamptz,
         next_billing_at -> Nullable<Timestamptz>,
         phased -> Bool,
+        cut_at -> Nullable<Timestamptz>,
+        cut_anchor -> Nullable<Timestamptz>,
+        cut_billing_period -> Nullable<Text>,
+        cut_billing_period_count -> Nullable<Int4>,
     }
 }
 

@@ -45,6 +45,12 @@ pub struct SubscriptionRow {
     /// Whether the plan or quantities ever changed (see subscription_phases);
     /// a subscription never changed is read without its phases.
     pub phased: bool,
+    /// The last change of billing period and the rule before it (see
+    /// `domain::subscription::Cut`); all four set or none.
+    pub cut_at: Option<DateTime<Utc>>,
+    pub cut_anchor: Option<DateTime<Utc>>,
+    pub cut_billing_period: Option<BillingPeriod>,
+    pub cut_billing_period_count: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -127,6 +133,13 @@ pub async fn update_lifecycle(
         subscriptions::next_billing_at.eq(row.next_billing_at),
         subscriptions::plan_id.eq(row.plan_id),
         subscriptions::phased.eq(row.phased),
+        subscriptions::billing_anchor.eq(row.billing_anchor),
+        subscriptions::billing_period.eq(row.billing_period),
+        subscriptions::billing_period_count.eq(row.billing_period_count),
+        subscriptions::cut_at.eq(row.cut_at),
+        subscriptions::cut_anchor.eq(row.cut_anchor),
+        subscriptions::cut_billing_period.eq(row.cut_billing_period),
+        subscriptions::cut_billing_period_count.eq(row.cut_billing_period_count),
         subscriptions::updated_at.eq(now),
     ))
     .returning(SubscriptionRow::as_returning())

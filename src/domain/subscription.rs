@@ -55,6 +55,42 @@ pub struct Lifecycle {
     pub paused_at: Option<DateTime<Utc>>,
     /// When the subscription ends (or ended).
     pub ends_at: Option<DateTime<Utc>>,
+    /// The last change of billing period: before it, periods followed
+    /// another anchor and cadence, and the period it falls in ends there.
+    pub cut: Option<Cut>,
+}
+
+/// A change of billing period at `at`: periods before it follow `anchor`
+/// and `cadence`, periods from it the lifecycle's own (anchored at `at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    pub at: DateTime<Utc>,
+    pub anchor: DateTime<Utc>,
+    pub cadence: Cadence,
+}
+
+/// The anchor and cadence periods follow at `at`.
+pub fn rule_at(life: &Lifecycle, at: DateTime<Utc>) -> (DateTime<Utc>, Cadence) {
+    match life.cut {
+        Some(cut) if at < cut.at => (cut.anchor, cut.cadence),
+        _ => (life.billing_anchor, life.cadence),
+    }
+}
+
+/// The lifecycle with its billing period changed at `at` to `cadence`,
+/// anchored there. `at` must not precede an earlier cut.
+pub fn with_cut(life: &Lifecycle, at: DateTime<Utc>, cadence: Cadence) -> Lifecycle {
+    let (anchor, before) = rule_at(life, at - chrono::Duration::microseconds(1));
+    Lifecycle {
+        billing_anchor: at,
+        cadence,
+        cut: Some(Cut {
+            at,
+            anchor,
+            cadence: before,
+        }),
+        ..*life
+    }
 }
 
 /// Status at `now`: an ended subscription is CANCELLED whatever else holds;
@@ -224,18 +260,19 @@ pub fn validate_anchor(
 /// periods follow the anchor, also back from it.
 pub fn nominal_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
     let at = at.max(life.start_at);
-    if at >= life.billing_anchor {
-        return period_containing(life.billing_anchor, life.cadence, at);
+    let (anchor, cadence) = rule_at(life, at);
+    if at >= anchor {
+        return period_containing(anchor, cadence, at);
     }
     // Count back from the anchor; the anchor is at most a trial plus a
     // period ahead of the start (validate_anchor), so this is short.
     let mut n = -1;
-    while boundary(life.billing_anchor, life.cadence, n) > at {
+    while boundary(anchor, cadence, n) > at {
         n -= 1;
     }
     Period {
-        start: boundary(life.billing_anchor, life.cadence, n),
-        end: boundary(life.billing_anchor, life.cadence, n + 1),
+        start: boundary(anchor, cadence, n),
+        end: boundary(anchor, cadence, n + 1),
     }
 }
 
@@ -245,9 +282,14 @@ pub fn nominal_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
 /// the trial's end, cover the trial). Before the start, the first period.
 pub fn current_period(life: &Lifecycle, at: DateTime<Utc>) -> Period {
     let period = nominal_period(life, at);
+    // A change of billing period ends the period it falls in.
+    let end = match life.cut {
+        Some(cut) if at.max(life.start_at) < cut.at => period.end.min(cut.at),
+        _ => period.end,
+    };
     Period {
         start: period.start.max(life.start_at),
-        end: period.end,
+        end,
     }
 }
 
@@ -377,6 +419,7 @@ mod tests {
             trial_end: None,
             paused_at: None,
             ends_at: None,
+            cut: None,
         }
     }
 
@@ -612,6 +655,37 @@ mod tests {
         let at_end = bill_at(&paused, utc(2026, 2, 1));
         assert_eq!(at_end.advance, Some(period(utc(2026, 2, 1), utc(2026, 3, 1))));
         assert_eq!(at_end.next, Some(utc(2026, 3, 1)));
+    }
+
+    #[test]
+    fn a_change_of_billing_period_cuts_the_period_it_falls_in() {
+        let weekly = Cadence {
+            unit: BillingPeriod::Weekly,
+            count: 1,
+        };
+        let l = life(utc(2026, 1, 1));
+        let cut = with_cut(&l, utc(2026, 1, 10), weekly);
+        // Before the cut: January as it was, ending at the cut, whose nominal
+        // period (for proration) is still the whole month.
+        assert_eq!(
+            current_period(&cut, utc(2026, 1, 5)),
+            period(utc(2026, 1, 1), utc(2026, 1, 10))
+        );
+        assert_eq!(
+            nominal_period(&cut, utc(2026, 1, 5)),
+            period(utc(2026, 1, 1), utc(2026, 2, 1))
+        );
+        // From it: weeks anchored at the cut.
+        assert_eq!(
+            current_period(&cut, utc(2026, 1, 10)),
+            period(utc(2026, 1, 10), utc(2026, 1, 17))
+        );
+        assert_eq!(rule_at(&cut, utc(2026, 1, 9)), (utc(2026, 1, 1), MONTHLY));
+        assert_eq!(rule_at(&cut, utc(2026, 1, 10)), (utc(2026, 1, 10), weekly));
+        // The cut is a boundary: the month's part ends there, the week starts.
+        let at_cut = bill_at(&cut, utc(2026, 1, 10));
+        assert_eq!(at_cut.arrears, Some(period(utc(2026, 1, 1), utc(2026, 1, 10))));
+        assert_eq!(at_cut.advance, Some(period(utc(2026, 1, 10), utc(2026, 1, 17))));
     }
 
     #[test]

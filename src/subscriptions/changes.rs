@@ -21,7 +21,7 @@ use crate::domain::money::validate_quantity;
 use crate::domain::period::Period;
 use crate::domain::phase::{Effective, Phase, pending_after, phase_at};
 use crate::domain::stored::RecordStatus;
-use crate::domain::subscription::{self as rules, Status};
+use crate::domain::subscription::{self as rules, Lifecycle, Status};
 use crate::error::{AppError, AppResult};
 
 /// What a client asks to change.
@@ -35,7 +35,11 @@ pub enum TermsChange {
 
 /// A change worked out against the locked subscription, before it is stored.
 pub struct PlannedChange {
+    /// The subscription as it is.
     pub subscription: SubscriptionRow,
+    /// The subscription with the change: its plan, and for a change of
+    /// billing period the cut (its billing cursor stops there).
+    pub changed: SubscriptionRow,
     /// The phases with the change.
     pub phases: Vec<Phase>,
     /// The phases without it.
@@ -62,13 +66,17 @@ async fn plan_change(
     if rules::status_at(&life, now) == Status::Cancelled {
         return Err(AppError::conflict("subscription is cancelled"));
     }
+    let through = rules::billed_through(&life, row.next_billing_at);
+    if let Some(cut) = row.cut_at.filter(|cut| *cut > through) {
+        return Err(AppError::conflict(format!(
+            "the billing period changes at {}; further changes wait until that is billed",
+            cut.to_rfc3339()
+        )));
+    }
     let effective_at = match (effective, at) {
         // A subscription not started yet changes from its start.
         (Effective::Now, None) => now.max(row.start_at),
-        (Effective::Now, Some(at)) => {
-            let through = rules::billed_through(&life, row.next_billing_at);
-            rules::validate_change_at("at", at, through, now, true)?.max(row.start_at)
-        }
+        (Effective::Now, Some(at)) => rules::validate_change_at("at", at, through, now, true)?.max(row.start_at),
         (Effective::PeriodEnd, None) => rules::current_period(&life, now).end,
         (Effective::PeriodEnd, Some(_)) => {
             return Err(AppError::validation("at", "is only for changes effective NOW"));
@@ -103,6 +111,8 @@ async fn plan_change(
     let base = phase_at(&before, effective_at)
         .cloned()
         .expect("a subscription has a phase");
+    let (_, cadence_then) = rules::rule_at(&life, effective_at);
+    let mut new_cadence = None;
     let next = match change {
         TermsChange::Plan(plan_id) => {
             if plan_id == base.plan_id {
@@ -122,12 +132,8 @@ async fn plan_change(
                     format!("plan bills in {currency}; the subscription bills in {}", row.currency),
                 ));
             }
-            if cadence.unit != row.billing_period || cadence.count as i32 != row.billing_period_count {
-                return Err(AppError::validation(
-                    "planId",
-                    "plan bills on another billing period; a change keeps the subscription's billing period",
-                ));
-            }
+            // Another billing period cuts the period in progress at the change.
+            new_cadence = (cadence != cadence_then).then_some(cadence);
             Phase {
                 starts_at: effective_at,
                 plan_id,
@@ -141,7 +147,7 @@ async fn plan_change(
                 .into_iter()
                 .next()
                 .ok_or_else(|| AppError::not_found("price"))?;
-            let billed = price.plan_id == base.plan_id && bills_on(&price, &row);
+            let billed = price.plan_id == base.plan_id && bills_on(&price, &row, effective_at);
             if !billed || price.price_type != PriceType::Fixed {
                 return Err(AppError::validation(
                     "priceId",
@@ -164,8 +170,30 @@ async fn plan_change(
     let mut phases: Vec<Phase> = before.iter().filter(|p| p.starts_at != effective_at).cloned().collect();
     phases.push(next);
     phases.sort_by_key(|p| p.starts_at);
+    let mut changed = row.clone();
+    changed.phased = true;
+    // The plan column follows the latest phase, scheduled ones included,
+    // so a plan's live subscriptions include those moving to it.
+    if let Some(last) = phases.last() {
+        changed.plan_id = last.plan_id;
+    }
+    if let Some(cadence) = new_cadence {
+        let cut = rules::with_cut(&life, effective_at, cadence)
+            .cut
+            .expect("a cut was made");
+        changed.billing_anchor = effective_at;
+        changed.billing_period = cadence.unit;
+        changed.billing_period_count = cadence.count as i32;
+        changed.cut_at = Some(cut.at);
+        changed.cut_anchor = Some(cut.anchor);
+        changed.cut_billing_period = Some(cut.cadence.unit);
+        changed.cut_billing_period_count = Some(cut.cadence.count as i32);
+        // The cut is a boundary the run must bill.
+        changed.next_billing_at = changed.next_billing_at.map(|next| next.min(effective_at));
+    }
     Ok(PlannedChange {
         subscription: row,
+        changed,
         phases,
         before,
         effective_at,
@@ -198,19 +226,10 @@ pub async fn change_terms(
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
         let now = Utc::now();
-        let PlannedChange {
-            mut subscription,
-            phases,
-            ..
-        } = plan_change(conn, tenant_id, id, change, effective, at, now).await?;
-        phase_rows::upsert(conn, &phase_rows_of(&subscription, &phases, now)).await?;
-        subscription.phased = true;
-        // The plan column follows the latest phase, scheduled ones included,
-        // so a plan's live subscriptions include those moving to it.
-        if let Some(last) = phases.last() {
-            subscription.plan_id = last.plan_id;
-        }
-        Ok(subscriptions::update_lifecycle(conn, &subscription, now).await?)
+        let PlannedChange { changed, phases, .. } =
+            plan_change(conn, tenant_id, id, change, effective, at, now).await?;
+        phase_rows::upsert(conn, &phase_rows_of(&changed, &phases, now)).await?;
+        Ok(subscriptions::update_lifecycle(conn, &changed, now).await?)
     })
     .await
 }
@@ -234,6 +253,22 @@ pub async fn cancel_pending(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResu
         let stored = phase_rows::phases_of(conn, tenant_id, &[id]).await?;
         if let Some(last) = phases_of(&subscription, &stored).last() {
             subscription.plan_id = last.plan_id;
+        }
+        // A change of billing period that was pending goes with it.
+        if let (Some(cut), Some(anchor), Some(unit), Some(count)) = (
+            subscription.cut_at,
+            subscription.cut_anchor,
+            subscription.cut_billing_period,
+            subscription.cut_billing_period_count,
+        ) && cut > now
+        {
+            subscription.billing_anchor = anchor;
+            subscription.billing_period = unit;
+            subscription.billing_period_count = count;
+            subscription.cut_at = None;
+            subscription.cut_anchor = None;
+            subscription.cut_billing_period = None;
+            subscription.cut_billing_period_count = None;
         }
         Ok(subscriptions::update_lifecycle(conn, &subscription, now).await?)
     })
@@ -274,39 +309,44 @@ async fn preview_lines(
 ) -> AppResult<ChangePreview> {
     let PlannedChange {
         subscription,
+        changed,
         phases,
         before,
         effective_at,
     } = planned;
-    let life = lifecycle_of(&subscription);
-    let period = rules::current_period(&life, effective_at);
+    let (old_life, new_life) = (lifecycle_of(&subscription), lifecycle_of(&changed));
+    let old_period = rules::current_period(&old_life, effective_at);
+    // The period the change takes effect in, by the new terms.
+    let period = rules::current_period(&new_life, effective_at);
     let pauses: Vec<Period> = subscriptions::pauses_of(conn, tenant_id, &[subscription.id])
         .await?
         .iter()
         .map(|p| p.period())
         .collect();
-    let share = rules::share_of(&life, period, &pauses, period.end);
     let mut plan_ids: Vec<Uuid> = phases.iter().chain(&before).map(|p| p.plan_id).collect();
     plan_ids.sort();
     plan_ids.dedup();
     let prices = plans::prices_of_plans(conn, tenant_id, &plan_ids).await?;
     let currency = subscription.currency;
     let no_usage = PlanUsage::new();
-    let fixed_only = |lines: Vec<BilledLine>| -> Vec<BilledLine> {
-        lines.into_iter().filter(|l| l.line.meter_id.is_none()).collect()
-    };
-    let old = fixed_only(period_lines(
-        &phase_terms(&subscription, &before, &prices, period),
-        &no_usage,
-        &share,
-        currency,
-    )?);
-    let new = fixed_only(period_lines(
-        &phase_terms(&subscription, &phases, &prices, period),
-        &no_usage,
-        &share,
-        currency,
-    )?);
+    // The fixed fees a period bills on one version of the subscription.
+    let fees =
+        |row: &SubscriptionRow, life: &Lifecycle, phases: &[Phase], period: Period| -> AppResult<Vec<BilledLine>> {
+            let share = rules::share_of(life, period, &pauses, period.end);
+            let lines = period_lines(&phase_terms(row, phases, &prices, period), &no_usage, &share, currency)?;
+            Ok(lines.into_iter().filter(|l| l.line.meter_id.is_none()).collect())
+        };
+    let old = fees(&subscription, &old_life, &before, old_period)?;
+    let mut new = Vec::new();
+    if period.start > old_period.start {
+        // A new billing period cut the old one short at the change.
+        let cut_short = Period {
+            start: old_period.start,
+            end: effective_at,
+        };
+        new.extend(fees(&changed, &new_life, &phases, cut_short)?);
+    }
+    new.extend(fees(&changed, &new_life, &phases, period)?);
     let lines = difference(&old, &new, currency)?;
     let total = subtotal(&lines, currency)?;
     Ok(ChangePreview {
@@ -315,7 +355,7 @@ async fn preview_lines(
             .filter(|p| lines.iter().any(|l| l.line.price_id == p.id))
             .map(|p| (p.id, p))
             .collect(),
-        subscription,
+        subscription: changed,
         effective_at,
         period,
         lines,

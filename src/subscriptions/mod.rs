@@ -21,7 +21,7 @@ use crate::domain::period::Period;
 use crate::domain::period::{BillingPeriod, Cadence};
 use crate::domain::phase::{Phase, phases_in};
 use crate::domain::stored::RecordStatus;
-use crate::domain::subscription::{self as rules, CancelAt, Lifecycle, Payer, Refusal};
+use crate::domain::subscription::{self as rules, CancelAt, Cut, Lifecycle, Payer, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::plans::price_terms;
 
@@ -52,16 +52,31 @@ pub fn lifecycle_of(row: &SubscriptionRow) -> Lifecycle {
         trial_end: row.trial_end,
         paused_at: row.paused_at,
         ends_at: row.ends_at,
+        cut: match (
+            row.cut_at,
+            row.cut_anchor,
+            row.cut_billing_period,
+            row.cut_billing_period_count,
+        ) {
+            (Some(at), Some(anchor), Some(unit), Some(count)) => Some(Cut {
+                at,
+                anchor,
+                cadence: cadence_of(unit, count),
+            }),
+            _ => None,
+        },
     }
 }
 
-/// Whether a price bills on this subscription: active, and in its currency
-/// and cadence (a plan may gain prices in others after it was subscribed).
-pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow) -> bool {
+/// Whether a price bills on a subscription at `at`: active, and in its
+/// currency and the cadence in force then (a plan may gain prices in others
+/// after it was subscribed).
+pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow, at: DateTime<Utc>) -> bool {
+    let (_, cadence) = rules::rule_at(&lifecycle_of(subscription), at);
     price.status == RecordStatus::Active
         && price.currency == subscription.currency
-        && price.billing_period == subscription.billing_period
-        && price.billing_period_count == subscription.billing_period_count
+        && price.billing_period == cadence.unit
+        && u32::try_from(price.billing_period_count) == Ok(cadence.count)
 }
 
 /// A subscription's phases from its stored ones (sorted by start): a
@@ -119,7 +134,7 @@ pub fn phase_terms(
             span,
             prices: prices
                 .iter()
-                .filter(|p| p.plan_id == phase.plan_id && bills_on(p, subscription))
+                .filter(|p| p.plan_id == phase.plan_id && bills_on(p, subscription, span.start))
                 .filter_map(|p| {
                     let terms = match price_terms(p)? {
                         PriceTerms::Fixed {
@@ -211,6 +226,10 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
             // The start is the first boundary: fees billed in advance.
             next_billing_at: Some(draft.start_at),
             phased: false,
+            cut_at: None,
+            cut_anchor: None,
+            cut_billing_period: None,
+            cut_billing_period_count: None,
         };
         Ok(subscriptions::insert(conn, &row).await?)
     })

@@ -69,6 +69,13 @@ pub fn as_of(ctx: &Context<'_>, row: &SubscriptionRow) -> DateTime<Utc> {
     ctx.now().max(row.updated_at)
 }
 
+impl Subscription {
+    /// The anchor and cadence periods follow at the request's clock.
+    fn rule_now(&self, ctx: &Context<'_>) -> (DateTime<Utc>, period::Cadence) {
+        rules::rule_at(&lifecycle_of(&self.0), ctx.now())
+    }
+}
+
 #[Object(name = "Subscription")]
 impl Subscription {
     async fn id(&self) -> Uuid {
@@ -131,21 +138,24 @@ impl Subscription {
         self.0.currency.code()
     }
 
-    async fn billing_period(&self) -> Option<BillingPeriodType> {
-        Some(self.0.billing_period.into())
+    /// The billing period in force now (a plan change can switch it, from
+    /// the change on).
+    async fn billing_period(&self, ctx: &Context<'_>) -> Option<BillingPeriodType> {
+        Some(self.rule_now(ctx).1.unit.into())
     }
 
-    async fn billing_period_count(&self) -> i32 {
-        self.0.billing_period_count
+    async fn billing_period_count(&self, ctx: &Context<'_>) -> i32 {
+        i32::try_from(self.rule_now(ctx).1.count).unwrap_or(i32::MAX)
     }
 
     async fn start_at(&self) -> DateTime<Utc> {
         self.0.start_at
     }
 
-    /// Periods are cut from this instant, calendar-correct.
-    async fn billing_anchor(&self) -> DateTime<Utc> {
-        self.0.billing_anchor
+    /// Periods are cut from this instant, calendar-correct (the one in
+    /// force now: a change of billing period anchors them at the change).
+    async fn billing_anchor(&self, ctx: &Context<'_>) -> DateTime<Utc> {
+        self.rule_now(ctx).0
     }
 
     async fn trial_end(&self) -> Option<DateTime<Utc>> {
