@@ -14,6 +14,7 @@ use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
 use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
+use crate::db::phases::{self as phase_rows, PhaseRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
@@ -22,11 +23,12 @@ use crate::domain::invoice::InvoiceStatus;
 use crate::domain::invoice::{format_invoice_number, totals};
 use crate::domain::money::{AmountOverflow, Currency};
 use crate::domain::period::Period;
+use crate::domain::phase::{Phase, clip, phases_in};
 use crate::domain::pricing::{Charge, price_usage};
 use crate::domain::subscription as rules;
 use crate::error::{AppError, AppResult};
 use crate::plans::model_json;
-use crate::subscriptions::lifecycle_of;
+use crate::subscriptions::{lifecycle_of, phases_of};
 
 /// Drafts finalized per transaction by the billing run.
 const FINALIZE_BATCH: i64 = 100;
@@ -280,6 +282,9 @@ async fn finalize_locked(
 struct UsageContext {
     life: rules::Lifecycle,
     pauses: Vec<Period>,
+    /// Its plans over time: a usage line counts only the stretches its
+    /// price's plan was in force, as the billing run measured it.
+    phases: Vec<Phase>,
     currency: Currency,
 }
 
@@ -311,11 +316,26 @@ async fn recompute_usage(
     for p in subscriptions::pauses_of(conn, tenant_id, &subscription_ids).await? {
         pauses.entry(p.subscription_id).or_default().push(p.period());
     }
+    let rows = subscriptions::by_ids(conn, tenant_id, &subscription_ids).await?;
+    let phased: Vec<Uuid> = rows.iter().filter(|s| s.phased).map(|s| s.id).collect();
+    let mut stored_phases: HashMap<Uuid, Vec<PhaseRow>> = HashMap::new();
+    if !phased.is_empty() {
+        for row in phase_rows::phases_of(conn, tenant_id, &phased).await? {
+            stored_phases.entry(row.subscription_id).or_default().push(row);
+        }
+    }
     let mut contexts: HashMap<Uuid, UsageContext> = HashMap::new();
-    for subscription in subscriptions::by_ids(conn, tenant_id, &subscription_ids).await? {
+    for subscription in rows {
         let context = UsageContext {
             life: lifecycle_of(&subscription),
             pauses: pauses.remove(&subscription.id).unwrap_or_default(),
+            phases: phases_of(
+                &subscription,
+                stored_phases
+                    .get(&subscription.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            ),
             currency: subscription.currency,
         };
         contexts.insert(subscription.id, context);
@@ -331,10 +351,15 @@ async fn recompute_usage(
         .iter()
         .map(|i| {
             let line = &lines[*i];
-            match (context_of(line), line.period_start, line.period_end) {
-                (Some(context), Some(start), Some(end)) => {
-                    rules::billable_intervals(&context.life, Period { start, end }, &context.pauses, end)
-                        .iter()
+            let plan = line.price_id.and_then(|id| prices.get(&id)).map(|p| p.plan_id);
+            match (context_of(line), line.period_start, line.period_end, plan) {
+                (Some(context), Some(start), Some(end), Some(plan)) => {
+                    let period = Period { start, end };
+                    let billable = rules::billable_intervals(&context.life, period, &context.pauses, end);
+                    phases_in(&context.phases, period)
+                        .into_iter()
+                        .filter(|(phase, _)| phase.plan_id == plan)
+                        .flat_map(|(_, span)| clip(&billable, span))
                         .map(|p| (p.start, p.end))
                         .collect()
                 }

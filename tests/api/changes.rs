@@ -442,3 +442,74 @@ async fn a_change_of_billing_period_cuts_the_period_at_the_change() {
         (json!("DAILY"), s.into())
     );
 }
+
+/// Usage before a change is priced by the old plan and after it by the new,
+/// on the invoice and again when finalization recounts late events.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_is_priced_by_the_plan_in_force_when_it_happened() {
+    let app = TestApp::new().await;
+    let meter = app
+        .ok(
+            "mutation { createMeter(input: { name: \"Calls\", eventName: \"api_call\", aggregation: COUNT }) { id } }",
+            json!({}),
+        )
+        .await["createMeter"]["id"]
+        .clone();
+    let plan_with_calls = |name: &'static str, fee: &'static str, per_call: &'static str| {
+        let input = json!({ "name": name, "prices": [
+            { "currency": "USD", "billingPeriod": "WEEKLY", "type": "FIXED", "amount": fee },
+            { "currency": "USD", "billingPeriod": "WEEKLY", "type": "USAGE", "meterId": meter,
+              "billingModel": "PER_UNIT", "unitAmount": per_call }
+        ] });
+        let app = &app;
+        async move {
+            app.ok(
+                "mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }",
+                json!({ "input": input }),
+            )
+            .await["createPlan"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let basic = plan_with_calls("Basic", "10", "0.10").await;
+    let pro = plan_with_calls("Pro", "25", "0.05").await;
+    let s = hours_ago(10 * 24);
+    let customer = app.create_customer("acme", None).await;
+    let sub = subscribe(&app, &customer, &basic, json!({ "startAt": at(s) })).await;
+    let calls = |n: usize, when: chrono::DateTime<Utc>, prefix: &'static str| {
+        let events: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({ "eventId": format!("{prefix}-{i}"), "eventName": "api_call",
+                             "externalCustomerId": "acme", "timestamp": at(when) })
+            })
+            .collect();
+        let app = &app;
+        async move {
+            app.ok(
+                "mutation($events: [EventInput!]!) { ingestEvents(events: $events) { accepted } }",
+                json!({ "events": events }),
+            )
+            .await;
+        }
+    };
+    calls(10, s + Duration::days(1), "before").await;
+    calls(20, s + Duration::days(5), "after").await;
+    bill_until(&app, s + Duration::hours(1)).await;
+    change_plan(&app, &sub, &pro, Some(s + Duration::days(3))).await;
+    change(&app, "cancelSubscription", &sub, s + Duration::days(7)).await;
+    bill_until(&app, Utc::now()).await;
+    // Basic settled 4.29 - 10.00 = -5.71, Pro 25 x 4/7 = 14.29; 10 calls
+    // on Basic at 0.10 = 1.00, 20 on Pro at 0.05 = 1.00: 10.58.
+    assert_eq!(
+        billed(&app, &customer).await,
+        amounts(&[&["10.00"], &["-5.71", "14.29", "1.00", "1.00"]])
+    );
+    let closing = invoices(&app, &customer).await[1]["id"].as_str().unwrap().to_string();
+    let finalized = finalize(&app, &closing).await;
+    assert_eq!(
+        finalized["subtotal"], "10.58",
+        "finalization recounts each plan's own calls"
+    );
+}
