@@ -725,4 +725,38 @@ mod tests {
         let change = difference(&fixed_only(old), &fixed_only(new), usd()).unwrap();
         assert_eq!(amounts(&change), vec![(d("-4.00"), true), (d("8.00"), false)]);
     }
+
+    #[test]
+    fn a_change_at_the_period_end_bills_the_next_period_on_the_new_plan() {
+        let (basic, pro) = (Uuid::now_v7(), Uuid::now_v7());
+        let (basic_fee, pro_fee) = (Uuid::now_v7(), Uuid::now_v7());
+        let on = |plan, fee, amount: &str, from: i64, to: i64| PhaseTerms {
+            plan_id: plan,
+            span: span(from, to),
+            prices: vec![(fee, fixed(amount, true, Proration::Prorated))],
+        };
+        // Basic until day 7, Pro from day 7: the week that ends was Basic's
+        // alone (billed 10.00 ahead, nothing to settle), the next is Pro's.
+        let ending = [on(basic, basic_fee, "10", 0, 7)];
+        let starting = [on(pro, pro_fee, "25", 7, 14)];
+        let last = share(7, &[(0, 7)]);
+        let next = PeriodShare {
+            period: span(7, 14),
+            nominal: span(7, 14),
+            billable: vec![span(7, 14)],
+        };
+        let before = HashMap::from([(basic_fee, d("10.00"))]);
+        let arrears = Arrears {
+            share: &last,
+            phases: &ending,
+            billed_before: &before,
+        };
+        let advance = Advance {
+            share: &next,
+            phases: &starting,
+        };
+        let lines = boundary_lines(&PlanUsage::new(), Some(arrears), Some(advance), usd()).unwrap();
+        assert_eq!(amounts(&lines), vec![(d("25.00"), false)]);
+        assert_eq!(lines[0].line.price_id, pro_fee);
+    }
 }
