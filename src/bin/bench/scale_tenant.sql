@@ -32,10 +32,12 @@ WHERE s.tenant_id = '{SOURCE}';
 -- Named columns: invoice_date and payment_status are generated from these.
 INSERT INTO invoices (tenant_id, id, customer_id, subscription_id, status, number, currency, period_start, period_end,
                       subtotal, credits_applied, total, amount_paid, finalize_after, issued_at, due_at, finalized_at,
-                      voided_at, created_at, updated_at)
+                      voided_at, created_at, updated_at, credit_balance_applied, credit_note_total,
+                      amount_credited)
 SELECT r.tenant_id, r.id, r.customer_id, r.subscription_id, r.status, r.number, r.currency, r.period_start,
        r.period_end, r.subtotal, r.credits_applied, r.total, r.amount_paid, r.finalize_after, r.issued_at, r.due_at,
-       r.finalized_at, r.voided_at, r.created_at, r.updated_at
+       r.finalized_at, r.voided_at, r.created_at, r.updated_at, r.credit_balance_applied, r.credit_note_total,
+       r.amount_credited
 FROM invoices i CROSS JOIN copies,
     jsonb_populate_record(NULL::invoices, to_jsonb(i) || jsonb_build_object(
         'tenant_id', '{TARGET}'::uuid, 'id', pg_temp.copy_id(i.id, k),
@@ -45,7 +47,8 @@ WHERE i.tenant_id = '{SOURCE}';
 
 INSERT INTO invoice_line_items SELECT r.* FROM invoice_line_items l CROSS JOIN copies,
     jsonb_populate_record(NULL::invoice_line_items, to_jsonb(l) || jsonb_build_object(
-        'tenant_id', '{TARGET}'::uuid, 'invoice_id', pg_temp.copy_id(l.invoice_id, k))) r
+        'tenant_id', '{TARGET}'::uuid, 'invoice_id', pg_temp.copy_id(l.invoice_id, k),
+        'id', pg_temp.copy_id(l.id, k))) r
 WHERE l.tenant_id = '{SOURCE}';
 
 INSERT INTO wallets SELECT r.* FROM wallets w,
