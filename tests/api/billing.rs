@@ -722,3 +722,52 @@ async fn subtree_invoice_pages_agree_with_the_plain_answer_for_every_status_and_
         first_three(invoice_ids_by_page(&app, &b, false, Some("VOIDED")).await)
     );
 }
+
+/// A draft can be voided before it is issued: it takes no number (so the
+/// numbers stay gapless), can no longer be finalized, and its subscription
+/// boundary is not invoiced again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_can_be_voided_before_it_is_issued() {
+    let app = TestApp::new().await;
+    let customer = app.create_customer("acme", None).await;
+    let one_off = "mutation($c: UUID!) { createOneOffInvoice(customerId: $c, currency: \"USD\",
+        lines: [{ description: \"Setup\", unitAmount: \"20\" }]) { id } }";
+    let draft = id_of(&app, one_off, json!({ "c": customer }), "createOneOffInvoice").await;
+    let voided = app
+        .ok(
+            "mutation($id: UUID!) { voidInvoice(id: $id) { status number paymentStatus amountDue } }",
+            json!({ "id": draft }),
+        )
+        .await["voidInvoice"]
+        .clone();
+    assert_eq!(
+        voided,
+        json!({ "status": "VOIDED", "number": null, "paymentStatus": "VOID", "amountDue": "0.00" })
+    );
+    app.gql(FINALIZE, json!({ "id": draft }))
+        .await
+        .assert_error("CONFLICT", None);
+    // The next invoice issued takes the first number.
+    let next = id_of(&app, one_off, json!({ "c": customer }), "createOneOffInvoice").await;
+    let issued = app.ok(FINALIZE, json!({ "id": next })).await["finalizeInvoice"].clone();
+    assert_eq!(issued["number"], "INV-000001");
+
+    let plan = daily_plan(&app).await;
+    let sub_customer = app.create_customer("beta", None).await;
+    let start = ago(Duration::hours(2));
+    subscribe(&app, &sub_customer, &plan, start, "SELF").await;
+    bill(&app).await;
+    let opening = invoices(&app, &sub_customer, false).await;
+    assert_eq!(opening.len(), 1);
+    app.ok(
+        "mutation($id: UUID!) { voidInvoice(id: $id) { id } }",
+        json!({ "id": opening[0]["id"] }),
+    )
+    .await;
+    bill(&app).await;
+    assert_eq!(
+        invoices(&app, &sub_customer, false).await.len(),
+        1,
+        "the boundary is billed once"
+    );
+}
