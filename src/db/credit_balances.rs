@@ -9,12 +9,12 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::prepared::{PreparedExt, rows_of_keys_sql};
+use crate::db::prepared::{load_rows_of_keys, rows_of_keys_sql};
 use crate::db::schema::{customer_credit_balances, customer_credit_entries};
 use crate::domain::credit_balance::CreditBalanceReason;
 use crate::domain::money::Currency;
@@ -168,10 +168,5 @@ pub async fn balances_of_customers(
     static SQL: LazyLock<String> = LazyLock::new(|| {
         rows_of_keys_sql::<CreditBalanceRow>("customer_credit_balances", "customer_id", "r.customer_id, r.currency")
     });
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(customer_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, customer_ids).await
 }

@@ -5,13 +5,14 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Numeric, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Numeric, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::MAX_UUID;
-use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
+use crate::db::prepared::{
+    PageOrder, ParentPage, PreparedExt, load_parent_pages, load_rows_of_keys, parent_pages_sql, rows_of_keys_sql,
+};
 use crate::db::schema::{credit_note_lines, credit_notes, refunds};
 use crate::domain::credit_note::{CreditNoteReason, RefundDestination};
 use crate::domain::money::Currency;
@@ -175,12 +176,7 @@ pub async fn credit_notes_of_invoices(
 ) -> QueryResult<Vec<CreditNoteRow>> {
     static SQL: LazyLock<String> =
         LazyLock::new(|| rows_of_keys_sql::<CreditNoteRow>("credit_notes", "invoice_id", "r.invoice_id, r.id"));
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(invoice_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, invoice_ids).await
 }
 
 /// The lines of many credit notes.
@@ -196,12 +192,7 @@ pub async fn lines_of_credit_notes(
             "r.credit_note_id, r.line_item_id",
         )
     });
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(credit_note_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, credit_note_ids).await
 }
 
 /// The refunds of many credit notes, oldest first.
@@ -212,12 +203,7 @@ pub async fn refunds_of_credit_notes(
 ) -> QueryResult<Vec<RefundRow>> {
     static SQL: LazyLock<String> =
         LazyLock::new(|| rows_of_keys_sql::<RefundRow>("refunds", "credit_note_id", "r.credit_note_id, r.id"));
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(credit_note_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, credit_note_ids).await
 }
 
 /// One requested page of a customer's credit notes, newest first.
@@ -245,30 +231,14 @@ pub async fn credit_note_pages(
     tenant_id: Uuid,
     keys: &[CreditNotePageKey],
 ) -> QueryResult<Vec<IndexedCreditNote>> {
-    let ids: Vec<Uuid> = keys.iter().map(|k| k.customer_id).collect();
-    let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
-    let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<CreditNoteRow>("credit_notes", "n"));
-    let columns = COLUMNS.as_str();
-    diesel::sql_query(format!(
-        "SELECT k.idx, {columns}
-         FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(customer, after, lim, idx)
-         CROSS JOIN LATERAL (
-             SELECT * FROM credit_notes n
-             WHERE n.tenant_id = $1 AND n.customer_id = k.customer
-               AND n.id < COALESCE(k.after, {MAX_UUID})
-             ORDER BY n.id DESC
-             LIMIT k.lim
-         ) n
-         ORDER BY k.idx, n.id DESC"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Nullable<SqlUuid>>, _>(afters)
-    .bind::<Array<BigInt>, _>(limits)
-    .prepared()
-    .load(conn)
-    .await
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| parent_pages_sql::<CreditNoteRow>("credit_notes", "customer_id", PageOrder::Descending));
+    let pages = keys.iter().map(|k| ParentPage {
+        parent: k.customer_id,
+        after: k.after,
+        limit: k.limit,
+    });
+    load_parent_pages(conn, &SQL, tenant_id, pages).await
 }
 
 #[derive(QueryableByName)]

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Int4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::{PreparedExt, columns_of};
+use crate::db::prepared::{PageOrder, ParentPage, PreparedExt, columns_of, load_parent_pages, parent_pages_sql};
 use uuid::Uuid;
 
 use crate::db::MIN_UUID;
@@ -71,28 +71,14 @@ pub async fn children_pages(
     tenant_id: Uuid,
     keys: &[PageKey],
 ) -> QueryResult<Vec<IndexedRow>> {
-    let (ids, afters, limits) = page_arrays(keys);
-    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<CustomerRow>("customers", "c"));
-    let columns = COLUMNS.as_str();
-    diesel::sql_query(format!(
-        "SELECT k.idx, {columns}
-         FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(parent, after, lim, idx)
-         CROSS JOIN LATERAL (
-             SELECT * FROM customers c
-             WHERE c.tenant_id = $1 AND c.parent_customer_id = k.parent
-               AND c.id > COALESCE(k.after, {MIN_UUID})
-             ORDER BY c.id
-             LIMIT k.lim
-         ) c
-         ORDER BY k.idx, c.id"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Nullable<SqlUuid>>, _>(afters)
-    .bind::<Array<BigInt>, _>(limits)
-    .prepared()
-    .load(conn)
-    .await
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| parent_pages_sql::<CustomerRow>("customers", "parent_customer_id", PageOrder::Ascending));
+    let pages = keys.iter().map(|k| ParentPage {
+        parent: k.customer_id,
+        after: k.after,
+        limit: k.limit,
+    });
+    load_parent_pages(conn, &SQL, tenant_id, pages).await
 }
 
 /// Pages of whole subtrees (every level below the customer), in id order.

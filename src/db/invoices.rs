@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::MAX_UUID;
-use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
+use crate::db::prepared::{PreparedExt, columns_of, load_rows_of_keys, rows_of_keys_sql};
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::invoice::{InvoiceStatus, PaymentMethod};
@@ -218,12 +218,7 @@ pub async fn lines_of(
 ) -> QueryResult<Vec<LineRow>> {
     static SQL: LazyLock<String> =
         LazyLock::new(|| rows_of_keys_sql::<LineRow>("invoice_line_items", "invoice_id", "r.invoice_id, r.position"));
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(invoice_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, invoice_ids).await
 }
 
 /// Lines by their ids.
@@ -562,10 +557,5 @@ pub async fn payments_of(
 ) -> QueryResult<Vec<PaymentRow>> {
     static SQL: LazyLock<String> =
         LazyLock::new(|| rows_of_keys_sql::<PaymentRow>("payments", "invoice_id", "r.invoice_id, r.id"));
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(invoice_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, invoice_ids).await
 }

@@ -12,9 +12,15 @@
 //! with "cached plan must not change result type". [`columns_of`] writes
 //! a row type's columns out instead.
 
+use diesel::QueryableByName;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Nullable, Uuid as SqlUuid};
 use diesel::{QueryResult, Selectable};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::{MAX_UUID, MIN_UUID};
 
 /// A statement whose prepared form the connection may keep.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +83,97 @@ where
          ORDER BY {order_by}",
         columns = columns_of::<T>(table, "r"),
     )
+}
+
+/// Runs a [`rows_of_keys_sql`] statement: tenant `tenant_id`, keys `keys`.
+pub async fn load_rows_of_keys<R>(
+    conn: &mut AsyncPgConnection,
+    sql: &str,
+    tenant_id: Uuid,
+    keys: &[Uuid],
+) -> QueryResult<Vec<R>>
+where
+    R: QueryableByName<Pg> + Send + 'static,
+{
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(keys)
+        .prepared()
+        .load(conn)
+        .await
+}
+
+/// Which way a keyset page runs through ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageOrder {
+    /// Oldest first: ids above the cursor.
+    Ascending,
+    /// Newest first: ids below the cursor.
+    Descending,
+}
+
+/// Pages of `table` for many parents at once (matched on `parent_column`,
+/// tenant $1): the parents bound as $2, each page's cursor (the id it
+/// starts after, or null) as $3 and its size as $4. One index range per
+/// page through a LATERAL; each row comes with `idx`, the 1-based position
+/// of its page among the keys.
+pub fn parent_pages_sql<T>(table: &str, parent_column: &str, order: PageOrder) -> String
+where
+    T: Selectable<Pg>,
+    T::SelectExpression: QueryFragment<Pg>,
+{
+    let (compare, bound, direction) = match order {
+        PageOrder::Ascending => (">", MIN_UUID, "ASC"),
+        PageOrder::Descending => ("<", MAX_UUID, "DESC"),
+    };
+    format!(
+        "SELECT k.idx, {columns}
+         FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(parent, after, lim, idx)
+         CROSS JOIN LATERAL (
+             SELECT * FROM {table} r
+             WHERE r.tenant_id = $1 AND r.{parent_column} = k.parent
+               AND r.id {compare} COALESCE(k.after, {bound})
+             ORDER BY r.id {direction}
+             LIMIT k.lim
+         ) r
+         ORDER BY k.idx, r.id {direction}",
+        columns = columns_of::<T>(table, "r"),
+    )
+}
+
+/// One requested page of a [`parent_pages_sql`] statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParentPage {
+    pub parent: Uuid,
+    /// The page starts after this id (the previous page's last).
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Runs a [`parent_pages_sql`] statement for `pages` of tenant `tenant_id`.
+pub async fn load_parent_pages<R>(
+    conn: &mut AsyncPgConnection,
+    sql: &str,
+    tenant_id: Uuid,
+    pages: impl IntoIterator<Item = ParentPage>,
+) -> QueryResult<Vec<R>>
+where
+    R: QueryableByName<Pg> + Send + 'static,
+{
+    let (mut parents, mut afters, mut limits) = (Vec::new(), Vec::new(), Vec::new());
+    for page in pages {
+        parents.push(page.parent);
+        afters.push(page.after);
+        limits.push(page.limit);
+    }
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(parents)
+        .bind::<Array<Nullable<SqlUuid>>, _>(afters)
+        .bind::<Array<BigInt>, _>(limits)
+        .prepared()
+        .load(conn)
+        .await
 }
 
 #[cfg(test)]

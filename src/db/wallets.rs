@@ -11,14 +11,15 @@ use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Numeric, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::MAX_UUID;
-use crate::db::prepared::{PreparedExt, columns_of, rows_of_keys_sql};
+use crate::db::prepared::{
+    PageOrder, ParentPage, PreparedExt, load_parent_pages, load_rows_of_keys, parent_pages_sql, rows_of_keys_sql,
+};
 use crate::db::schema::{wallet_lots, wallet_transactions, wallets};
 use crate::domain::money::Currency;
 use crate::domain::wallet::{LotKind, TransactionKind, TransactionReason, WalletStatus};
@@ -145,12 +146,7 @@ pub async fn wallets_of_customers(
 ) -> QueryResult<Vec<WalletRow>> {
     static SQL: LazyLock<String> =
         LazyLock::new(|| rows_of_keys_sql::<WalletRow>("wallets", "customer_id", "r.customer_id, r.id"));
-    diesel::sql_query(SQL.as_str())
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(customer_ids)
-        .prepared()
-        .load(conn)
-        .await
+    load_rows_of_keys(conn, &SQL, tenant_id, customer_ids).await
 }
 
 /// Locks the wallet for the rest of the transaction.
@@ -454,30 +450,14 @@ pub async fn transaction_pages(
     tenant_id: Uuid,
     keys: &[TransactionPageKey],
 ) -> QueryResult<Vec<IndexedTransaction>> {
-    let ids: Vec<Uuid> = keys.iter().map(|k| k.wallet_id).collect();
-    let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
-    let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<TransactionRow>("wallet_transactions", "t"));
-    let columns = COLUMNS.as_str();
-    diesel::sql_query(format!(
-        "SELECT k.idx, {columns}
-         FROM unnest($2::uuid[], $3::uuid[], $4::int8[]) WITH ORDINALITY AS k(wallet, after, lim, idx)
-         CROSS JOIN LATERAL (
-             SELECT * FROM wallet_transactions t
-             WHERE t.tenant_id = $1 AND t.wallet_id = k.wallet
-               AND t.id < COALESCE(k.after, {MAX_UUID})
-             ORDER BY t.id DESC
-             LIMIT k.lim
-         ) t
-         ORDER BY k.idx, t.id DESC"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Nullable<SqlUuid>>, _>(afters)
-    .bind::<Array<BigInt>, _>(limits)
-    .prepared()
-    .load(conn)
-    .await
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| parent_pages_sql::<TransactionRow>("wallet_transactions", "wallet_id", PageOrder::Descending));
+    let pages = keys.iter().map(|k| ParentPage {
+        parent: k.wallet_id,
+        after: k.after,
+        limit: k.limit,
+    });
+    load_parent_pages(conn, &SQL, tenant_id, pages).await
 }
 
 #[derive(QueryableByName)]
