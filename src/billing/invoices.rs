@@ -14,7 +14,6 @@ use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
 use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
-use crate::db::phases::{self as phase_rows, PhaseRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
@@ -28,7 +27,7 @@ use crate::domain::pricing::{Charge, price_usage};
 use crate::domain::subscription as rules;
 use crate::error::{AppError, AppResult};
 use crate::plans::model_json;
-use crate::subscriptions::{lifecycle_of, phases_of};
+use crate::subscriptions::{lifecycle_of, phases_by_subscription};
 
 /// Drafts finalized per transaction by the billing run.
 const FINALIZE_BATCH: i64 = 100;
@@ -317,25 +316,13 @@ async fn recompute_usage(
         pauses.entry(p.subscription_id).or_default().push(p.period());
     }
     let rows = subscriptions::by_ids(conn, tenant_id, &subscription_ids).await?;
-    let phased: Vec<Uuid> = rows.iter().filter(|s| s.phased).map(|s| s.id).collect();
-    let mut stored_phases: HashMap<Uuid, Vec<PhaseRow>> = HashMap::new();
-    if !phased.is_empty() {
-        for row in phase_rows::phases_of(conn, tenant_id, &phased).await? {
-            stored_phases.entry(row.subscription_id).or_default().push(row);
-        }
-    }
+    let mut phases = phases_by_subscription(conn, tenant_id, &rows).await?;
     let mut contexts: HashMap<Uuid, UsageContext> = HashMap::new();
     for subscription in rows {
         let context = UsageContext {
             life: lifecycle_of(&subscription),
             pauses: pauses.remove(&subscription.id).unwrap_or_default(),
-            phases: phases_of(
-                &subscription,
-                stored_phases
-                    .get(&subscription.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
-            ),
+            phases: phases.remove(&subscription.id).unwrap_or_default(),
             currency: subscription.currency,
         };
         contexts.insert(subscription.id, context);

@@ -28,7 +28,6 @@ use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::db::billed_fees::{Stretch, billed_fees};
 use crate::db::invoices::{self as invoice_rows, InvoiceRow, LineRow};
-use crate::db::phases::{self as phase_rows, PhaseRow};
 use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
@@ -38,7 +37,7 @@ use crate::domain::period::Period;
 use crate::domain::proration::PeriodShare;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
-use crate::subscriptions::{lifecycle_of, phase_terms, phases_of};
+use crate::subscriptions::{lifecycle_of, phase_terms, phases_by_subscription};
 
 /// Subscriptions billed per transaction.
 const BATCH: i64 = 500;
@@ -209,18 +208,8 @@ async fn bill_tenant(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Billed>> {
     let sub_ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
-    let mut stored_phases: HashMap<Uuid, Vec<PhaseRow>> = HashMap::new();
-    let phased: Vec<Uuid> = subs.iter().filter(|s| s.phased).map(|s| s.id).collect();
-    let phase_list = if phased.is_empty() {
-        Vec::new()
-    } else {
-        phase_rows::phases_of(conn, tenant_id, &phased).await?
-    };
-    for row in phase_list {
-        stored_phases.entry(row.subscription_id).or_default().push(row);
-    }
-    let mut plan_ids: Vec<Uuid> = subs.iter().map(|s| s.plan_id).collect();
-    plan_ids.extend(stored_phases.values().flatten().map(|p| p.plan_id));
+    let phases = phases_by_subscription(conn, tenant_id, subs).await?;
+    let mut plan_ids: Vec<Uuid> = phases.values().flatten().map(|p| p.plan_id).collect();
     plan_ids.sort();
     plan_ids.dedup();
     let prices = plans::prices_of_plans(conn, tenant_id, &plan_ids).await?;
@@ -274,14 +263,14 @@ async fn bill_tenant(
         let life = lifecycle_of(sub);
         let bill = rules::bill_at(&life, at);
         let sub_pauses = pauses.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
-        let phases = phases_of(sub, stored_phases.get(&sub.id).map(Vec::as_slice).unwrap_or_default());
+        let phases = phases.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
         let arrears = bill.arrears.map(|period| {
             let share = rules::share_of(&life, period, sub_pauses, at);
-            (share, phase_terms(sub, &phases, &prices, period))
+            (share, phase_terms(sub, phases, &prices, period))
         });
         let advance = bill.advance.map(|period| {
             let share = rules::share_of(&life, period, sub_pauses, period.end);
-            (share, phase_terms(sub, &phases, &prices, period))
+            (share, phase_terms(sub, phases, &prices, period))
         });
         let usage = arrears
             .as_ref()

@@ -45,13 +45,6 @@ pub fn phases_in(phases: &[Phase], period: Period) -> Vec<(&Phase, Period)> {
             spans.push((phase, span));
         }
     }
-    // An instant before the first phase still belongs to it.
-    if spans.is_empty()
-        && let Some(first) = phases.first()
-        && period.start < period.end
-    {
-        spans.push((first, period));
-    }
     spans
 }
 

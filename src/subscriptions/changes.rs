@@ -147,7 +147,7 @@ async fn plan_change(
                 .into_iter()
                 .next()
                 .ok_or_else(|| AppError::not_found("price"))?;
-            let billed = price.plan_id == base.plan_id && bills_on(&price, &row, effective_at);
+            let billed = price.plan_id == base.plan_id && bills_on(&price, row.currency, cadence_then);
             if !billed || price.price_type != PriceType::Fixed {
                 return Err(AppError::validation(
                     "priceId",

@@ -3,7 +3,7 @@
 
 pub mod changes;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::customers::live_customer_for_update;
-use crate::db::phases::PhaseRow;
+use crate::db::phases::{self as phase_rows, PhaseRow};
 use crate::db::plans::{self, PriceRow};
 use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
 use crate::db::{DbPool, connection};
@@ -68,13 +68,12 @@ pub fn lifecycle_of(row: &SubscriptionRow) -> Lifecycle {
     }
 }
 
-/// Whether a price bills on a subscription at `at`: active, and in its
-/// currency and the cadence in force then (a plan may gain prices in others
+/// Whether a price bills on a subscription in `currency` while `cadence`
+/// is in force: active, and in both (a plan may gain prices in others
 /// after it was subscribed).
-pub fn bills_on(price: &PriceRow, subscription: &SubscriptionRow, at: DateTime<Utc>) -> bool {
-    let (_, cadence) = rules::rule_at(&lifecycle_of(subscription), at);
+pub fn bills_on(price: &PriceRow, currency: Currency, cadence: Cadence) -> bool {
     price.status == RecordStatus::Active
-        && price.currency == subscription.currency
+        && price.currency == currency
         && price.billing_period == cadence.unit
         && u32::try_from(price.billing_period_count) == Ok(cadence.count)
 }
@@ -97,6 +96,31 @@ pub fn phases_of(subscription: &SubscriptionRow, stored: &[PhaseRow]) -> Vec<Pha
             quantities: quantities_from_json(&row.quantities),
         })
         .collect()
+}
+
+/// The phases of each of `subscriptions` (see [`phases_of`]), reading the
+/// stored ones only for those ever changed: one statement, or none.
+pub async fn phases_by_subscription(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    subscriptions: &[SubscriptionRow],
+) -> diesel::QueryResult<HashMap<Uuid, Vec<Phase>>> {
+    let changed: Vec<Uuid> = subscriptions.iter().filter(|s| s.phased).map(|s| s.id).collect();
+    let mut stored: HashMap<Uuid, Vec<PhaseRow>> = HashMap::new();
+    if !changed.is_empty() {
+        for row in phase_rows::phases_of(conn, tenant_id, &changed).await? {
+            stored.entry(row.subscription_id).or_default().push(row);
+        }
+    }
+    Ok(subscriptions
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                phases_of(s, stored.get(&s.id).map(Vec::as_slice).unwrap_or_default()),
+            )
+        })
+        .collect())
 }
 
 /// Stored quantities, written by `quantities_to_json` from validated values.
@@ -127,32 +151,37 @@ pub fn phase_terms(
     prices: &[PriceRow],
     period: Period,
 ) -> Vec<PhaseTerms> {
+    let life = lifecycle_of(subscription);
+    let terms_of = |phase: &Phase, price: &PriceRow| {
+        Some(match price_terms(price)? {
+            PriceTerms::Fixed {
+                amount,
+                quantity,
+                in_advance,
+                proration,
+            } => PriceTerms::Fixed {
+                amount,
+                quantity: phase.quantities.get(&price.id).copied().unwrap_or(quantity),
+                in_advance,
+                proration,
+            },
+            usage => usage,
+        })
+    };
     phases_in(phases, period)
         .into_iter()
-        .map(|(phase, span)| PhaseTerms {
-            plan_id: phase.plan_id,
-            span,
-            prices: prices
-                .iter()
-                .filter(|p| p.plan_id == phase.plan_id && bills_on(p, subscription, span.start))
-                .filter_map(|p| {
-                    let terms = match price_terms(p)? {
-                        PriceTerms::Fixed {
-                            amount,
-                            quantity,
-                            in_advance,
-                            proration,
-                        } => PriceTerms::Fixed {
-                            amount,
-                            quantity: phase.quantities.get(&p.id).copied().unwrap_or(quantity),
-                            in_advance,
-                            proration,
-                        },
-                        usage => usage,
-                    };
-                    Some((p.id, terms))
-                })
-                .collect(),
+        .map(|(phase, span)| {
+            // A change of billing period switches the prices that bill.
+            let (_, cadence) = rules::rule_at(&life, span.start);
+            PhaseTerms {
+                plan_id: phase.plan_id,
+                span,
+                prices: prices
+                    .iter()
+                    .filter(|p| p.plan_id == phase.plan_id && bills_on(p, subscription.currency, cadence))
+                    .filter_map(|p| Some((p.id, terms_of(phase, p)?)))
+                    .collect(),
+            }
         })
         .collect()
 }

@@ -89,11 +89,7 @@ impl Subscription {
 
     /// The plan in force now.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        let plan_id = if self.0.phased {
-            current_phase(ctx, &self.0).await?.0.plan_id
-        } else {
-            self.0.plan_id
-        };
+        let plan_id = current_phase(ctx, &self.0).await?.0.plan_id;
         let row = ctx.loader().load_one(PlanById(plan_id)).await?;
         Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
     }
