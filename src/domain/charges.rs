@@ -81,20 +81,6 @@ pub struct PhaseTerms {
     pub prices: Vec<(Uuid, PriceTerms)>,
 }
 
-impl PhaseTerms {
-    /// One phase over the whole period: a subscription never changed.
-    pub fn whole(plan_id: Uuid, prices: Vec<(Uuid, PriceTerms)>) -> Self {
-        PhaseTerms {
-            plan_id,
-            span: Period {
-                start: chrono::DateTime::<chrono::Utc>::MIN_UTC,
-                end: chrono::DateTime::<chrono::Utc>::MAX_UTC,
-            },
-            prices,
-        }
-    }
-}
-
 /// The usage one plan prices: its meters over the billable stretches of
 /// the phases on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -477,7 +463,16 @@ mod tests {
     }
 
     fn one(prices: &[(Uuid, PriceTerms)]) -> Vec<PhaseTerms> {
-        vec![PhaseTerms::whole(Uuid::nil(), prices.to_vec())]
+        // One phase over any period: a subscription never changed.
+        let always = Period {
+            start: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            end: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        };
+        vec![PhaseTerms {
+            plan_id: Uuid::nil(),
+            span: always,
+            prices: prices.to_vec(),
+        }]
     }
 
     fn on_plan(usage: &HashMap<Uuid, Decimal>) -> PlanUsage {
