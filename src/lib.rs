@@ -10,6 +10,8 @@ pub mod embedded_pg;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod outbound;
+pub mod outbox;
 pub mod plans;
 pub mod state;
 pub mod subscriptions;

@@ -13,7 +13,9 @@ use crate::db::errors::unique_violation;
 use crate::db::events;
 use crate::db::{DbPool, connection};
 use crate::domain::metadata::{self, Metadata};
+use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::outbox::{self, views::CustomerView};
 
 /// A new customer, already validated by the domain rules.
 #[derive(Debug, Clone)]
@@ -56,9 +58,18 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CustomerDraft, limits
             metadata: metadata::metadata_to_json(&draft.metadata),
             parent_customer_id: draft.parent_customer_id,
         };
-        customers::insert(conn, &new)
+        let row = customers::insert(conn, &new)
             .await
-            .map_err(|e| write_error(e, &draft.external_customer_id))
+            .map_err(|e| write_error(e, &draft.external_customer_id))?;
+        outbox::emit(
+            conn,
+            tenant_id,
+            EventType::CustomerCreated,
+            row.id,
+            &CustomerView::from(&row),
+        )
+        .await?;
+        Ok(row)
     })
     .await
 }
@@ -91,9 +102,18 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
             metadata,
         };
         let external_id = patch.external_customer_id.unwrap_or(current.external_customer_id);
-        customers::update(conn, tenant_id, id, &changes, patch.address.as_ref())
+        let row = customers::update(conn, tenant_id, id, &changes, patch.address.as_ref())
             .await
-            .map_err(|e| write_error(e, &external_id))
+            .map_err(|e| write_error(e, &external_id))?;
+        outbox::emit(
+            conn,
+            tenant_id,
+            EventType::CustomerUpdated,
+            row.id,
+            &CustomerView::from(&row),
+        )
+        .await?;
+        Ok(row)
     })
     .await
 }
@@ -122,7 +142,16 @@ pub async fn archive(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Cust
                 "customer has subscriptions that have not ended: cancel them before archiving it",
             ));
         }
-        Ok(customers::archive(conn, tenant_id, id).await?)
+        let row = customers::archive(conn, tenant_id, id).await?;
+        outbox::emit(
+            conn,
+            tenant_id,
+            EventType::CustomerArchived,
+            row.id,
+            &CustomerView::from(&row),
+        )
+        .await?;
+        Ok(row)
     })
     .await
 }

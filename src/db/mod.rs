@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod invoice_lists;
 pub mod invoices;
 pub mod meters;
+pub mod outbox;
 pub mod phases;
 pub mod plans;
 pub mod prepared;

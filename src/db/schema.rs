@@ -200,6 +200,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_events (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        event_type -> Text,
+        object_type -> Text,
+        object_id -> Uuid,
+        occurred_at -> Timestamptz,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
     payments (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -412,6 +424,7 @@ diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(invoice_counters -> tenants (tenant_id));
 diesel::joinable!(meters -> tenants (tenant_id));
+diesel::joinable!(outbox_events -> tenants (tenant_id));
 diesel::joinable!(plans -> tenants (tenant_id));
 diesel::joinable!(usage_days -> tenants (tenant_id));
 
@@ -429,6 +442,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_line_items,
     invoices,
     meters,
+    outbox_events,
     payments,
     plans,
     prices,

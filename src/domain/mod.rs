@@ -15,6 +15,7 @@ pub mod invoice;
 pub mod metadata;
 pub mod meter;
 pub mod money;
+pub mod outbox;
 pub mod period;
 pub mod phase;
 pub mod pricing;
