@@ -37,3 +37,16 @@ pub async fn emit<T: Serialize>(
     rows::insert(conn, &row).await?;
     Ok(row)
 }
+
+/// The event as a webhook body carries it.
+pub fn envelope(event: &OutboxEventRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": event.id,
+        "type": event.event_type,
+        "tenantId": event.tenant_id,
+        "occurredAt": views::time(event.occurred_at),
+        "objectType": event.object_type,
+        "objectId": event.object_id,
+        "data": event.data,
+    })
+}

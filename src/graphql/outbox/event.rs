@@ -1,0 +1,40 @@
+use async_graphql::{Json, Object};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::outbox::OutboxEventRow;
+
+/// Something that happened to an object, as webhook endpoints receive it.
+pub struct WebhookEvent(pub OutboxEventRow);
+
+#[Object]
+impl WebhookEvent {
+    /// Also the `webhook-id` of every delivery of this event.
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// e.g. `customer.created`.
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+
+    /// e.g. `customer`.
+    async fn object_type(&self) -> &str {
+        &self.0.object_type
+    }
+
+    async fn object_id(&self) -> Uuid {
+        self.0.object_id
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// The object as this API showed it when the event occurred.
+    async fn data(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.data)
+    }
+}

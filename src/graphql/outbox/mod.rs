@@ -1,0 +1,3 @@
+//! Outbox events as the API shows them, and the webhooks that carry them.
+
+pub mod event;
