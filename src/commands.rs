@@ -111,7 +111,7 @@ async fn dev_api_key(config: &Config, url: &str) -> anyhow::Result<String> {
     Ok(key.secret().to_string())
 }
 
-fn write_private_file(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private_file(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

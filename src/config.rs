@@ -25,6 +25,8 @@ pub struct Config {
     pub billing_interval: Option<Duration>,
     pub billing: BillingSettings,
     pub log_format: LogFormat,
+    /// Seals stored secrets (base64 of 32 bytes); None uses the data folder's key.
+    pub secret_key: Option<String>,
 }
 
 /// How invoices are issued.
@@ -198,6 +200,7 @@ impl Config {
             Some(other) => bail!("BILLGRAPH_LOG_FORMAT must be text or json, not {other:?}"),
         };
         Ok(Config {
+            secret_key: get("BILLGRAPH_SECRET_KEY").filter(|v| !v.trim().is_empty()),
             database_url,
             data_dir: get("BILLGRAPH_DATA_DIR")
                 .map(PathBuf::from)

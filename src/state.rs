@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::{self, DbPool, StatementCounter};
 use crate::http::admission::Admission;
+use crate::secrets::SecretBox;
 
 /// Connections kept for API key lookups, so authentication never queues
 /// behind the requests it admits.
@@ -19,6 +20,8 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Each tenant's running and queued requests.
     pub admission: Arc<Admission>,
+    /// Seals and opens the secrets stored in the database.
+    pub secrets: SecretBox,
 }
 
 impl AppState {
@@ -28,7 +31,9 @@ impl AppState {
         let wait = config.limits.request_timeout.max(std::time::Duration::from_secs(1));
         let pool = db::build_pool(url, config.db_pool_size, wait, statements.clone())?;
         let auth_pool = db::build_pool(url, AUTH_POOL_SIZE, wait, statements.clone())?;
+        let secrets = SecretBox::for_config(&config)?;
         Ok(AppState {
+            secrets,
             pool,
             auth_pool,
             admission: Arc::new(Admission::new(config.sharing)),

@@ -1,5 +1,6 @@
 //! API tests: GraphQL over HTTP against a real PostgreSQL.
 
+mod python_env;
 mod support;
 
 mod auth;

@@ -91,6 +91,8 @@ impl TestApp {
         let mut config = Config::from_lookup(|_| None).expect("default config");
         config.database_url = Some(url.clone());
         config.db_pool_size = 8;
+        // A fixed key: every instance of a test shares its sealed secrets.
+        config.secret_key = Some(billgraph::secrets::TEST_KEY.to_string());
         config.sharing = Sharing::for_pool(config.db_pool_size);
         adjust(&mut config);
         let state = AppState::connect(config, &url, StatementCounter::default()).expect("pools");

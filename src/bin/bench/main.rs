@@ -111,6 +111,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let mut config = Config::from_lookup(|_| None)?;
     config.database_url = Some(url.clone());
     config.db_pool_size = 20;
+    config.secret_key = Some(billgraph::secrets::generate_key());
     // Measure slow requests instead of refusing them.
     config.limits.request_timeout = Duration::from_secs(300);
     let statements = StatementCounter::default();
