@@ -19,14 +19,14 @@ use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
 use crate::domain::credit_balance::{CreditBalanceReason, settle_with_balance};
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::invoice::PaymentStatus;
 use crate::domain::invoice::{format_invoice_number, totals};
 use crate::domain::money::{AmountOverflow, Currency};
+use crate::domain::outbox::{EventType, newly_paid};
 use crate::domain::period::Period;
 use crate::domain::phase::{Phase, clip, phases_in};
 use crate::domain::pricing::{Charge, price_usage};
 use crate::domain::subscription as rules;
-use crate::domain::invoice::PaymentStatus;
-use crate::domain::outbox::{EventType, newly_paid};
 use crate::error::{AppError, AppResult};
 use crate::outbox::objects::{emit_invoice, emit_invoices};
 use crate::outbox::views::invoice_payment_status;
@@ -166,7 +166,11 @@ pub async fn announce_overdue_batch(pool: &DbPool, now: DateTime<Utc>) -> AppRes
         tenants.dedup();
         let mut lines = Vec::new();
         for tenant_id in tenants {
-            let ids: Vec<Uuid> = overdue.iter().filter(|i| i.tenant_id == tenant_id).map(|i| i.id).collect();
+            let ids: Vec<Uuid> = overdue
+                .iter()
+                .filter(|i| i.tenant_id == tenant_id)
+                .map(|i| i.id)
+                .collect();
             lines.extend(rows::lines_of(conn, tenant_id, &ids).await?);
         }
         let all: Vec<&InvoiceRow> = overdue.iter().collect();

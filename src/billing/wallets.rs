@@ -22,12 +22,12 @@ use crate::db::errors::unique_violation;
 use crate::db::wallets::{self, DueWallet, IDEMPOTENCY_INDEX, LotRow, TransactionRow, WalletRow};
 use crate::db::{DbPool, connection};
 use crate::domain::money::{Currency, round_amount};
+use crate::domain::outbox::{EventType, crossed_below};
 pub use crate::domain::wallet::LotKind;
 use crate::domain::wallet::{
     Lot, TransactionKind, TransactionReason, WalletStatus, amount_to_credits, check_top_up, credits_forfeited_on_close,
     credits_to_amount, expired_lots, invoice_payment, plan_debit,
 };
-use crate::domain::outbox::{EventType, crossed_below};
 use crate::error::{AppError, AppResult};
 use crate::outbox::{self, views::WalletView};
 

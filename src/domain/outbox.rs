@@ -226,7 +226,10 @@ mod tests {
         let t = Some(dec("10"));
         assert!(crossed_below(t, dec("15"), dec("9.5")));
         assert!(crossed_below(t, dec("10"), dec("0")));
-        assert!(!crossed_below(t, dec("15"), dec("10")), "at the threshold is not below it");
+        assert!(
+            !crossed_below(t, dec("15"), dec("10")),
+            "at the threshold is not below it"
+        );
         assert!(!crossed_below(t, dec("9"), dec("5")), "already below");
         assert!(!crossed_below(t, dec("5"), dec("20")), "a top-up");
         assert!(!crossed_below(None, dec("15"), dec("0")), "no threshold");
@@ -238,9 +241,17 @@ mod tests {
         let wallet = matching_types(None, Some(ObjectType::Wallet)).unwrap();
         assert_eq!(
             wallet,
-            vec![EventType::WalletToppedUp, EventType::WalletDebited, EventType::WalletLowBalance]
+            vec![
+                EventType::WalletToppedUp,
+                EventType::WalletDebited,
+                EventType::WalletLowBalance
+            ]
         );
-        let named = [EventType::InvoicePaid, EventType::CustomerCreated, EventType::InvoicePaid];
+        let named = [
+            EventType::InvoicePaid,
+            EventType::CustomerCreated,
+            EventType::InvoicePaid,
+        ];
         assert_eq!(
             matching_types(Some(&named), None).unwrap(),
             vec![EventType::CustomerCreated, EventType::InvoicePaid]
@@ -249,7 +260,11 @@ mod tests {
             matching_types(Some(&named), Some(ObjectType::Invoice)).unwrap(),
             vec![EventType::InvoicePaid]
         );
-        assert!(matching_types(Some(&named), Some(ObjectType::Wallet)).unwrap().is_empty());
+        assert!(
+            matching_types(Some(&named), Some(ObjectType::Wallet))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

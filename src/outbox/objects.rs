@@ -47,13 +47,19 @@ pub async fn emit_invoices(
     }
     let mut lines_of: HashMap<(Uuid, Uuid), Vec<&LineRow>> = HashMap::new();
     for line in lines {
-        lines_of.entry((line.tenant_id, line.invoice_id)).or_default().push(line);
+        lines_of
+            .entry((line.tenant_id, line.invoice_id))
+            .or_default()
+            .push(line);
     }
     let now = Utc::now();
     let items: Vec<(Uuid, Uuid, InvoiceView)> = rows
         .iter()
         .map(|r| {
-            let own = lines_of.get(&(r.tenant_id, r.id)).map(Vec::as_slice).unwrap_or_default();
+            let own = lines_of
+                .get(&(r.tenant_id, r.id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             (r.tenant_id, r.id, InvoiceView::new(r, own, now))
         })
         .collect();

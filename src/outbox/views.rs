@@ -2,7 +2,7 @@
 //! fields, under the same names and in the same formats), so a receiver
 //! reads an event's `data` the way it reads a query's answer.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -22,9 +22,11 @@ use crate::domain::phase::{Phase, pending_after, phase_at};
 use crate::domain::subscription as rules;
 use crate::subscriptions::lifecycle_of;
 
-/// A timestamp as the GraphQL `DateTime` scalar writes it.
+/// A timestamp as the GraphQL `DateTime` scalar writes it once stored:
+/// PostgreSQL keeps microseconds, so a row built in memory shows what a
+/// later read of it shows.
 pub fn time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339()
+    at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at).to_rfc3339()
 }
 
 pub fn optional_time(at: Option<DateTime<Utc>>) -> Option<String> {

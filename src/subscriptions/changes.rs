@@ -18,11 +18,11 @@ use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::{DbPool, connection};
 use crate::domain::charges::{BilledLine, PlanUsage, PriceType, difference, period_lines, subtotal};
 use crate::domain::money::validate_quantity;
+use crate::domain::outbox::EventType;
 use crate::domain::period::Period;
 use crate::domain::phase::{Effective, Phase, pending_after, phase_at};
 use crate::domain::stored::RecordStatus;
 use crate::domain::subscription::{self as rules, Lifecycle, Status};
-use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
 use crate::outbox::objects::emit_subscription;
 

@@ -63,7 +63,7 @@ impl OutboxQueryRoot {
         let tenant_id = ctx.tenant_id();
         let row = ctx
             .request()
-            .run(move |conn| async move { Ok(rows::find(conn, tenant_id, id).await?) }.boxed())
+            .run(move |conn| rows::find(conn, tenant_id, id).boxed())
             .await?;
         Ok(WebhookEvent(row.ok_or_else(|| AppError::not_found("webhook event"))?))
     }
@@ -79,7 +79,13 @@ impl OutboxQueryRoot {
     ) -> Result<WebhookEventConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let Some(filter) = filter.unwrap_or_default().validate()? else {
-            return Ok(WebhookEventConnection::from_rows(Vec::new(), &page, 0, |r| r.id, WebhookEvent));
+            return Ok(WebhookEventConnection::from_rows(
+                Vec::new(),
+                &page,
+                0,
+                |r| r.id,
+                WebhookEvent,
+            ));
         };
         let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
         let with_total = wants_total_count(ctx);

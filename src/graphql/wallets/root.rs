@@ -157,7 +157,10 @@ impl WalletMutationRoot {
         id: Uuid,
         credits: Option<Decimal>,
     ) -> Result<Wallet> {
-        let threshold = credits.map(|t| validate_credits("credits", t)).transpose()?;
+        let threshold = credits
+            .map(|t| validate_credits("credits", t))
+            .transpose()
+            .map_err(AppError::from)?;
         Ok(Wallet(
             wallets::set_low_balance_threshold(ctx.pool(), ctx.tenant_id(), id, threshold, ctx.now()).await?,
         ))
