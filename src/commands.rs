@@ -154,8 +154,12 @@ pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) 
     database.close().await;
     let summary = result?;
     println!(
-        "billed {} boundaries: {} invoices created, {} finalized, {} wallet credit expiries",
-        summary.boundaries, summary.invoices_created, summary.invoices_finalized, summary.credits_expired
+        "billed {} boundaries: {} invoices created, {} finalized, {} found overdue, {} wallet credit expiries",
+        summary.boundaries,
+        summary.invoices_created,
+        summary.invoices_finalized,
+        summary.invoices_overdue,
+        summary.credits_expired
     );
     if summary.subscriptions_deferred > 0 {
         println!(

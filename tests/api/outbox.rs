@@ -830,3 +830,38 @@ async fn retention_deletes_only_events_older_than_the_setting() {
     assert_eq!(left[0]["objectId"], keep);
     assert_eq!(delete_expired(&app.state.pool, 30, Utc::now()).await.unwrap(), 0);
 }
+
+/// Statements one billing run makes for `subscriptions` new subscriptions
+/// (each billed, finalized and announced).
+async fn statements_of_a_run(subscriptions: usize) -> u64 {
+    let app = TestApp::with_config(|c| c.billing.invoice_grace = StdDuration::ZERO).await;
+    let (basic, _, _) = plans(&app).await;
+    let start = (Utc::now() - Duration::days(2)).to_rfc3339();
+    for i in 0..subscriptions {
+        let customer = app.create_customer(&format!("s-{i}"), None).await;
+        app.ok(
+            "mutation($input: CreateSubscriptionInput!) { createSubscription(input: $input) { id } }",
+            json!({ "input": { "customerId": customer, "planId": basic, "startAt": start } }),
+        )
+        .await;
+    }
+    let before = app.statements();
+    let summary = run(&app.state.pool, &app.state.config.billing, Utc::now())
+        .await
+        .unwrap();
+    let statements = app.statements() - before;
+    assert_eq!(summary.invoices_finalized, subscriptions);
+    assert_eq!(count_of(&app, "invoice.created").await, subscriptions);
+    assert_eq!(count_of(&app, "invoice.finalized").await, subscriptions);
+    statements
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_events_cost_the_same_statements_whatever_the_number_of_invoices() {
+    let few = statements_of_a_run(2).await;
+    let many = statements_of_a_run(12).await;
+    assert_eq!(
+        few, many,
+        "a run's statements grew with its invoices: {few} for 2, {many} for 12"
+    );
+}
