@@ -60,12 +60,56 @@ pub struct EventFilter {
     pub object_id: Option<Uuid>,
 }
 
-/// One page of a tenant's events through `filter`, newest first, after
-/// the event `after` (exclusive). Each shape walks one index and reads at
-/// most `limit` entries per range, whatever the tenant's number of events:
-/// one object's events by `outbox_events_object`; some types by
-/// `outbox_events_type`, one range per type merged by id; everything by
-/// the primary key.
+/// The statement behind a page of events, newest first. Its parameters
+/// are, in order: the tenant, the page size, then those the filter uses
+/// (the object id, the types) and the cursor when there is one. Each shape
+/// walks one index and reads at most a page of entries per range, whatever
+/// the tenant's number of events: one object's events by
+/// `outbox_events_object`; some types by `outbox_events_type`, one range
+/// per type merged by id; everything by the primary key.
+pub fn page_statement(filter: &EventFilter, after: bool) -> String {
+    let mut n = 2;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    match (&filter.types, filter.object_id) {
+        (Some(_), None) => {
+            let types = next();
+            let after = if after {
+                format!(" AND e.id < {}", next())
+            } else {
+                String::new()
+            };
+            format!(
+                "SELECT p.* FROM unnest({types}::text[]) AS t(event_type)
+                 CROSS JOIN LATERAL (
+                     SELECT e.* FROM outbox_events e
+                     WHERE e.tenant_id = $1 AND e.event_type = t.event_type{after}
+                     ORDER BY e.id DESC LIMIT $2
+                 ) p
+                 ORDER BY p.id DESC LIMIT $2"
+            )
+        }
+        (types, object_id) => {
+            let mut sql = String::from("SELECT e.* FROM outbox_events e WHERE e.tenant_id = $1");
+            if object_id.is_some() {
+                sql.push_str(&format!(" AND e.object_id = {}", next()));
+            }
+            if types.is_some() {
+                sql.push_str(&format!(" AND e.event_type = ANY({}::text[])", next()));
+            }
+            if after {
+                sql.push_str(&format!(" AND e.id < {}", next()));
+            }
+            sql.push_str(" ORDER BY e.id DESC LIMIT $2");
+            sql
+        }
+    }
+}
+
+/// One page of a tenant's events through `filter` (see [`page_statement`]),
+/// after the event `after` (exclusive).
 pub async fn page(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -73,66 +117,20 @@ pub async fn page(
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<OutboxEventRow>> {
-    use outbox_events as e;
-    match (&filter.types, filter.object_id) {
-        (Some(types), None) => page_of_types(conn, tenant_id, types, after, limit).await,
-        (types, object_id) => {
-            let mut query = e::table
-                .filter(e::tenant_id.eq(tenant_id))
-                .select(OutboxEventRow::as_select())
-                .order(e::id.desc())
-                .limit(limit)
-                .into_boxed();
-            if let Some(object_id) = object_id {
-                query = query.filter(e::object_id.eq(object_id));
-            }
-            if let Some(types) = types {
-                query = query.filter(e::event_type.eq_any(types.clone()));
-            }
-            if let Some(after) = after {
-                query = query.filter(e::id.lt(after));
-            }
-            query.load(conn).await
-        }
+    let mut query = diesel::sql_query(page_statement(filter, after.is_some()))
+        .into_boxed::<Pg>()
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<BigInt, _>(limit);
+    if let Some(object_id) = filter.object_id {
+        query = query.bind::<SqlUuid, _>(object_id);
     }
-}
-
-/// The newest events of some types: the newest `limit` of each type (one
-/// index range each), then the newest `limit` of those.
-async fn page_of_types(
-    conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    types: &[String],
-    after: Option<Uuid>,
-    limit: i64,
-) -> QueryResult<Vec<OutboxEventRow>> {
-    const SQL: &str = "SELECT p.* FROM unnest($2::text[]) AS t(event_type)
-         CROSS JOIN LATERAL (
-             SELECT e.* FROM outbox_events e
-             WHERE e.tenant_id = $1 AND e.event_type = t.event_type {after}
-             ORDER BY e.id DESC LIMIT $3
-         ) p
-         ORDER BY p.id DESC LIMIT $3";
-    let query = |after: &str| diesel::sql_query(SQL.replace("{after}", after));
-    match after {
-        None => {
-            query("")
-                .bind::<SqlUuid, _>(tenant_id)
-                .bind::<Array<Text>, _>(types)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await
-        }
-        Some(after) => {
-            query("AND e.id < $4")
-                .bind::<SqlUuid, _>(tenant_id)
-                .bind::<Array<Text>, _>(types)
-                .bind::<BigInt, _>(limit)
-                .bind::<SqlUuid, _>(after)
-                .load(conn)
-                .await
-        }
+    if let Some(types) = &filter.types {
+        query = query.bind::<Array<Text>, _>(types.clone());
     }
+    if let Some(after) = after {
+        query = query.bind::<SqlUuid, _>(after);
+    }
+    query.load(conn).await
 }
 
 /// How many of a tenant's events `filter` matches.

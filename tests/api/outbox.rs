@@ -865,3 +865,94 @@ async fn batch_events_cost_the_same_statements_whatever_the_number_of_invoices()
         "a run's statements grew with its invoices: {few} for 2, {many} for 12"
     );
 }
+
+#[derive(diesel::QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_shape_walks_an_index_whatever_the_number_of_events() {
+    use billgraph::db::outbox::{EventFilter, page_statement};
+
+    let app = TestApp::new().await;
+    let customer = app.create_customer("busy", None).await;
+    let mut conn = AsyncPgConnection::establish(&app.url).await.unwrap();
+    // 60,000 events of the tenant, across types and objects.
+    diesel::sql_query(
+        "INSERT INTO outbox_events (tenant_id, id, event_type, object_type, object_id, occurred_at, data)
+         SELECT o.tenant_id, gen_random_uuid(),
+                (ARRAY['invoice.created','invoice.paid','wallet.debited','customer.updated'])[1 + i % 4],
+                'invoice', gen_random_uuid(), now(), '{}'::jsonb
+         FROM outbox_events o, generate_series(1, 60000) AS i",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query("ANALYZE outbox_events")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let tenant: Vec<PlanLine> = diesel::sql_query(format!(
+        "SELECT tenant_id::text AS \"QUERY PLAN\" FROM outbox_events WHERE object_id = '{customer}'"
+    ))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let tenant = &tenant[0].line;
+
+    let types = Some(vec!["invoice.paid".to_string(), "wallet.debited".to_string()]);
+    let object_id = Some(customer.parse().unwrap());
+    let shapes = [
+        (EventFilter::default(), "outbox_events_pkey"),
+        (
+            EventFilter {
+                types: types.clone(),
+                object_id: None,
+            },
+            "outbox_events_type",
+        ),
+        (EventFilter { types: None, object_id }, "outbox_events_object"),
+        (EventFilter { types, object_id }, "outbox_events_object"),
+    ];
+    for (i, (filter, index)) in shapes.iter().enumerate() {
+        for after in [false, true] {
+            let sql = page_statement(filter, after);
+            let name = format!("page_{i}_{after}");
+            diesel::sql_query(format!("PREPARE {name} AS {sql}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let mut args = vec![format!("'{tenant}'"), "20".to_string()];
+            if let Some(id) = filter.object_id {
+                args.push(format!("'{id}'"));
+            }
+            if let Some(types) = &filter.types {
+                args.push(format!("ARRAY['{}']", types.join("','")));
+            }
+            if after {
+                args.push("'ffffffff-ffff-7fff-bfff-ffffffffffff'".to_string());
+            }
+            let plan: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN EXECUTE {name}({})", args.join(", ")))
+                .load(&mut conn)
+                .await
+                .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+            let text = plan.join("\n");
+            assert!(
+                text.contains(index),
+                "shape {i} (after: {after}) does not use {index}:\n{text}"
+            );
+            assert!(
+                !text.contains("Seq Scan"),
+                "shape {i} (after: {after}) scans the table:\n{text}"
+            );
+            assert!(
+                !text.contains("Bitmap"),
+                "shape {i} (after: {after}) reads every match:\n{text}"
+            );
+        }
+    }
+}
