@@ -273,6 +273,23 @@ async fn customer_hierarchy_and_mapping_changes_each_write_one_event_showing_the
     .await
     .assert_error("NOT_FOUND", None);
     only_event(&app, "integration_mapping.deleted", &mapping).await;
+
+    app.ok(
+        "mutation($id: UUID!) { setCustomerParent(id: $id, parentCustomerId: null) { id } }",
+        json!({ "id": child }),
+    )
+    .await;
+    app.ok(
+        "mutation($id: UUID!) { archiveCustomer(id: $id) { id } }",
+        json!({ "id": child }),
+    )
+    .await;
+    let archived = only_event(&app, "customer.archived", &child).await;
+    assert_eq!(archived["data"]["status"], "ARCHIVED");
+    assert_eq!(archived["data"], customer_view(&app, &child).await);
+    let moves = events(&app, json!({ "types": ["customer.parent_changed"], "objectId": child })).await;
+    assert_eq!(moves.len(), 2);
+    assert_eq!(moves[0]["data"]["parentCustomerId"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -406,6 +423,33 @@ async fn invoices_payments_and_credit_notes_write_their_events_and_paid_once_set
     assert_eq!(paid["data"]["amountDue"], "0.00");
     assert_eq!(paid["data"], invoice_view(&app, &invoice).await);
 
+    // A credit note of a line of the paid invoice, refunded by bank transfer:
+    // its lines and refunds travel with it.
+    let line = paid["data"]["lineItems"][0]["id"].as_str().unwrap().to_string();
+    let refund_note = id_of(
+        &app,
+        "mutation($id: UUID!, $line: UUID!) { createCreditNote(invoiceId: $id, input: {
+            lines: [{ lineItemId: $line, amount: \"5\" }], reason: PRODUCT_UNSATISFACTORY,
+            refundTo: RECORD_REFUND, refundMethod: BANK_TRANSFER, refundReference: \"r-1\" }) { id } }",
+        json!({ "id": invoice, "line": line }),
+        "createCreditNote",
+    )
+    .await;
+    let note_event = only_event(&app, "credit_note.created", &refund_note).await;
+    let shown = app.ok(CREDIT_NOTE, json!({ "id": refund_note })).await["creditNote"].clone();
+    assert_eq!(
+        note_event["data"],
+        with_relation_ids(&shown, &["invoice", "customer", "wallet", "lineItem"])
+    );
+    assert_eq!(
+        note_event["data"]["lines"],
+        json!([{ "lineItemId": line, "amount": "5.00" }])
+    );
+    assert_eq!(note_event["data"]["refunds"][0]["reference"], "r-1");
+    assert_eq!(note_event["data"]["refundedAmount"], "5.00");
+    // It was paid already: no second invoice.paid.
+    only_event(&app, "invoice.paid", &invoice).await;
+
     // A credit note that cancels what is due settles the invoice too.
     let credited = one_off(&app, &customer, "5").await;
     finalize(&app, &credited).await;
@@ -434,6 +478,19 @@ async fn invoices_payments_and_credit_notes_write_their_events_and_paid_once_set
     let paid = only_event(&app, "invoice.paid", &nothing).await;
     assert_eq!(paid["data"]["total"], "0.00");
 
+    // A negative invoice leaves 20.00 on the credit balance, which pays the next one.
+    let negative = one_off(&app, &customer, "-10").await;
+    finalize(&app, &negative).await;
+    assert_eq!(
+        only_event(&app, "invoice.paid", &negative).await["data"]["creditBalanceGranted"],
+        "20.00"
+    );
+    let from_balance = one_off(&app, &customer, "5").await;
+    finalize(&app, &from_balance).await;
+    let paid = only_event(&app, "invoice.paid", &from_balance).await;
+    assert_eq!(paid["data"]["creditBalanceApplied"], "10.00");
+    assert_eq!(paid["data"], invoice_view(&app, &from_balance).await);
+
     // Voiding.
     let voided = one_off(&app, &customer, "3").await;
     app.ok(
@@ -444,7 +501,7 @@ async fn invoices_payments_and_credit_notes_write_their_events_and_paid_once_set
     let event = only_event(&app, "invoice.voided", &voided).await;
     assert_eq!(event["data"]["status"], "VOIDED");
     assert_eq!(event["data"], invoice_view(&app, &voided).await);
-    assert_eq!(count_of(&app, "invoice.paid").await, 3);
+    assert_eq!(count_of(&app, "invoice.paid").await, 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
