@@ -67,6 +67,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     if let Some(interval) = config.billing_interval {
         crate::billing::run::spawn_worker(state.pool.clone(), config.billing, interval);
     }
+    crate::outbox::retention::spawn_worker(state.pool.clone(), config.event_retention_days);
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "binding {} (set BILLGRAPH_LISTEN to use another address)",
@@ -153,8 +154,12 @@ pub async fn bill(config: Config, until: Option<chrono::DateTime<chrono::Utc>>) 
     database.close().await;
     let summary = result?;
     println!(
-        "billed {} boundaries: {} invoices created, {} finalized, {} wallet credit expiries",
-        summary.boundaries, summary.invoices_created, summary.invoices_finalized, summary.credits_expired
+        "billed {} boundaries: {} invoices created, {} finalized, {} found overdue, {} wallet credit expiries",
+        summary.boundaries,
+        summary.invoices_created,
+        summary.invoices_finalized,
+        summary.invoices_overdue,
+        summary.credits_expired
     );
     if summary.subscriptions_deferred > 0 {
         println!(

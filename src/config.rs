@@ -24,6 +24,8 @@ pub struct Config {
     /// How often the billing worker runs; None switches it off.
     pub billing_interval: Option<Duration>,
     pub billing: BillingSettings,
+    /// Days outbox events are kept (at least 30).
+    pub event_retention_days: u32,
     pub log_format: LogFormat,
     /// Seals stored secrets (base64 of 32 bytes); None uses the data folder's key.
     pub secret_key: Option<String>,
@@ -194,6 +196,14 @@ impl Config {
         if max_boundaries_per_run < 1 {
             bail!("BILLGRAPH_MAX_BOUNDARIES_PER_RUN must be at least 1");
         }
+        let event_retention_days: u32 = parse(
+            &get,
+            "BILLGRAPH_EVENT_RETENTION_DAYS",
+            crate::outbox::retention::MIN_RETENTION_DAYS,
+        )?;
+        if event_retention_days < crate::outbox::retention::MIN_RETENTION_DAYS {
+            bail!("BILLGRAPH_EVENT_RETENTION_DAYS must be at least 30");
+        }
         let log_format = match get("BILLGRAPH_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -231,6 +241,7 @@ impl Config {
                 )?,
                 max_boundaries_per_run,
             },
+            event_retention_days,
             log_format,
         })
     }
@@ -329,5 +340,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.limits.max_backdate_days, 30);
         assert_eq!(c.billing.max_boundaries_per_run, 7);
+    }
+
+    #[test]
+    fn events_are_kept_at_least_thirty_days() {
+        assert_eq!(config(&[]).unwrap().event_retention_days, 30);
+        let c = config(&[("BILLGRAPH_EVENT_RETENTION_DAYS", "90")]).unwrap();
+        assert_eq!(c.event_retention_days, 90);
+        let err = config(&[("BILLGRAPH_EVENT_RETENTION_DAYS", "29")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_EVENT_RETENTION_DAYS"), "{err}");
     }
 }

@@ -24,7 +24,11 @@ use crate::domain::credit_note::{
     check_credit_amount, format_credit_note_number, plan_credit_note,
 };
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::outbox::objects::emit_invoice_if_paid;
+use crate::outbox::views::{CreditNoteView, invoice_payment_status};
+use crate::outbox::{self};
 
 /// What to credit, as the client sent it (amounts not yet checked against
 /// the invoice's currency).
@@ -185,6 +189,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
             })
             .collect();
         rows::insert_lines(conn, &note_lines).await?;
+        let before = invoice_payment_status(&invoice);
         invoice.credit_note_total += split.total;
         invoice.amount_credited += split.amount_credited;
         invoice.updated_at = now;
@@ -192,6 +197,10 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
         if let Some(refund) = refund {
             pay_back(conn, &invoice, &note, &split, refund, wallet).await?;
         }
+        let refunds = rows::refunds_of_credit_notes(conn, tenant_id, &[note.id]).await?;
+        let view = CreditNoteView::new(&note, &note_lines, &refunds);
+        outbox::emit(conn, tenant_id, EventType::CreditNoteCreated, note.id, &view).await?;
+        emit_invoice_if_paid(conn, before, &invoice).await?;
         Ok(note)
     })
     .await

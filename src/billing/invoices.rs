@@ -19,13 +19,17 @@ use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
 use crate::domain::credit_balance::{CreditBalanceReason, settle_with_balance};
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::invoice::PaymentStatus;
 use crate::domain::invoice::{format_invoice_number, totals};
 use crate::domain::money::{AmountOverflow, Currency};
+use crate::domain::outbox::{EventType, newly_paid};
 use crate::domain::period::Period;
 use crate::domain::phase::{Phase, clip, phases_in};
 use crate::domain::pricing::{Charge, price_usage};
 use crate::domain::subscription as rules;
 use crate::error::{AppError, AppResult};
+use crate::outbox::objects::{emit_invoice, emit_invoices};
+use crate::outbox::views::invoice_payment_status;
 use crate::plans::model_json;
 use crate::subscriptions::{lifecycle_of, phases_by_subscription};
 
@@ -150,6 +154,32 @@ pub async fn finalize_due_batch(
     .await
 }
 
+/// Emits invoice.overdue for up to one batch of invoices that became
+/// overdue by `now` (finalized, unpaid, past their due date), each exactly
+/// once; returns how many. The run calls it until it returns 0.
+pub async fn announce_overdue_batch(pool: &DbPool, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut conn = connection(pool).await?;
+    conn.transaction(async |conn| {
+        let overdue = rows::mark_overdue_announced(conn, now, FINALIZE_BATCH).await?;
+        let mut tenants: Vec<Uuid> = overdue.iter().map(|i| i.tenant_id).collect();
+        tenants.sort();
+        tenants.dedup();
+        let mut lines = Vec::new();
+        for tenant_id in tenants {
+            let ids: Vec<Uuid> = overdue
+                .iter()
+                .filter(|i| i.tenant_id == tenant_id)
+                .map(|i| i.id)
+                .collect();
+            lines.extend(rows::lines_of(conn, tenant_id, &ids).await?);
+        }
+        let all: Vec<&InvoiceRow> = overdue.iter().collect();
+        emit_invoices(conn, EventType::InvoiceOverdue, &all, &lines).await?;
+        Ok(overdue.len())
+    })
+    .await
+}
+
 /// Finalizes a draft now (finalizeInvoice).
 pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid, id: Uuid) -> AppResult<InvoiceRow> {
     let mut conn = connection(pool).await?;
@@ -198,6 +228,8 @@ async fn finalize_locked(
     let mut wallet_holders: HashSet<(Uuid, Currency)> = HashSet::new();
     let mut balances = LockedBalances::default();
     let mut refused: Vec<(Uuid, AmountOverflow)> = Vec::new();
+    // The lines as finalized, for the events.
+    let mut final_lines: Vec<LineRow> = Vec::new();
     for tenant_id in tenants {
         let of_tenant: Vec<&InvoiceRow> = drafts.iter().filter(|d| d.tenant_id == tenant_id).collect();
         let ids: Vec<Uuid> = of_tenant.iter().map(|d| d.id).collect();
@@ -208,9 +240,10 @@ async fn finalize_locked(
             .filter(|d| !overflowed.iter().any(|(id, _)| *id == d.id))
             .collect();
         refused.extend(overflowed);
-        for line in lines {
+        for line in &lines {
             amounts.entry(line.invoice_id).or_default().push(line.amount);
         }
+        final_lines.extend(lines);
         let first = rows::take_invoice_numbers(conn, tenant_id, of_tenant.len() as i64).await?;
         numbers.insert(tenant_id, first);
         let mut payers: Vec<Uuid> = of_tenant.iter().map(|d| d.customer_id).collect();
@@ -274,6 +307,14 @@ async fn finalize_locked(
         finalized.push(invoice);
     }
     rows::save_finalized(conn, &finalized).await?;
+    let all: Vec<&InvoiceRow> = finalized.iter().collect();
+    emit_invoices(conn, EventType::InvoiceFinalized, &all, &final_lines).await?;
+    // Covered by credits, or with nothing to pay: settled as it is issued.
+    let paid: Vec<&InvoiceRow> = all
+        .into_iter()
+        .filter(|i| newly_paid(PaymentStatus::Pending, invoice_payment_status(i)))
+        .collect();
+    emit_invoices(conn, EventType::InvoicePaid, &paid, &final_lines).await?;
     Ok((finalized, refused))
 }
 
@@ -432,7 +473,9 @@ pub async fn void(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResult<Invoice
         invoice.status = InvoiceStatus::Voided;
         invoice.voided_at = Some(now);
         invoice.updated_at = now;
-        Ok(rows::save_invoice(conn, &invoice).await?)
+        let invoice = rows::save_invoice(conn, &invoice).await?;
+        emit_invoice(conn, EventType::InvoiceVoided, &invoice).await?;
+        Ok(invoice)
     })
     .await
 }
@@ -521,6 +564,7 @@ pub async fn create_one_off(
         )?;
         rows::insert_invoices(conn, std::slice::from_ref(&invoice)).await?;
         rows::insert_lines(conn, &lines).await?;
+        emit_invoices(conn, EventType::InvoiceCreated, &[&invoice], &lines).await?;
         Ok(invoice)
     })
     .await

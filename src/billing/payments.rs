@@ -9,7 +9,11 @@ use crate::db::errors::unique_violation;
 use crate::db::invoices::{self as rows, InvoiceRow, PAYMENT_KEY_INDEX, PaymentRow};
 use crate::db::{DbPool, connection};
 use crate::domain::invoice::{PaymentMethod, PaymentRefusal, check_payment};
+use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::outbox::objects::emit_invoice_if_paid;
+use crate::outbox::views::{PaymentView, invoice_payment_status};
+use crate::outbox::{self};
 
 pub struct PaymentDraft {
     pub invoice_id: Uuid,
@@ -75,9 +79,13 @@ pub async fn record(pool: &DbPool, tenant_id: Uuid, draft: PaymentDraft) -> AppR
             Some(PAYMENT_KEY_INDEX) => AppError::conflict("idempotencyKey was already used for a different payment"),
             _ => AppError::from(e),
         })?;
+        let before = invoice_payment_status(&invoice);
         invoice.amount_paid += amount;
         invoice.updated_at = now;
         let invoice = rows::save_invoice(conn, &invoice).await?;
+        let view = PaymentView::new(&payment, currency);
+        outbox::emit(conn, tenant_id, EventType::PaymentRecorded, payment.id, &view).await?;
+        emit_invoice_if_paid(conn, before, &invoice).await?;
         Ok((payment, invoice))
     })
     .await

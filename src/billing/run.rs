@@ -33,10 +33,12 @@ use crate::db::usage::{self, QuantityRequest};
 use crate::db::{DbPool, connection, meters, plans};
 use crate::domain::charges::{Advance, Arrears, PhaseTerms, PlanUsage, boundary_lines, usage_groups};
 use crate::domain::money::AmountOverflow;
+use crate::domain::outbox::EventType;
 use crate::domain::period::Period;
 use crate::domain::proration::PeriodShare;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
+use crate::outbox::objects::emit_invoices;
 use crate::subscriptions::{lifecycle_of, phase_terms, phases_by_subscription};
 
 /// Subscriptions billed per transaction.
@@ -48,6 +50,8 @@ pub struct RunSummary {
     pub boundaries: usize,
     pub invoices_created: usize,
     pub invoices_finalized: usize,
+    /// Invoices found past due and announced (invoice.overdue).
+    pub invoices_overdue: usize,
     pub credits_expired: u64,
     /// Subscriptions that reached the per-run bound with boundaries still
     /// due; the next run goes on with them.
@@ -98,6 +102,13 @@ pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>
         summary.invoices_finalized += batch.finalized;
         summary.refused += batch.refused.len();
         skip_drafts.extend(batch.refused);
+    }
+    loop {
+        let announced = invoices::announce_overdue_batch(pool, Utc::now()).await?;
+        summary.invoices_overdue += announced;
+        if announced == 0 {
+            break;
+        }
     }
     summary.credits_expired = wallets::expire_due_lots(pool, Utc::now()).await?;
     Ok(summary)
@@ -171,6 +182,8 @@ async fn bill_due_batch(
         }
         invoice_rows::insert_invoices(conn, &invoices).await?;
         invoice_rows::insert_lines(conn, &lines).await?;
+        let created: Vec<&InvoiceRow> = invoices.iter().collect();
+        emit_invoices(conn, EventType::InvoiceCreated, &created, &lines).await?;
         invoice_rows::advance_billing(conn, &moves).await?;
         Ok(Batch {
             due: due.len(),

@@ -22,12 +22,14 @@ use crate::db::errors::unique_violation;
 use crate::db::wallets::{self, DueWallet, IDEMPOTENCY_INDEX, LotRow, TransactionRow, WalletRow};
 use crate::db::{DbPool, connection};
 use crate::domain::money::{Currency, round_amount};
+use crate::domain::outbox::{EventType, crossed_below};
 pub use crate::domain::wallet::LotKind;
 use crate::domain::wallet::{
     Lot, TransactionKind, TransactionReason, WalletStatus, amount_to_credits, check_top_up, credits_forfeited_on_close,
     credits_to_amount, expired_lots, invoice_payment, plan_debit,
 };
 use crate::error::{AppError, AppResult};
+use crate::outbox::{self, views::WalletView};
 
 /// Wallets the expiry worker reads per statement.
 const EXPIRY_BATCH: i64 = 500;
@@ -39,6 +41,7 @@ pub struct NewWallet {
     pub currency: Currency,
     pub name: String,
     pub conversion_rate: Decimal,
+    pub low_balance_threshold: Option<Decimal>,
 }
 
 /// A validated top-up: `credits` and `expires_at` (in the future) already checked.
@@ -93,10 +96,26 @@ pub async fn create_wallet(pool: &DbPool, tenant_id: Uuid, new: NewWallet, now: 
             created_at: now,
             updated_at: now,
             closed_at: None,
+            low_balance_threshold: new.low_balance_threshold,
         };
         Ok(wallets::insert_wallet(conn, &row).await?)
     })
     .await
+}
+
+/// Sets (or clears) the credit balance below which a debit emits
+/// wallet.low_balance.
+pub async fn set_low_balance_threshold(
+    pool: &DbPool,
+    tenant_id: Uuid,
+    wallet_id: Uuid,
+    threshold: Option<Decimal>,
+    now: DateTime<Utc>,
+) -> AppResult<WalletRow> {
+    let mut conn = connection(pool).await?;
+    wallets::set_low_balance_threshold(&mut conn, tenant_id, wallet_id, threshold, now)
+        .await?
+        .ok_or_else(|| AppError::not_found("wallet"))
 }
 
 /// Adds a lot of credits and returns its TOP_UP entry; the same idempotency
@@ -652,6 +671,35 @@ impl Ledger {
                     _ => AppError::from(e),
                 })?;
         wallets::set_balance(conn, tenant_id, wallet_id, self.balance, now).await?;
+        let before = self.wallet.credit_balance;
+        let mut wallet = self.wallet;
+        wallet.credit_balance = self.balance;
+        wallet.updated_at = now;
+        announce(conn, &wallet, before, &stored).await?;
         Ok(stored)
     }
+}
+
+/// The events of one saved wallet change: wallet.topped_up when it added
+/// credits, wallet.debited when it took some (spending, invoice payments,
+/// expiry, closing), and wallet.low_balance when the balance went below
+/// the wallet's threshold.
+async fn announce(
+    conn: &mut AsyncPgConnection,
+    wallet: &WalletRow,
+    before: Decimal,
+    entries: &[TransactionRow],
+) -> AppResult<()> {
+    let view = WalletView::from(wallet);
+    let (tenant_id, id) = (wallet.tenant_id, wallet.id);
+    if entries.iter().any(|e| e.kind == TransactionKind::Credit) {
+        outbox::emit(conn, tenant_id, EventType::WalletToppedUp, id, &view).await?;
+    }
+    if entries.iter().any(|e| e.kind == TransactionKind::Debit) {
+        outbox::emit(conn, tenant_id, EventType::WalletDebited, id, &view).await?;
+    }
+    if crossed_below(wallet.low_balance_threshold, before, wallet.credit_balance) {
+        outbox::emit(conn, tenant_id, EventType::WalletLowBalance, id, &view).await?;
+    }
+    Ok(())
 }

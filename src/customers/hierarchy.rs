@@ -10,7 +10,9 @@ use crate::db::customers::{self, CustomerRow};
 use crate::db::hierarchy::{ancestors, lock_tenant_hierarchy, subtree_height};
 use crate::db::{DbPool, connection};
 use crate::domain::hierarchy::{check_depth, check_no_cycle};
+use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::outbox::{self, views::CustomerView};
 
 /// Moves a customer, with its whole subtree, under `new_parent` (or makes it
 /// a root when `None`).
@@ -42,7 +44,16 @@ pub async fn move_customer(
             )
             .await?;
         }
-        Ok(customers::set_parent(conn, tenant_id, id, new_parent).await?)
+        let row = customers::set_parent(conn, tenant_id, id, new_parent).await?;
+        outbox::emit(
+            conn,
+            tenant_id,
+            EventType::CustomerParentChanged,
+            row.id,
+            &CustomerView::from(&row),
+        )
+        .await?;
+        Ok(row)
     })
     .await
 }

@@ -9,7 +9,9 @@ use crate::db::integrations::{self, ENTITY_OWNER_CONSTRAINT, IntegrationRow};
 use crate::db::{DbPool, connection};
 use crate::domain::integration::Provider;
 use crate::domain::metadata::{self, Metadata};
+use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::outbox::{self, views::IntegrationMappingView};
 
 /// A validated mapping; `provider_name` is empty unless the provider is CUSTOM.
 #[derive(Debug, Clone)]
@@ -41,7 +43,7 @@ pub async fn upsert(
             created_at: now,
             updated_at: now,
         };
-        integrations::upsert(conn, &row)
+        let row = integrations::upsert(conn, &row)
             .await
             .map_err(|e| match unique_violation(&e) {
                 Some(ENTITY_OWNER_CONSTRAINT) => AppError::conflict(format!(
@@ -50,7 +52,10 @@ pub async fn upsert(
                     draft.provider_entity_id
                 )),
                 _ => AppError::from(e),
-            })
+            })?;
+        let view = IntegrationMappingView::from(&row);
+        outbox::emit(conn, tenant_id, EventType::IntegrationMappingUpserted, row.id, &view).await?;
+        Ok(row)
     })
     .await
 }
@@ -63,12 +68,16 @@ pub async fn delete(
     provider_name: &str,
 ) -> AppResult<()> {
     let mut conn = connection(pool).await?;
-    let deleted = integrations::delete(&mut conn, tenant_id, customer_id, provider, provider_name).await?;
-    if deleted {
+    conn.transaction(async |conn| {
+        let deleted = integrations::delete(conn, tenant_id, customer_id, provider, provider_name)
+            .await?
+            .ok_or_else(|| AppError::not_found("integration mapping"))?;
+        // The mapping as it was, so a receiver knows which link went away.
+        let view = IntegrationMappingView::from(&deleted);
+        outbox::emit(conn, tenant_id, EventType::IntegrationMappingDeleted, deleted.id, &view).await?;
         Ok(())
-    } else {
-        Err(AppError::not_found("integration mapping"))
-    }
+    })
+    .await
 }
 
 fn provider_label(draft: &MappingDraft) -> String {

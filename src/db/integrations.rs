@@ -46,25 +46,26 @@ pub async fn upsert(conn: &mut AsyncPgConnection, row: &IntegrationRow) -> Query
         .await
 }
 
-/// Deletes the mapping; returns whether there was one.
+/// Deletes the mapping; returns it as it was, if there was one.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     customer_id: Uuid,
     provider: Provider,
     provider_name: &str,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<IntegrationRow>> {
     use integration_mappings as m;
-    let deleted = diesel::delete(
+    diesel::delete(
         m::table
             .filter(m::tenant_id.eq(tenant_id))
             .filter(m::customer_id.eq(customer_id))
             .filter(m::provider.eq(provider))
             .filter(m::provider_name.eq(provider_name)),
     )
-    .execute(conn)
-    .await?;
-    Ok(deleted > 0)
+    .returning(IntegrationRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Every mapping of many customers, in provider order.

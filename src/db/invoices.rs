@@ -210,6 +210,31 @@ pub async fn due_drafts_for_update(
         .await
 }
 
+/// Marks up to `limit` finalized invoices of any tenant that are unpaid
+/// and past due at `now`, and not yet announced, as announced; returns
+/// them. Rows another run holds are skipped, and a marked invoice is never
+/// returned again, so each is announced once.
+pub async fn mark_overdue_announced(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<InvoiceRow>> {
+    diesel::sql_query(
+        "UPDATE invoices i SET overdue_announced_at = $1
+         FROM (SELECT tenant_id, id FROM invoices
+               WHERE status = 'FINALIZED' AND payment_status <> 'PAID'
+                 AND overdue_announced_at IS NULL AND due_at < $1
+               ORDER BY due_at LIMIT $2
+               FOR UPDATE SKIP LOCKED) due
+         WHERE i.tenant_id = due.tenant_id AND i.id = due.id
+         RETURNING i.*",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
 /// The lines of many invoices, in order.
 pub async fn lines_of(
     conn: &mut AsyncPgConnection,

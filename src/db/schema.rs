@@ -181,6 +181,7 @@ diesel::table! {
         amount_credited -> Numeric,
         invoice_date -> Timestamptz,
         payment_status -> Text,
+        overdue_announced_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -415,6 +416,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         closed_at -> Nullable<Timestamptz>,
+        low_balance_threshold -> Nullable<Numeric>,
     }
 }
 

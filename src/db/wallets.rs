@@ -58,6 +58,8 @@ pub struct WalletRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// wallet.low_balance is emitted when a debit takes the credit balance below it.
+    pub low_balance_threshold: Option<Decimal>,
 }
 
 impl WalletRow {
@@ -235,6 +237,29 @@ pub async fn active_wallet_holders(
 }
 
 /// Marks a locked wallet closed, as of `now`.
+/// Sets (or clears, with None) the wallet's low-balance threshold.
+pub async fn set_low_balance_threshold(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    threshold: Option<Decimal>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<WalletRow>> {
+    diesel::update(
+        wallets::table
+            .filter(wallets::tenant_id.eq(tenant_id))
+            .filter(wallets::id.eq(id)),
+    )
+    .set((
+        wallets::low_balance_threshold.eq(threshold),
+        wallets::updated_at.eq(now),
+    ))
+    .returning(WalletRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
 pub async fn close_wallet(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,

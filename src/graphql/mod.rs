@@ -31,6 +31,7 @@ use credit_notes::root::{CreditNoteMutationRoot, CreditNoteQueryRoot};
 use customers::mutation::CustomerMutationRoot;
 use customers::query::CustomerQueryRoot;
 use invoices::root::{BillingMutationRoot, BillingQueryRoot};
+use outbox::root::OutboxQueryRoot;
 use plans::root::{PlanMutationRoot, PlanQueryRoot};
 use subscriptions::changes::{SubscriptionChangeMutationRoot, SubscriptionChangeQueryRoot};
 use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
@@ -50,6 +51,7 @@ pub struct QueryRoot(
     WalletQueryRoot,
     BillingQueryRoot,
     CreditNoteQueryRoot,
+    OutboxQueryRoot,
 );
 
 /// Mutation roots merged per domain.

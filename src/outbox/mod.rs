@@ -13,6 +13,8 @@ use crate::db::outbox::{self as rows, OutboxEventRow};
 use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
 
+pub mod objects;
+pub mod retention;
 pub mod views;
 
 /// Records `event` about `object_id` with `data`, the object as the GraphQL
@@ -36,6 +38,34 @@ pub async fn emit<T: Serialize>(
     };
     rows::insert(conn, &row).await?;
     Ok(row)
+}
+
+/// Records one `event` per `(tenant, object id, data)` item with a single
+/// statement, for changes made in batches (the billing run). Call it inside
+/// the transaction that makes the changes; consumers are called as `emit`
+/// calls them.
+pub async fn emit_many<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    event: EventType,
+    items: &[(Uuid, Uuid, T)],
+) -> AppResult<Vec<OutboxEventRow>> {
+    let occurred_at = Utc::now();
+    let rows = items
+        .iter()
+        .map(|(tenant_id, object_id, data)| {
+            Ok(OutboxEventRow {
+                tenant_id: *tenant_id,
+                id: Uuid::now_v7(),
+                event_type: event.as_str().to_string(),
+                object_type: event.object_type().as_str().to_string(),
+                object_id: *object_id,
+                occurred_at,
+                data: serde_json::to_value(data).map_err(AppError::internal)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    rows::insert_many(conn, &rows).await?;
+    Ok(rows)
 }
 
 /// The event as a webhook body carries it.

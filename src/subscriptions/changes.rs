@@ -18,11 +18,13 @@ use crate::db::subscriptions::{self, SubscriptionRow};
 use crate::db::{DbPool, connection};
 use crate::domain::charges::{BilledLine, PlanUsage, PriceType, difference, period_lines, subtotal};
 use crate::domain::money::validate_quantity;
+use crate::domain::outbox::EventType;
 use crate::domain::period::Period;
 use crate::domain::phase::{Effective, Phase, pending_after, phase_at};
 use crate::domain::stored::RecordStatus;
 use crate::domain::subscription::{self as rules, Lifecycle, Status};
 use crate::error::{AppError, AppResult};
+use crate::outbox::objects::emit_subscription;
 
 /// What a client asks to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +231,9 @@ pub async fn change_terms(
         let PlannedChange { changed, phases, .. } =
             plan_change(conn, tenant_id, id, change, effective, at, now).await?;
         phase_rows::upsert(conn, &phase_rows_of(&changed, &phases, now)).await?;
-        Ok(subscriptions::update_lifecycle(conn, &changed, now).await?)
+        let row = subscriptions::update_lifecycle(conn, &changed, now).await?;
+        emit_subscription(conn, EventType::SubscriptionChanged, &row).await?;
+        Ok(row)
     })
     .await
 }
@@ -270,7 +274,9 @@ pub async fn cancel_pending(pool: &DbPool, tenant_id: Uuid, id: Uuid) -> AppResu
             subscription.cut_billing_period = None;
             subscription.cut_billing_period_count = None;
         }
-        Ok(subscriptions::update_lifecycle(conn, &subscription, now).await?)
+        let row = subscriptions::update_lifecycle(conn, &subscription, now).await?;
+        emit_subscription(conn, EventType::SubscriptionChanged, &row).await?;
+        Ok(row)
     })
     .await
 }

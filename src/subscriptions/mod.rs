@@ -17,12 +17,14 @@ use crate::db::subscriptions::{self, PauseRow, SubscriptionRow};
 use crate::db::{DbPool, connection};
 use crate::domain::charges::{PhaseTerms, PriceTerms};
 use crate::domain::money::Currency;
+use crate::domain::outbox::EventType;
 use crate::domain::period::Period;
 use crate::domain::period::{BillingPeriod, Cadence};
 use crate::domain::phase::{Phase, phases_in};
 use crate::domain::stored::RecordStatus;
 use crate::domain::subscription::{self as rules, CancelAt, Cut, Lifecycle, Payer, Refusal};
 use crate::error::{AppError, AppResult};
+use crate::outbox::objects::emit_subscription;
 use crate::plans::price_terms;
 
 /// A validated request to subscribe.
@@ -260,7 +262,9 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
             cut_billing_period: None,
             cut_billing_period_count: None,
         };
-        Ok(subscriptions::insert(conn, &row).await?)
+        let row = subscriptions::insert(conn, &row).await?;
+        emit_subscription(conn, EventType::SubscriptionCreated, &row).await?;
+        Ok(row)
     })
     .await
 }
@@ -352,7 +356,14 @@ pub async fn change(pool: &DbPool, tenant_id: Uuid, id: Uuid, change: Change) ->
                 close_pause(conn, &mut row, at).await?;
             }
         }
-        Ok(subscriptions::update_lifecycle(conn, &row, now).await?)
+        let row = subscriptions::update_lifecycle(conn, &row, now).await?;
+        let event = match change {
+            Change::Cancel(_) => EventType::SubscriptionCancelled,
+            Change::Pause { .. } => EventType::SubscriptionPaused,
+            Change::Resume { .. } => EventType::SubscriptionResumed,
+        };
+        emit_subscription(conn, event, &row).await?;
+        Ok(row)
     })
     .await
 }

@@ -16,6 +16,7 @@ mod input_rules;
 mod integrations;
 mod limits;
 mod load;
+mod outbox;
 mod pagination;
 mod plans;
 mod proration;

@@ -38,3 +38,5 @@ impl WebhookEvent {
         Json(&self.0.data)
     }
 }
+
+crate::graphql::connection::connection_type!(WebhookEventConnection, WebhookEventEdge, WebhookEvent);

@@ -1,3 +1,4 @@
 //! Outbox events as the API shows them, and the webhooks that carry them.
 
 pub mod event;
+pub mod root;

@@ -27,6 +27,9 @@ pub struct CreateWalletInput {
     /// What one credit is worth in the currency (0.01: 100 credits buy one unit).
     #[graphql(default_with = "Decimal::ONE")]
     pub conversion_rate: Decimal,
+    /// A debit that takes the credit balance below this many credits emits
+    /// the wallet.low_balance event (once per crossing).
+    pub low_balance_threshold: Option<Decimal>,
 }
 
 impl CreateWalletInput {
@@ -36,6 +39,10 @@ impl CreateWalletInput {
             currency: Currency::parse("input.currency", &self.currency)?,
             name: required_text("input.name", &self.name, MAX_NAME_CHARS)?,
             conversion_rate: validate_conversion_rate("input.conversionRate", self.conversion_rate)?,
+            low_balance_threshold: self
+                .low_balance_threshold
+                .map(|t| validate_credits("input.lowBalanceThreshold", t))
+                .transpose()?,
         })
     }
 }
@@ -139,6 +146,23 @@ impl WalletMutationRoot {
         let new = input.validate()?;
         Ok(Wallet(
             wallets::create_wallet(ctx.pool(), ctx.tenant_id(), new, ctx.now()).await?,
+        ))
+    }
+
+    /// Sets the credit balance below which a debit emits wallet.low_balance;
+    /// null clears it.
+    async fn set_wallet_low_balance_threshold(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        credits: Option<Decimal>,
+    ) -> Result<Wallet> {
+        let threshold = credits
+            .map(|t| validate_credits("credits", t))
+            .transpose()
+            .map_err(AppError::from)?;
+        Ok(Wallet(
+            wallets::set_low_balance_threshold(ctx.pool(), ctx.tenant_id(), id, threshold, ctx.now()).await?,
         ))
     }
 

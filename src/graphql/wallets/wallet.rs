@@ -95,6 +95,11 @@ impl Wallet {
         Ok(balance_amount(&self.0)?)
     }
 
+    /// A debit that takes creditBalance below this emits wallet.low_balance.
+    async fn low_balance_threshold(&self) -> Option<Decimal> {
+        self.0.low_balance_threshold
+    }
+
     /// The ledger, newest entry first.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn transactions(
