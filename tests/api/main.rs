@@ -26,3 +26,4 @@ mod subscriptions;
 mod tenancy;
 mod usage;
 mod wallets;
+mod webhooks;
