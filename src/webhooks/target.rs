@@ -40,12 +40,15 @@ pub async fn resolve(
         Some(Host::Domain(name)) => {
             let name = name.to_string();
             let port = url.port_or_known_default().unwrap_or(443);
-            let addrs: Vec<SocketAddr> =
+            let mut addrs: Vec<SocketAddr> =
                 match tokio::time::timeout(timeout, tokio::net::lookup_host((name.as_str(), port))).await {
                     Ok(Ok(addrs)) => addrs.collect(),
                     Ok(Err(e)) => return Err(refuse(format!("host {name} does not resolve ({e})"))),
                     Err(_) => return Err(refuse(format!("host {name} did not resolve in time"))),
                 };
+            // In a stable order: the same answer pins the same client.
+            addrs.sort();
+            addrs.dedup();
             if addrs.is_empty() {
                 return Err(refuse(format!("host {name} has no addresses")));
             }

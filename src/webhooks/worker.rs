@@ -6,6 +6,7 @@
 //! few sends at most and never delays the API or other endpoints.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -37,9 +38,16 @@ pub struct Deliverer {
     settings: WebhookSettings,
     /// Shared by every send when private targets are allowed (nothing to pin).
     client: reqwest::Client,
+    /// Clients pinned to checked addresses, kept so that deliveries to the
+    /// same endpoint reuse its connections (and TLS set-up) while its
+    /// addresses stay the same.
+    pinned: Mutex<HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
     slots: Arc<Semaphore>,
     in_flight: Mutex<HashMap<Uuid, i64>>,
 }
+
+/// Pinned clients kept at most; the cache starts over beyond it.
+const MAX_PINNED_CLIENTS: usize = 256;
 
 impl Deliverer {
     pub fn new(state: AppState) -> Arc<Self> {
@@ -48,6 +56,7 @@ impl Deliverer {
             client: crate::outbound::client(settings.timeout),
             slots: Arc::new(Semaphore::new(settings.workers.max(1))),
             in_flight: Mutex::new(HashMap::new()),
+            pinned: Mutex::new(HashMap::new()),
             settings,
             state,
         })
@@ -147,8 +156,8 @@ impl Deliverer {
                 Ok(target) => target,
                 Err(refused) => return Outcome::error(format!("refused: {}", refused.message)),
             };
-        let client = match &target.pinned {
-            Some((host, addrs)) => crate::outbound::pinned_client(self.settings.timeout, host, addrs),
+        let client = match target.pinned {
+            Some(pin) => self.pinned_client(pin),
             None => self.client.clone(),
         };
         let body = match serde_json::to_vec(&crate::outbox::envelope(&delivery.event)) {
@@ -182,6 +191,19 @@ impl Deliverer {
             }
             Err(e) => Outcome::error(error_chain(&e)),
         }
+    }
+
+    fn pinned_client(&self, pin: (String, Vec<SocketAddr>)) -> reqwest::Client {
+        let mut clients = self.pinned.lock().expect("pinned clients");
+        if let Some(client) = clients.get(&pin) {
+            return client.clone();
+        }
+        if clients.len() >= MAX_PINNED_CLIENTS {
+            clients.clear();
+        }
+        let client = crate::outbound::pinned_client(self.settings.timeout, &pin.0, &pin.1);
+        clients.insert(pin, client.clone());
+        client
     }
 
     /// The current secret, and the previous one while it still signs.
