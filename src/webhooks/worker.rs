@@ -302,8 +302,10 @@ async fn record(state: &AppState, attempt: &WebhookAttemptRow, endpoint_id: Uuid
     .await
 }
 
-/// Sends what is due at `now` and waits until every attempt is recorded;
-/// returns how many deliveries were attempted. The worker's step, with the
+/// Sends what is due at `now`, as far as one step's bounds allow
+/// (BILLGRAPH_WEBHOOK_WORKERS in all, BILLGRAPH_WEBHOOK_PER_ENDPOINT per
+/// endpoint), and waits until every attempt is recorded; returns how many
+/// deliveries were attempted. The worker's step, with the
 /// clock given, so tests move time forward without sleeping.
 pub async fn deliver_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
     let handles = Deliverer::new(state.clone()).dispatch(now).await?;

@@ -761,3 +761,47 @@ async fn a_dead_endpoint_does_not_delay_another() {
     );
     let _ = dead.release.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_deliveries_with_their_relations_costs_a_constant_number_of_statements() {
+    let app = webhook_app().await;
+    let receivers = [
+        Receiver::start(500, Duration::ZERO).await,
+        Receiver::start(200, Duration::ZERO).await,
+    ];
+    for receiver in &receivers {
+        create_endpoint(&app, &receiver.url, &["*"]).await;
+    }
+    for i in 0..10 {
+        app.create_customer(&format!("c-{i}"), None).await;
+    }
+    // A failed attempt and its retry for one endpoint's deliveries; each
+    // step sends at most BILLGRAPH_WEBHOOK_PER_ENDPOINT per endpoint.
+    let now = Utc::now();
+    for at in [now, now + TimeDelta::minutes(1)] {
+        while deliver_due(&app.state, at).await.unwrap() > 0 {}
+    }
+
+    const PAGE: &str = "query($first: Int!) {
+        webhookDeliveries(first: $first) {
+            totalCount
+            nodes { id event { id type } endpoint { id url } attempts { attempt status } }
+        }
+        webhookEndpoints { nodes: edges { node { deliveries(first: $first) { totalCount nodes { event { id } attempts { attempt } } } } } }
+    }";
+    let count = async |first: usize| {
+        let before = app.statements();
+        let data = app.ok(PAGE, json!({ "first": first })).await;
+        let nodes = data["webhookDeliveries"]["nodes"].as_array().unwrap().clone();
+        (app.statements() - before, nodes)
+    };
+    let (small, small_nodes) = count(1).await;
+    let (large, large_nodes) = count(20).await;
+    assert_eq!(small_nodes.len(), 1);
+    assert_eq!(large_nodes.len(), 20);
+    assert!(large_nodes.iter().any(|d| d["attempts"].as_array().unwrap().len() == 2));
+    assert_eq!(
+        small, large,
+        "statements grew with the page: {small} for 1, {large} for 20"
+    );
+}
