@@ -429,7 +429,10 @@ pub async fn claim_due(
              WHERE (d.tenant_id, d.id) IN (
                  SELECT tenant_id, id FROM candidates WHERE slot <= $4 ORDER BY next_attempt_at LIMIT $3
              )
-               AND d.status = 'PENDING' AND (d.leased_until IS NULL OR d.leased_until <= $1)
+               -- Checked again on the row as locked: another worker may have
+               -- claimed it, or sent it and scheduled its next attempt, since.
+               AND d.status = 'PENDING' AND d.next_attempt_at <= $1
+               AND (d.leased_until IS NULL OR d.leased_until <= $1)
              FOR UPDATE OF d SKIP LOCKED
          ),
          claimed AS (
