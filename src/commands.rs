@@ -68,6 +68,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         crate::billing::run::spawn_worker(state.pool.clone(), config.billing, interval);
     }
     crate::outbox::retention::spawn_worker(state.pool.clone(), config.event_retention_days);
+    crate::webhooks::worker::spawn_worker(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "binding {} (set BILLGRAPH_LISTEN to use another address)",

@@ -29,6 +29,45 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Seals stored secrets (base64 of 32 bytes); None uses the data folder's key.
     pub secret_key: Option<String>,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhook deliveries are sent.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    /// Deliveries one server sends at once; 0 switches the worker off.
+    pub workers: usize,
+    /// Deliveries one server sends at once to the same endpoint, so a slow
+    /// endpoint holds at most this many of the workers.
+    pub per_endpoint: usize,
+    /// How often the worker looks for due deliveries.
+    pub interval: Duration,
+    /// A receiver that has not answered within this time has failed.
+    pub timeout: Duration,
+    /// Allows endpoints on loopback, private and link-local addresses (and
+    /// plain http), for receivers on the local machine or network.
+    pub allow_private: bool,
+}
+
+impl WebhookSettings {
+    /// How long a claimed delivery stays with its worker: beyond the
+    /// request's timeout, so no other worker sends it while it may still be
+    /// in flight.
+    pub fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(30)
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            workers: 16,
+            per_endpoint: 2,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+            allow_private: false,
+        }
+    }
 }
 
 /// How invoices are issued.
@@ -209,7 +248,29 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("BILLGRAPH_LOG_FORMAT must be text or json, not {other:?}"),
         };
+        let webhook_defaults = WebhookSettings::default();
+        let webhooks = WebhookSettings {
+            workers: parse(&get, "BILLGRAPH_WEBHOOK_WORKERS", webhook_defaults.workers)?,
+            per_endpoint: parse(&get, "BILLGRAPH_WEBHOOK_PER_ENDPOINT", webhook_defaults.per_endpoint)?,
+            interval: Duration::from_millis(parse(
+                &get,
+                "BILLGRAPH_WEBHOOK_INTERVAL_MS",
+                webhook_defaults.interval.as_millis() as u64,
+            )?),
+            timeout: Duration::from_secs(parse(
+                &get,
+                "BILLGRAPH_WEBHOOK_TIMEOUT_SECS",
+                webhook_defaults.timeout.as_secs(),
+            )?),
+            allow_private: parse(&get, "BILLGRAPH_WEBHOOKS_ALLOW_PRIVATE", webhook_defaults.allow_private)?,
+        };
+        if webhooks.per_endpoint < 1 || webhooks.interval.is_zero() || webhooks.timeout.is_zero() {
+            bail!(
+                "BILLGRAPH_WEBHOOK_PER_ENDPOINT, BILLGRAPH_WEBHOOK_INTERVAL_MS and BILLGRAPH_WEBHOOK_TIMEOUT_SECS must be at least 1"
+            );
+        }
         Ok(Config {
+            webhooks,
             secret_key: get("BILLGRAPH_SECRET_KEY").filter(|v| !v.trim().is_empty()),
             database_url,
             data_dir: get("BILLGRAPH_DATA_DIR")
@@ -326,6 +387,26 @@ mod tests {
         assert_eq!(c.sharing.tenant_running_requests, 1);
         let c = config(&[("BILLGRAPH_TENANT_MAX_QUEUED_REQUESTS", "0")]).unwrap();
         assert_eq!(c.sharing.tenant_queued_requests, 0);
+    }
+
+    #[test]
+    fn webhook_settings_have_defaults_and_can_be_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.webhooks.workers, 16);
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(10));
+        assert!(!c.webhooks.allow_private);
+        assert!(c.webhooks.lease() > c.webhooks.timeout);
+        let c = config(&[
+            ("BILLGRAPH_WEBHOOK_WORKERS", "0"),
+            ("BILLGRAPH_WEBHOOKS_ALLOW_PRIVATE", "true"),
+            ("BILLGRAPH_WEBHOOK_TIMEOUT_SECS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.webhooks.workers, 0);
+        assert!(c.webhooks.allow_private);
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(3));
+        assert!(config(&[("BILLGRAPH_WEBHOOK_TIMEOUT_SECS", "0")]).is_err());
+        assert!(config(&[("BILLGRAPH_WEBHOOKS_ALLOW_PRIVATE", "maybe")]).is_err());
     }
 
     #[test]

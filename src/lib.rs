@@ -18,6 +18,7 @@ pub mod state;
 pub mod subscriptions;
 pub mod telemetry;
 pub mod usage;
+pub mod webhooks;
 
 use axum::Router;
 

@@ -2,6 +2,7 @@
 //! receivers, payment providers): rustls with the ring provider, which
 //! builds in seconds where the default provider takes minutes.
 
+use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -9,6 +10,19 @@ static CRYPTO_PROVIDER: Once = Once::new();
 
 /// A client whose every request gives up after `timeout`.
 pub fn client(timeout: Duration) -> reqwest::Client {
+    builder(timeout).build().expect("the HTTP client's settings are static")
+}
+
+/// The same, reaching `host` only at `addrs` whatever DNS says later: the
+/// addresses a caller has already checked.
+pub fn pinned_client(timeout: Duration, host: &str, addrs: &[SocketAddr]) -> reqwest::Client {
+    builder(timeout)
+        .resolve_to_addrs(host, addrs)
+        .build()
+        .expect("the HTTP client's settings are static")
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
     CRYPTO_PROVIDER.call_once(|| {
         // Fails only when another provider was installed first, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -18,8 +32,6 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .connect_timeout(timeout)
         // Redirects would let a vetted URL lead somewhere that was not vetted.
         .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("the HTTP client's settings are static")
 }
 
 #[cfg(test)]

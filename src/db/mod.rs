@@ -24,6 +24,7 @@ pub mod tenants;
 pub mod usage;
 pub mod usage_rollups;
 pub mod wallets;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -420,6 +420,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Array<Text>,
+        status -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+        secret_sealed -> Bytea,
+        previous_secret_sealed -> Nullable<Bytea>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        event_id -> Uuid,
+        endpoint_id -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        leased_until -> Nullable<Timestamptz>,
+        last_response_code -> Nullable<Int4>,
+        last_duration_ms -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        last_attempted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_delivery_attempts (tenant_id, delivery_id, attempt) {
+        tenant_id -> Uuid,
+        delivery_id -> Uuid,
+        attempt -> Int4,
+        status -> Text,
+        response_code -> Nullable<Int4>,
+        duration_ms -> Int4,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(credit_note_counters -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -460,6 +510,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     wallet_lots,
     wallet_transactions,
     wallets,
+    webhook_deliveries,
+    webhook_delivery_attempts,
+    webhook_endpoints,
 );
 
 diesel::table! {

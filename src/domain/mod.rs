@@ -20,11 +20,13 @@ pub mod period;
 pub mod phase;
 pub mod pricing;
 pub mod proration;
+pub mod ssrf;
 pub mod stored;
 pub mod subscription;
 pub mod text;
 pub mod usage;
 pub mod validation;
 pub mod wallet;
+pub mod webhook;
 
 pub use validation::ValidationError;

@@ -22,6 +22,7 @@ pub mod plans;
 pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
+pub mod webhooks;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
@@ -38,6 +39,7 @@ use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
 use usage::mutation::UsageMutationRoot;
 use usage::query::UsageQueryRoot;
 use wallets::root::{WalletMutationRoot, WalletQueryRoot};
+use webhooks::root::{WebhookMutationRoot, WebhookQueryRoot};
 
 /// Query roots merged per domain.
 #[derive(MergedObject, Default)]
@@ -52,6 +54,7 @@ pub struct QueryRoot(
     BillingQueryRoot,
     CreditNoteQueryRoot,
     OutboxQueryRoot,
+    WebhookQueryRoot,
 );
 
 /// Mutation roots merged per domain.
@@ -66,6 +69,7 @@ pub struct MutationRoot(
     WalletMutationRoot,
     BillingMutationRoot,
     CreditNoteMutationRoot,
+    WebhookMutationRoot,
 );
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

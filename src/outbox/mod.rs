@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::outbox::{self as rows, OutboxEventRow};
 use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::webhooks;
 
 pub mod objects;
 pub mod retention;
@@ -37,6 +38,7 @@ pub async fn emit<T: Serialize>(
         data,
     };
     rows::insert(conn, &row).await?;
+    webhooks::queue_deliveries(conn, std::slice::from_ref(&row)).await?;
     Ok(row)
 }
 
@@ -65,6 +67,7 @@ pub async fn emit_many<T: Serialize>(
         })
         .collect::<AppResult<Vec<_>>>()?;
     rows::insert_many(conn, &rows).await?;
+    webhooks::queue_deliveries(conn, &rows).await?;
     Ok(rows)
 }
 

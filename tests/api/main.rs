@@ -27,3 +27,4 @@ mod subscriptions;
 mod tenancy;
 mod usage;
 mod wallets;
+mod webhooks;

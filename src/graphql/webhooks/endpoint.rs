@@ -1,0 +1,106 @@
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::prepared::ParentPage;
+use crate::db::webhooks::WebhookEndpointRow;
+use crate::graphql::connection::connection_type;
+use crate::graphql::context::ContextExt;
+use crate::graphql::pagination::{PageRequest, page_complexity};
+use crate::graphql::webhooks::delivery::WebhookDeliveryConnection;
+use crate::graphql::webhooks::loaders::{EndpointDeliveriesPage, WebhookDeliveryCount};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::webhook::EndpointStatus")]
+pub enum WebhookEndpointStatus {
+    /// Receives deliveries.
+    Enabled,
+    /// Switched off by the user; its pending deliveries wait until it is enabled again.
+    Disabled,
+    /// Switched off by billgraph after every attempt failed for 5 days
+    /// (see disabledAt, disabledReason); enable it to resume.
+    FailingDisabled,
+}
+
+/// A URL the tenant's events are sent to, signed with the endpoint's secret.
+pub struct WebhookEndpoint(pub WebhookEndpointRow);
+
+#[Object]
+impl WebhookEndpoint {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The event types it receives; `["*"]` for all of them.
+    async fn event_types(&self) -> &[String] {
+        &self.0.event_types
+    }
+
+    async fn status(&self) -> WebhookEndpointStatus {
+        self.0.status.into()
+    }
+
+    /// When it stopped receiving deliveries, while disabled.
+    async fn disabled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.disabled_at
+    }
+
+    /// Why it stopped, while disabled.
+    async fn disabled_reason(&self) -> Option<&str> {
+        self.0.disabled_reason.as_deref()
+    }
+
+    /// Until when the secret replaced by the last rotation still signs beside the new one.
+    async fn previous_secret_expires_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.0.previous_secret_expires_at.filter(|at| *at > ctx.now())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Its deliveries, newest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<WebhookDeliveryConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let key = EndpointDeliveriesPage(ParentPage {
+            parent: self.0.id,
+            after: page.after,
+            limit: page.fetch_limit(),
+        });
+        let rows = ctx.loader().load_one(key).await?.unwrap_or_default();
+        Ok(WebhookDeliveryConnection::new(
+            rows,
+            &page,
+            WebhookDeliveryCount::Endpoint(self.0.id),
+        ))
+    }
+}
+
+connection_type!(WebhookEndpointConnection, WebhookEndpointEdge, WebhookEndpoint);
+
+/// An endpoint with its signing secret, shown this once.
+#[derive(SimpleObject)]
+pub struct WebhookEndpointWithSecret {
+    pub endpoint: WebhookEndpoint,
+    /// `whsec_` and the base64 of the key: verify deliveries with it. It is
+    /// stored sealed and never shown again.
+    pub secret: String,
+}

@@ -1,0 +1,210 @@
+//! Queries and mutations of webhook endpoints and deliveries.
+
+use async_graphql::{Context, InputObject, Object, Result};
+use futures_util::FutureExt;
+use uuid::Uuid;
+
+use crate::db::webhooks::{self as rows, DeliveryFilter};
+use crate::domain::webhook::{validate_description, validate_event_types};
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::ContextExt;
+use crate::graphql::pagination::{PageRequest, page_complexity, wants_total_count};
+use crate::graphql::webhooks::delivery::{WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryStatus};
+use crate::graphql::webhooks::endpoint::{WebhookEndpoint, WebhookEndpointConnection, WebhookEndpointWithSecret};
+use crate::graphql::webhooks::loaders::{WebhookDeliveryCount, WebhookEndpointById};
+use crate::webhooks::{self, EndpointDraft, EndpointPatch, target};
+
+#[derive(InputObject, Debug, Clone)]
+pub struct CreateWebhookEndpointInput {
+    /// An https URL whose host resolves only to public addresses (unless
+    /// the server allows private targets).
+    pub url: String,
+    /// Event type names such as `customer.created`, or `["*"]` for all.
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct UpdateWebhookEndpointInput {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    /// A blank description removes it.
+    pub description: Option<String>,
+    /// false disables the endpoint; true enables it, also after billgraph
+    /// disabled it for failing.
+    pub enabled: Option<bool>,
+}
+
+#[derive(InputObject, Debug, Clone, Copy, Default)]
+pub struct WebhookDeliveryFilterInput {
+    pub endpoint_id: Option<Uuid>,
+    pub event_id: Option<Uuid>,
+    pub status: Option<WebhookDeliveryStatus>,
+}
+
+/// The URL, checked and resolved (see [`target::resolve`]).
+async fn checked_url(ctx: &Context<'_>, field: &str, url: &str) -> AppResult<String> {
+    let settings = ctx.state().config.webhooks;
+    let target = target::resolve(field, url, settings.allow_private, settings.timeout).await?;
+    Ok(target.url.to_string())
+}
+
+#[derive(Default)]
+pub struct WebhookQueryRoot;
+
+#[Object]
+impl WebhookQueryRoot {
+    async fn webhook_endpoint(&self, ctx: &Context<'_>, id: Uuid) -> Result<WebhookEndpoint> {
+        let row = ctx.loader().load_one(WebhookEndpointById(id)).await?;
+        Ok(WebhookEndpoint(
+            row.ok_or_else(|| AppError::not_found("webhook endpoint"))?,
+        ))
+    }
+
+    /// The tenant's endpoints, oldest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<WebhookEndpointConnection> {
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
+        let with_total = wants_total_count(ctx);
+        let (rows, total) = ctx
+            .request()
+            .run(move |conn| {
+                async move {
+                    let rows = rows::endpoint_page(conn, tenant_id, after, limit).await?;
+                    let total = if with_total {
+                        rows::endpoint_count(conn, tenant_id).await?
+                    } else {
+                        0
+                    };
+                    Ok((rows, total))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(WebhookEndpointConnection::from_rows(
+            rows,
+            &page,
+            total,
+            |r| r.id,
+            WebhookEndpoint,
+        ))
+    }
+
+    /// The tenant's deliveries, newest first, through an optional filter.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WebhookDeliveryFilterInput>,
+        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<WebhookDeliveryConnection> {
+        let filter = filter.unwrap_or_default();
+        let filter = DeliveryFilter {
+            endpoint_id: filter.endpoint_id,
+            event_id: filter.event_id,
+            status: filter.status.map(Into::into),
+        };
+        let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
+        let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
+        let rows = ctx
+            .request()
+            .run(move |conn| async move { rows::delivery_page(conn, tenant_id, filter, after, limit).await }.boxed())
+            .await?;
+        Ok(WebhookDeliveryConnection::new(
+            rows,
+            &page,
+            WebhookDeliveryCount::Filtered(filter),
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct WebhookMutationRoot;
+
+#[Object]
+impl WebhookMutationRoot {
+    /// Registers an endpoint. The answer carries its signing secret, shown
+    /// this once.
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookEndpointInput,
+    ) -> Result<WebhookEndpointWithSecret> {
+        let event_types = validate_event_types("input.eventTypes", &input.event_types).map_err(AppError::from)?;
+        let description = match &input.description {
+            Some(text) => validate_description("input.description", text).map_err(AppError::from)?,
+            None => None,
+        };
+        let url = checked_url(ctx, "input.url", &input.url).await?;
+        let draft = EndpointDraft {
+            url,
+            event_types,
+            description,
+        };
+        let (row, secret) = webhooks::create(ctx.state(), ctx.tenant_id(), draft).await?;
+        Ok(WebhookEndpointWithSecret {
+            endpoint: WebhookEndpoint(row),
+            secret,
+        })
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: UpdateWebhookEndpointInput,
+    ) -> Result<WebhookEndpoint> {
+        let mut patch = EndpointPatch {
+            enabled: input.enabled,
+            ..EndpointPatch::default()
+        };
+        if let Some(types) = &input.event_types {
+            patch.event_types = Some(validate_event_types("input.eventTypes", types).map_err(AppError::from)?);
+        }
+        if let Some(text) = &input.description {
+            patch.description = Some(validate_description("input.description", text).map_err(AppError::from)?);
+        }
+        if let Some(url) = &input.url {
+            patch.url = Some(checked_url(ctx, "input.url", url).await?);
+        }
+        Ok(WebhookEndpoint(
+            webhooks::update(ctx.pool(), ctx.tenant_id(), id, patch).await?,
+        ))
+    }
+
+    /// Deletes the endpoint with its deliveries; true when it existed.
+    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+        webhooks::delete(ctx.pool(), ctx.tenant_id(), id).await?;
+        Ok(true)
+    }
+
+    /// A new signing secret, shown this once. The previous secret keeps
+    /// signing beside it for 24 hours (deliveries carry both signatures).
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: Uuid) -> Result<WebhookEndpointWithSecret> {
+        let (row, secret) = webhooks::rotate_secret(ctx.state(), ctx.tenant_id(), id).await?;
+        Ok(WebhookEndpointWithSecret {
+            endpoint: WebhookEndpoint(row),
+            secret,
+        })
+    }
+
+    /// Sends the event to the endpoint again, now: a new delivery with its
+    /// own attempts and the same `webhook-id`. The endpoint must be enabled.
+    async fn replay_webhook_event(
+        &self,
+        ctx: &Context<'_>,
+        event_id: Uuid,
+        endpoint_id: Uuid,
+    ) -> Result<WebhookDelivery> {
+        Ok(WebhookDelivery(
+            webhooks::replay(ctx.pool(), ctx.tenant_id(), event_id, endpoint_id).await?,
+        ))
+    }
+}
