@@ -67,6 +67,10 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     if let Some(interval) = config.billing_interval {
         crate::billing::run::spawn_worker(state.pool.clone(), config.billing, interval);
     }
+    if let Some(interval) = config.provider_interval {
+        let settings = config.providers.clone();
+        crate::providers::worker::spawn_worker(state.pool.clone(), state.secrets.clone(), settings, interval);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "binding {} (set BILLGRAPH_LISTEN to use another address)",

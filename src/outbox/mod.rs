@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::outbox::{self as rows, OutboxEventRow};
 use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::providers;
 
 pub mod views;
 
@@ -35,6 +36,7 @@ pub async fn emit<T: Serialize>(
         data,
     };
     rows::insert(conn, &row).await?;
+    providers::on_event(conn, &row).await?;
     Ok(row)
 }
 
