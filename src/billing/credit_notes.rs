@@ -295,6 +295,8 @@ async fn pay_back(
                 method: method.to_string(),
                 reference: reference.clone(),
                 created_at: now,
+                provider_refund_id: None,
+                provider_status: None,
             };
             rows::insert_refund(conn, &row).await?;
             // A card refund of an invoice paid through Stripe is paid out by Stripe.

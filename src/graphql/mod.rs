@@ -19,6 +19,7 @@ pub mod loaders;
 pub mod outbox;
 pub mod pagination;
 pub mod plans;
+pub mod providers;
 pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
@@ -32,6 +33,7 @@ use customers::mutation::CustomerMutationRoot;
 use customers::query::CustomerQueryRoot;
 use invoices::root::{BillingMutationRoot, BillingQueryRoot};
 use plans::root::{PlanMutationRoot, PlanQueryRoot};
+use providers::root::{ProviderMutationRoot, ProviderQueryRoot};
 use subscriptions::changes::{SubscriptionChangeMutationRoot, SubscriptionChangeQueryRoot};
 use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
 use usage::mutation::UsageMutationRoot;
@@ -50,6 +52,7 @@ pub struct QueryRoot(
     WalletQueryRoot,
     BillingQueryRoot,
     CreditNoteQueryRoot,
+    ProviderQueryRoot,
 );
 
 /// Mutation roots merged per domain.
@@ -64,6 +67,7 @@ pub struct MutationRoot(
     WalletMutationRoot,
     BillingMutationRoot,
     CreditNoteMutationRoot,
+    ProviderMutationRoot,
 );
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
