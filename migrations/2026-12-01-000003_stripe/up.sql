@@ -37,8 +37,9 @@ CREATE TABLE provider_tasks (
     created_at    timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
--- One open task per object and kind: repeated changes coalesce.
-CREATE UNIQUE INDEX provider_tasks_open ON provider_tasks (tenant_id, kind, object_id) WHERE done_at IS NULL;
+-- One open task per object, kind and attempt: repeated changes coalesce,
+-- and a retry can be queued while the attempt before it finishes.
+CREATE UNIQUE INDEX provider_tasks_open ON provider_tasks (tenant_id, kind, object_id, attempt) WHERE done_at IS NULL;
 -- The worker's scan across tenants.
 CREATE INDEX provider_tasks_due ON provider_tasks (run_after) WHERE done_at IS NULL;
 

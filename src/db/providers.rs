@@ -123,7 +123,7 @@ pub async fn queue_customer_sync(
          JOIN integration_mappings m
            ON m.tenant_id = c.tenant_id AND m.customer_id = $2 AND m.provider = 'STRIPE' AND m.provider_name = ''
          WHERE c.tenant_id = $1 AND c.provider = 'STRIPE'
-         ON CONFLICT (tenant_id, kind, object_id) WHERE done_at IS NULL
+         ON CONFLICT (tenant_id, kind, object_id, attempt) WHERE done_at IS NULL
          DO UPDATE SET generation = provider_tasks.generation + 1,
                        run_after = LEAST(provider_tasks.run_after, EXCLUDED.run_after)",
     )
@@ -157,7 +157,7 @@ pub async fn queue_first_charges(
          LEFT JOIN subscriptions s ON s.tenant_id = i.tenant_id AND s.id = i.subscription_id
          JOIN provider_connections pc ON pc.tenant_id = i.tenant_id AND pc.provider = 'STRIPE'
          WHERE COALESCE(s.collection_method, c.collection_method) = 'CHARGE_AUTOMATICALLY'
-         ON CONFLICT (tenant_id, kind, object_id) WHERE done_at IS NULL DO NOTHING",
+         ON CONFLICT (tenant_id, kind, object_id, attempt) WHERE done_at IS NULL DO NOTHING",
     )
     .bind::<Array<SqlUuid>, _>(tenants)
     .bind::<Array<SqlUuid>, _>(invoices)
@@ -208,7 +208,7 @@ pub async fn queue_refund_if_paid_by_card(
          WHERE EXISTS (SELECT 1 FROM provider_connections WHERE tenant_id = $1 AND provider = 'STRIPE')
            AND EXISTS (SELECT 1 FROM payments
                        WHERE tenant_id = $1 AND invoice_id = $2 AND method = 'CARD' AND reference LIKE 'pi\\_%')
-         ON CONFLICT (tenant_id, kind, object_id) WHERE done_at IS NULL DO NOTHING",
+         ON CONFLICT (tenant_id, kind, object_id, attempt) WHERE done_at IS NULL DO NOTHING",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(invoice_id)
