@@ -548,3 +548,73 @@ async fn a_card_refund_through_a_credit_note_is_sent_to_stripe() {
     );
     let _ = stripe_support::KEY;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_that_needs_authentication_leaves_the_attempt_waiting_for_the_customer() {
+    let stripe = LocalStripe::start().await;
+    let app = TestApp::new().await;
+    connect(&app, &stripe).await;
+    let customer = app
+        .ok(
+            CREATE_CUSTOMER,
+            json!({ "input": { "externalCustomerId": "c-3ds", "name": "3DS", "collectionMethod": "CHARGE_AUTOMATICALLY" } }),
+        )
+        .await["createCustomer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session = app.ok(SETUP, json!({ "c": customer })).await["createPaymentSetupSession"].clone();
+    // Saved earlier, on-session: Stripe asks for authentication again off-session.
+    let card = stripe
+        .post(
+            "/v1/payment_methods",
+            &[
+                ("type", "card"),
+                ("card[number]", "4000002500003155"),
+                ("card[exp_month]", "1"),
+                ("card[exp_year]", "2033"),
+                ("card[cvc]", "123"),
+            ],
+        )
+        .await;
+    let pm = card["id"].as_str().unwrap();
+    let stripe_customer = session["providerCustomerId"].as_str().unwrap();
+    stripe
+        .post(
+            &format!("/v1/payment_methods/{pm}/attach"),
+            &[("customer", stripe_customer)],
+        )
+        .await;
+    let id = finalized_invoice(&app, &customer, "EUR", "9.99").await;
+    assert_eq!(run_worker(&app, Utc::now()).await, 1);
+    let waiting = invoice(&app, &id).await;
+    assert_eq!(waiting["paymentAttempts"][0]["status"], "REQUIRES_ACTION", "{waiting}");
+    assert_eq!(waiting["paymentStatus"], "PENDING");
+    assert_eq!(count(&app, FAILED_EVENTS, &id).await, 0);
+    assert_eq!(
+        run_worker(&app, Utc::now() + Duration::days(10)).await,
+        0,
+        "no retry: the customer must act"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_running_at_once_charge_an_invoice_once() {
+    let stripe = LocalStripe::start().await;
+    let app = TestApp::new().await;
+    connect(&app, &stripe).await;
+    let customer = paying_customer(&app, &stripe, "c-twice", "4242424242424242").await;
+    let ids = [
+        finalized_invoice(&app, &customer, "USD", "1.00").await,
+        finalized_invoice(&app, &customer, "USD", "2.00").await,
+        finalized_invoice(&app, &customer, "USD", "3.00").await,
+    ];
+    let now = Utc::now();
+    let runs = futures_util::future::join_all((0..4).map(|_| run_worker(&app, now))).await;
+    assert_eq!(runs.iter().sum::<usize>(), 3, "each task ran once: {runs:?}");
+    let intents = stripe.get("/v1/payment_intents").await;
+    assert_eq!(intents["data"].as_array().unwrap().len(), 3, "{intents}");
+    for id in &ids {
+        assert_eq!(count(&app, PAYMENTS_OF_INVOICE, id).await, 1);
+    }
+}
