@@ -488,6 +488,21 @@ pub async fn set_subscription_collection_method(
     .map(drop)
 }
 
+/// The own collection method of many subscriptions (None: the customer's).
+pub async fn subscription_collection_methods(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    subscription_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Option<CollectionMethod>)>> {
+    use crate::db::schema::subscriptions as s;
+    s::table
+        .filter(s::tenant_id.eq(tenant_id))
+        .filter(s::id.eq_any(subscription_ids))
+        .select((s::id, s::collection_method))
+        .load(conn)
+        .await
+}
+
 /// What the provider did with a refund.
 pub async fn record_refund_outcome(
     conn: &mut AsyncPgConnection,

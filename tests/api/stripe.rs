@@ -618,3 +618,57 @@ async fn workers_running_at_once_charge_an_invoice_once() {
         assert_eq!(count(&app, PAYMENTS_OF_INVOICE, id).await, 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_billing_run_queues_charges_for_subscriptions_collected_automatically() {
+    let stripe = LocalStripe::start().await;
+    let app = TestApp::with_config(|c| c.billing.invoice_grace = std::time::Duration::ZERO).await;
+    connect(&app, &stripe).await;
+    let plan = app
+        .ok(
+            "mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }",
+            json!({ "input": { "name": "Daily", "prices": [
+                { "currency": "USD", "billingPeriod": "DAILY", "type": "FIXED", "amount": "10.25", "invoiceCadence": "ADVANCE" }
+            ] } }),
+        )
+        .await["createPlan"]["id"]
+        .clone();
+    // Both customers are sent their invoices; one subscription is charged instead.
+    let mut subscribers = Vec::new();
+    for (external_id, method) in [
+        ("c-sub-auto", json!("CHARGE_AUTOMATICALLY")),
+        ("c-sub-manual", Value::Null),
+    ] {
+        let customer = app.create_customer(external_id, None).await;
+        let session = app.ok(SETUP, json!({ "c": customer })).await["createPaymentSetupSession"].clone();
+        stripe.save_card(&session, "4242424242424242").await;
+        let subscription = app
+            .ok(
+                "mutation($input: CreateSubscriptionInput!) { createSubscription(input: $input) { id collectionMethod } }",
+                json!({ "input": { "customerId": customer, "planId": plan, "collectionMethod": method } }),
+            )
+            .await["createSubscription"]
+            .clone();
+        assert_eq!(subscription["collectionMethod"], method);
+        subscribers.push(customer);
+    }
+    let summary = billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(summary.invoices_finalized, 2, "{summary:?}");
+    assert_eq!(run_worker(&app, Utc::now()).await, 1, "one charge queued by the batch");
+    let statuses =
+        "query($id: UUID!) { customer(id: $id) { invoices(first: 5) { edges { node { total paymentStatus } } } } }";
+    let mut seen = Vec::new();
+    for customer in &subscribers {
+        let data = app.ok(statuses, json!({ "id": customer })).await;
+        seen.push(data["customer"]["invoices"]["edges"][0]["node"].clone());
+    }
+    assert_eq!(
+        seen,
+        [
+            json!({ "total": "10.25", "paymentStatus": "PAID" }),
+            json!({ "total": "10.25", "paymentStatus": "PENDING" })
+        ]
+    );
+}

@@ -34,6 +34,29 @@ impl Loader<CollectionMethodOf> for TenantLoader {
     }
 }
 
+/// A subscription's own collection method; absent when it follows the customer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionCollectionMethodOf(pub Uuid);
+
+impl Loader<SubscriptionCollectionMethodOf> for TenantLoader {
+    type Value = CollectionMethod;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[SubscriptionCollectionMethodOf],
+    ) -> Result<HashMap<SubscriptionCollectionMethodOf, CollectionMethod>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = providers::subscription_collection_methods(&mut *self.conn().await?, self.tenant_id(), &ids)
+            .await
+            .map_err(shared)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, m)| Some((SubscriptionCollectionMethodOf(id), m?)))
+            .collect())
+    }
+}
+
 /// The request tenant's Stripe connection (one statement per request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StripeConnectionOfTenant;
