@@ -69,6 +69,10 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     }
     crate::outbox::retention::spawn_worker(state.pool.clone(), config.event_retention_days);
     crate::webhooks::worker::spawn_worker(state.clone());
+    if let Some(interval) = config.provider_interval {
+        let settings = config.providers.clone();
+        crate::providers::worker::spawn_worker(state.pool.clone(), state.secrets.clone(), settings, interval);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "binding {} (set BILLGRAPH_LISTEN to use another address)",

@@ -26,6 +26,9 @@ pub struct Config {
     pub billing: BillingSettings,
     /// Days outbox events are kept (at least 30).
     pub event_retention_days: u32,
+    /// How often the payment-provider worker runs; None switches it off.
+    pub provider_interval: Option<Duration>,
+    pub providers: ProviderSettings,
     pub log_format: LogFormat,
     /// Seals stored secrets (base64 of 32 bytes); None uses the data folder's key.
     pub secret_key: Option<String>,
@@ -88,6 +91,21 @@ impl Default for BillingSettings {
             invoice_grace: Duration::from_secs(3600),
             net_terms_days: 30,
             max_boundaries_per_run: 50,
+        }
+    }
+}
+
+/// How payments are collected through a provider.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// Days after the first failure when a declined charge is tried again.
+    pub retry_days: Vec<u32>,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        ProviderSettings {
+            retry_days: vec![1, 3, 5],
         }
     }
 }
@@ -303,6 +321,17 @@ impl Config {
                 max_boundaries_per_run,
             },
             event_retention_days,
+            provider_interval: match parse(&get, "BILLGRAPH_PROVIDER_INTERVAL_SECS", 5u64)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            providers: ProviderSettings {
+                retry_days: match get("BILLGRAPH_STRIPE_RETRY_DAYS") {
+                    Some(days) => crate::domain::provider::parse_retry_days(&days)
+                        .map_err(|e| anyhow::anyhow!("BILLGRAPH_STRIPE_RETRY_DAYS: {e}"))?,
+                    None => ProviderSettings::default().retry_days,
+                },
+            },
             log_format,
         })
     }

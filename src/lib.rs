@@ -13,6 +13,7 @@ pub mod http;
 pub mod outbound;
 pub mod outbox;
 pub mod plans;
+pub mod providers;
 pub mod secrets;
 pub mod state;
 pub mod subscriptions;

@@ -304,8 +304,15 @@ async fn pay_back(
                 method: method.to_string(),
                 reference: reference.clone(),
                 created_at: now,
+                provider_refund_id: None,
+                provider_status: None,
             };
             rows::insert_refund(conn, &row).await?;
+            // A card refund of an invoice paid through Stripe is paid out by Stripe.
+            if *method == crate::domain::invoice::PaymentMethod::Card.as_str() {
+                crate::db::providers::queue_refund_if_paid_by_card(conn, invoice.tenant_id, invoice.id, row.id, now)
+                    .await?;
+            }
         }
     }
     Ok(())

@@ -315,6 +315,14 @@ async fn finalize_locked(
         .filter(|i| newly_paid(PaymentStatus::Pending, invoice_payment_status(i)))
         .collect();
     emit_invoices(conn, EventType::InvoicePaid, &paid, &final_lines).await?;
+    // Invoices of payers who collect automatically are charged by the
+    // provider worker; queued here so a finalized invoice is never missed.
+    let (tenants, chargeable): (Vec<Uuid>, Vec<Uuid>) = finalized
+        .iter()
+        .filter(|i| i.amount_due() > Decimal::ZERO)
+        .map(|i| (i.tenant_id, i.id))
+        .unzip();
+    crate::db::providers::queue_first_charges(conn, &tenants, &chargeable, now).await?;
     Ok((finalized, refused))
 }
 

@@ -10,10 +10,11 @@ use uuid::Uuid;
 use crate::config::Limits;
 use crate::db::customers::{self, AddressColumns, CustomerChanges, CustomerRow, LIVE_EXTERNAL_ID_INDEX, NewCustomer};
 use crate::db::errors::unique_violation;
-use crate::db::events;
 use crate::db::{DbPool, connection};
+use crate::db::{events, providers};
 use crate::domain::metadata::{self, Metadata};
 use crate::domain::outbox::EventType;
+use crate::domain::provider::CollectionMethod;
 use crate::error::{AppError, AppResult};
 use crate::outbox::{self, views::CustomerView};
 
@@ -26,6 +27,8 @@ pub struct CustomerDraft {
     pub address: AddressColumns,
     pub metadata: Metadata,
     pub parent_customer_id: Option<Uuid>,
+    /// None keeps the default, SEND_INVOICE.
+    pub collection_method: Option<CollectionMethod>,
 }
 
 /// Changes to a customer; `None` keeps the current value.
@@ -38,6 +41,7 @@ pub struct CustomerPatch {
     pub address: Option<AddressColumns>,
     /// Set string values, remove keys given as null.
     pub metadata_patch: Option<serde_json::Value>,
+    pub collection_method: Option<CollectionMethod>,
 }
 
 pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CustomerDraft, limits: &Limits) -> AppResult<CustomerRow> {
@@ -61,6 +65,9 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CustomerDraft, limits
         let row = customers::insert(conn, &new)
             .await
             .map_err(|e| write_error(e, &draft.external_customer_id))?;
+        if let Some(method) = draft.collection_method {
+            providers::set_collection_method(conn, tenant_id, row.id, method).await?;
+        }
         outbox::emit(
             conn,
             tenant_id,
@@ -105,6 +112,9 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
         let row = customers::update(conn, tenant_id, id, &changes, patch.address.as_ref())
             .await
             .map_err(|e| write_error(e, &external_id))?;
+        if let Some(method) = patch.collection_method {
+            providers::set_collection_method(conn, tenant_id, id, method).await?;
+        }
         outbox::emit(
             conn,
             tenant_id,

@@ -64,6 +64,9 @@ pub struct RefundRow {
     pub method: String,
     pub reference: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The payment provider's refund, when the provider pays it out.
+    pub provider_refund_id: Option<String>,
+    pub provider_status: Option<String>,
 }
 
 pub async fn insert_credit_note(conn: &mut AsyncPgConnection, row: &CreditNoteRow) -> QueryResult<CreditNoteRow> {

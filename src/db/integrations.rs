@@ -108,3 +108,23 @@ pub async fn find_customer(
         .await
         .optional()
 }
+
+/// Creates the mapping unless the customer already has one for the
+/// provider; returns the mapping in force either way.
+pub async fn insert_if_absent(conn: &mut AsyncPgConnection, row: &IntegrationRow) -> QueryResult<IntegrationRow> {
+    use integration_mappings as m;
+    diesel::insert_into(m::table)
+        .values(row)
+        .on_conflict((m::tenant_id, m::customer_id, m::provider, m::provider_name))
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    m::table
+        .filter(m::tenant_id.eq(row.tenant_id))
+        .filter(m::customer_id.eq(row.customer_id))
+        .filter(m::provider.eq(row.provider))
+        .filter(m::provider_name.eq(&row.provider_name))
+        .select(IntegrationRow::as_select())
+        .first(conn)
+        .await
+}

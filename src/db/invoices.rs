@@ -21,6 +21,8 @@ use crate::domain::money::Currency;
 pub const SUBSCRIPTION_PERIOD_INDEX: &str = "invoices_subscription_period";
 /// The unique index that makes payment idempotency keys single-use.
 pub const PAYMENT_KEY_INDEX: &str = "payments_idempotency";
+/// The unique index that records a card payment once per PaymentIntent.
+pub const CARD_REFERENCE_INDEX: &str = "payments_card_reference";
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = invoices, check_for_backend(Pg))]

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod phases;
 pub mod plans;
 pub mod prepared;
+pub mod providers;
 pub mod schema;
 pub mod statement_counter;
 pub mod subscriptions;

@@ -98,6 +98,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
+        collection_method -> Text,
     }
 }
 
@@ -269,6 +270,8 @@ diesel::table! {
         method -> Text,
         reference -> Nullable<Text>,
         created_at -> Timestamptz,
+        provider_refund_id -> Nullable<Text>,
+        provider_status -> Nullable<Text>,
     }
 }
 
@@ -305,6 +308,7 @@ diesel::table! {
         cut_anchor -> Nullable<Timestamptz>,
         cut_billing_period -> Nullable<Text>,
         cut_billing_period_count -> Nullable<Int4>,
+        collection_method -> Nullable<Text>,
     }
 }
 
@@ -470,6 +474,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    provider_connections (tenant_id, provider) {
+        tenant_id -> Uuid,
+        provider -> Text,
+        api_base -> Text,
+        secret_key_sealed -> Bytea,
+        webhook_secret_sealed -> Bytea,
+        key_hint -> Text,
+        connected_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provider_tasks (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        kind -> Text,
+        object_id -> Uuid,
+        attempt -> Int4,
+        run_after -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        generation -> Int4,
+        tries -> Int4,
+        last_error -> Nullable<Text>,
+        done_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payment_attempts (tenant_id, invoice_id, attempt) {
+        tenant_id -> Uuid,
+        invoice_id -> Uuid,
+        attempt -> Int4,
+        provider -> Text,
+        payment_intent_id -> Nullable<Text>,
+        status -> Text,
+        error -> Nullable<Text>,
+        next_retry_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provider_events (tenant_id, provider, event_id) {
+        tenant_id -> Uuid,
+        provider -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(credit_note_counters -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -495,9 +554,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     meters,
     outbox_events,
+    payment_attempts,
     payments,
     plans,
     prices,
+    provider_connections,
+    provider_events,
+    provider_tasks,
     refunds,
     subscription_pauses,
     subscriptions,

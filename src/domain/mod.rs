@@ -20,6 +20,7 @@ pub mod period;
 pub mod phase;
 pub mod pricing;
 pub mod proration;
+pub mod provider;
 pub mod ssrf;
 pub mod stored;
 pub mod subscription;

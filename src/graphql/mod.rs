@@ -19,6 +19,7 @@ pub mod loaders;
 pub mod outbox;
 pub mod pagination;
 pub mod plans;
+pub mod providers;
 pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
@@ -34,6 +35,7 @@ use customers::query::CustomerQueryRoot;
 use invoices::root::{BillingMutationRoot, BillingQueryRoot};
 use outbox::root::OutboxQueryRoot;
 use plans::root::{PlanMutationRoot, PlanQueryRoot};
+use providers::root::{ProviderMutationRoot, ProviderQueryRoot};
 use subscriptions::changes::{SubscriptionChangeMutationRoot, SubscriptionChangeQueryRoot};
 use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
 use usage::mutation::UsageMutationRoot;
@@ -55,6 +57,7 @@ pub struct QueryRoot(
     CreditNoteQueryRoot,
     OutboxQueryRoot,
     WebhookQueryRoot,
+    ProviderQueryRoot,
 );
 
 /// Mutation roots merged per domain.
@@ -70,6 +73,7 @@ pub struct MutationRoot(
     BillingMutationRoot,
     CreditNoteMutationRoot,
     WebhookMutationRoot,
+    ProviderMutationRoot,
 );
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::graphiql).post(graphql::execute))
         .route("/v1/events", post(events::ingest_one))
         .route("/v1/events/bulk", post(events::ingest_bulk))
+        .route(
+            "/v1/webhooks/stripe/{tenant}",
+            post(crate::providers::stripe::webhook::receive),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(axum::Extension(schema))

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::outbox::{self as rows, OutboxEventRow};
 use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
+use crate::providers;
 use crate::webhooks;
 
 pub mod objects;
@@ -39,6 +40,7 @@ pub async fn emit<T: Serialize>(
     };
     rows::insert(conn, &row).await?;
     webhooks::queue_deliveries(conn, std::slice::from_ref(&row)).await?;
+    providers::on_event(conn, &row).await?;
     Ok(row)
 }
 
@@ -68,6 +70,9 @@ pub async fn emit_many<T: Serialize>(
         .collect::<AppResult<Vec<_>>>()?;
     rows::insert_many(conn, &rows).await?;
     webhooks::queue_deliveries(conn, &rows).await?;
+    for row in &rows {
+        providers::on_event(conn, row).await?;
+    }
     Ok(rows)
 }
 

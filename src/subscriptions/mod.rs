@@ -10,6 +10,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::domain::provider::CollectionMethod;
+
 use crate::customers::live_customer_for_update;
 use crate::db::phases::{self as phase_rows, PhaseRow};
 use crate::db::plans::{self, PriceRow};
@@ -36,6 +38,8 @@ pub struct SubscriptionDraft {
     pub billing_anchor: Option<DateTime<Utc>>,
     pub trial_days: u32,
     pub payer: Payer,
+    /// None: the customer's.
+    pub collection_method: Option<CollectionMethod>,
 }
 
 /// The cadence a stored subscription or price bills on.
@@ -263,6 +267,10 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: SubscriptionDraft) ->
             cut_billing_period_count: None,
         };
         let row = subscriptions::insert(conn, &row).await?;
+        if draft.collection_method.is_some() {
+            crate::db::providers::set_subscription_collection_method(conn, tenant_id, row.id, draft.collection_method)
+                .await?;
+        }
         emit_subscription(conn, EventType::SubscriptionCreated, &row).await?;
         Ok(row)
     })

@@ -1,6 +1,7 @@
 //! API tests: GraphQL over HTTP against a real PostgreSQL.
 
 mod python_env;
+mod stripe_support;
 mod support;
 
 mod auth;
@@ -23,6 +24,7 @@ mod proration;
 mod schema;
 mod slow_clients;
 mod statements;
+mod stripe;
 mod subscriptions;
 mod tenancy;
 mod usage;

@@ -211,6 +211,16 @@ impl Refund {
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at
     }
+
+    /// The payment provider's refund (e.g. Stripe's re_...), once sent.
+    async fn provider_refund_id(&self) -> Option<&str> {
+        self.row.provider_refund_id.as_deref()
+    }
+
+    /// What the provider says of the refund (e.g. succeeded, pending).
+    async fn provider_status(&self) -> Option<&str> {
+        self.row.provider_status.as_deref()
+    }
 }
 
 loaded_connection_type!(

@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 use crate::db::customers::CustomerRow;
 use crate::db::hierarchy::PageKey;
+use crate::domain::integration::Provider;
+use crate::domain::provider::CollectionMethod;
 use crate::domain::stored::RecordStatus;
 use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
@@ -19,11 +21,15 @@ use crate::graphql::customers::loaders::{AncestorsOf, ChildrenPage, CustomerById
 use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
 use crate::graphql::invoices::loaders::BalanceDue;
 use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
+use crate::graphql::providers::loaders::{CollectionMethodOf, StripeConnectionOfTenant};
+use crate::graphql::providers::{CollectionMethodType, PaymentMethodCard};
 use crate::graphql::subscriptions::loaders::PaidSubscriptions;
 use crate::graphql::subscriptions::preview::{CurrencyAmount, UpcomingCharges, upcoming_invoice};
 use crate::graphql::subscriptions::subscription::{SubscriptionConnection, SubscriptionStatus};
 use crate::graphql::usage::loaders::{UsageOf, UsageQuery};
 use crate::graphql::usage::meter_usage::{MeterUsage, UsageWindow};
+use crate::providers::PaymentProvider;
+use crate::providers::stripe::Stripe;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::stored::RecordStatus")]
@@ -331,5 +337,45 @@ impl Customer {
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(IntegrationMapping).collect())
+    }
+
+    /// How the customer's invoices are collected.
+    async fn collection_method(&self, ctx: &Context<'_>) -> Result<CollectionMethodType> {
+        let method = ctx.loader().load_one(CollectionMethodOf(self.0.id)).await?;
+        Ok(method.unwrap_or(CollectionMethod::SendInvoice).into())
+    }
+
+    /// The saved card invoices are charged to, read live from Stripe: the
+    /// Stripe customer's invoice_settings.default_payment_method when set,
+    /// else its most recently attached card. Empty when the tenant is not
+    /// connected, the customer has no Stripe customer, or no card is saved.
+    async fn payment_methods(&self, ctx: &Context<'_>) -> Result<Vec<PaymentMethodCard>> {
+        let mappings = ctx.loader().load_one(IntegrationsOf(self.0.id));
+        let connection = ctx.loader().load_one(StripeConnectionOfTenant);
+        let (mappings, connection) = futures_util::try_join!(mappings, connection)?;
+        let stripe_id = mappings
+            .unwrap_or_default()
+            .into_iter()
+            .find(|m| m.provider == Provider::Stripe && m.provider_name.is_empty())
+            .map(|m| m.provider_entity_id);
+        let (Some(stripe_id), Some(connection)) = (stripe_id, connection) else {
+            return Ok(Vec::new());
+        };
+        let key = ctx.state().secrets.open(&connection.secret_key_sealed)?;
+        let stripe = Stripe::new(&connection.api_base, &key);
+        let card = stripe
+            .default_payment_method(&stripe_id)
+            .await
+            .map_err(crate::providers::customers::provider_failure)?;
+        Ok(card
+            .into_iter()
+            .map(|c| PaymentMethodCard {
+                id: c.id,
+                brand: c.brand,
+                last4: c.last4,
+                exp_month: c.exp_month,
+                exp_year: c.exp_year,
+            })
+            .collect())
     }
 }

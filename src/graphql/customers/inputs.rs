@@ -1,6 +1,7 @@
 //! GraphQL input types and their conversion into validated drafts. Every
 //! rule comes from domain/; this file only names the fields.
 
+use crate::graphql::providers::CollectionMethodType;
 use async_graphql::{InputObject, Json, MaybeUndefined};
 use uuid::Uuid;
 
@@ -58,6 +59,8 @@ pub struct CreateCustomerInput {
     /// characters, values of at most 500 characters.
     pub metadata: Option<Json<serde_json::Value>>,
     pub parent_customer_id: Option<Uuid>,
+    /// How the customer's invoices are collected; SEND_INVOICE by default.
+    pub collection_method: Option<CollectionMethodType>,
 }
 
 impl CreateCustomerInput {
@@ -78,6 +81,7 @@ impl CreateCustomerInput {
                 None => Default::default(),
             },
             parent_customer_id: self.parent_customer_id,
+            collection_method: self.collection_method.map(Into::into),
         })
     }
 }
@@ -93,6 +97,7 @@ pub struct UpdateCustomerInput {
     pub address: MaybeUndefined<AddressInput>,
     /// Sets the keys given; a key given as null is removed; other keys stay.
     pub metadata: Option<Json<serde_json::Value>>,
+    pub collection_method: Option<CollectionMethodType>,
 }
 
 impl UpdateCustomerInput {
@@ -115,6 +120,7 @@ impl UpdateCustomerInput {
                 MaybeUndefined::Value(a) => Some(a.validate("input.address")?),
             },
             metadata_patch: self.metadata.map(|m| m.0),
+            collection_method: self.collection_method.map(Into::into),
         })
     }
 }

@@ -299,6 +299,16 @@ impl Invoice {
         Ok(rows.into_iter().map(CreditNote).collect())
     }
 
+    /// The tries to collect the invoice through the payment provider.
+    async fn payment_attempts(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::providers::PaymentAttempt>> {
+        let rows = ctx
+            .loader()
+            .load_one(crate::graphql::providers::loaders::AttemptsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
         let rows = ctx.loader().load_one(PaymentsOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows

@@ -28,6 +28,8 @@ pub struct CreateSubscriptionInput {
     pub trial_days: i32,
     #[graphql(default_with = "PayerType::Customer")]
     pub payer: PayerType,
+    /// How this subscription's invoices are collected; null: the customer's.
+    pub collection_method: Option<crate::graphql::providers::CollectionMethodType>,
 }
 
 impl CreateSubscriptionInput {
@@ -45,6 +47,7 @@ impl CreateSubscriptionInput {
             billing_anchor: self.billing_anchor,
             trial_days,
             payer: self.payer.into(),
+            collection_method: self.collection_method.map(Into::into),
         })
     }
 }

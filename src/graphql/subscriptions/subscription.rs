@@ -124,6 +124,20 @@ impl Subscription {
         self.0.payer.into()
     }
 
+    /// How this subscription's invoices are collected; null: the customer's.
+    async fn collection_method(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::providers::CollectionMethodType>> {
+        let method = ctx
+            .loader()
+            .load_one(crate::graphql::providers::loaders::SubscriptionCollectionMethodOf(
+                self.0.id,
+            ))
+            .await?;
+        Ok(method.map(Into::into))
+    }
+
     /// As of this request.
     async fn status(&self, ctx: &Context<'_>) -> SubscriptionStatus {
         rules::status_at(&lifecycle_of(&self.0), as_of(ctx, &self.0)).into()
