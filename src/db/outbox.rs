@@ -160,6 +160,20 @@ pub async fn find(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> Qu
         .optional()
 }
 
+/// Events of the tenant by id, in no order.
+pub async fn events_by_ids(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<OutboxEventRow>> {
+    outbox_events::table
+        .filter(outbox_events::tenant_id.eq(tenant_id))
+        .filter(outbox_events::id.eq_any(ids))
+        .select(OutboxEventRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// Deletes at most `limit` events, of any tenant, that occurred before
 /// `cutoff`; returns how many.
 pub async fn delete_older_than(conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<usize> {

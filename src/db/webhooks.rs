@@ -15,7 +15,7 @@ use crate::db::outbox::OutboxEventRow;
 use crate::db::prepared::{
     PageOrder, ParentPage, PreparedExt, load_parent_pages, load_rows_of_keys, parent_pages_sql, rows_of_keys_sql,
 };
-use crate::db::schema::{outbox_events, webhook_deliveries, webhook_delivery_attempts, webhook_endpoints};
+use crate::db::schema::{webhook_deliveries, webhook_delivery_attempts, webhook_endpoints};
 use crate::domain::webhook::{AttemptOutcome, DeliveryStatus, EndpointStatus};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -222,29 +222,6 @@ pub async fn insert_delivery(
         ))
         .returning(WebhookDeliveryRow::as_returning())
         .get_result(conn)
-        .await
-}
-
-pub async fn event(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<OutboxEventRow>> {
-    outbox_events::table
-        .filter(outbox_events::tenant_id.eq(tenant_id))
-        .filter(outbox_events::id.eq(id))
-        .select(OutboxEventRow::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-pub async fn events_by_ids(
-    conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    ids: &[Uuid],
-) -> QueryResult<Vec<OutboxEventRow>> {
-    outbox_events::table
-        .filter(outbox_events::tenant_id.eq(tenant_id))
-        .filter(outbox_events::id.eq_any(ids))
-        .select(OutboxEventRow::as_select())
-        .load(conn)
         .await
 }
 

@@ -171,7 +171,7 @@ pub async fn replay(
 ) -> AppResult<WebhookDeliveryRow> {
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
-        rows::event(conn, tenant_id, event_id)
+        crate::db::outbox::find(conn, tenant_id, event_id)
             .await?
             .ok_or_else(|| AppError::not_found("webhook event"))?;
         let endpoint = rows::endpoint_for_update(conn, tenant_id, endpoint_id)

@@ -9,6 +9,7 @@ use crate::domain::outbox::{EventType, ObjectType, matching_types};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::outbox::event::{WebhookEvent, WebhookEventConnection};
+use crate::graphql::outbox::loaders::WebhookEventById;
 use crate::graphql::pagination::{PageRequest, wants_total_count};
 
 #[derive(InputObject, Debug, Clone, Default)]
@@ -60,11 +61,7 @@ pub struct OutboxQueryRoot;
 impl OutboxQueryRoot {
     /// One event of the tenant.
     async fn webhook_event(&self, ctx: &Context<'_>, id: Uuid) -> Result<WebhookEvent> {
-        let tenant_id = ctx.tenant_id();
-        let row = ctx
-            .request()
-            .run(move |conn| rows::find(conn, tenant_id, id).boxed())
-            .await?;
+        let row = ctx.loader().load_one(WebhookEventById(id)).await?;
         Ok(WebhookEvent(row.ok_or_else(|| AppError::not_found("webhook event"))?))
     }
 

@@ -7,10 +7,9 @@ use crate::error::AppError;
 use crate::graphql::connection::loaded_connection_type;
 use crate::graphql::context::ContextExt;
 use crate::graphql::outbox::event::WebhookEvent;
+use crate::graphql::outbox::loaders::WebhookEventById;
 use crate::graphql::webhooks::endpoint::WebhookEndpoint;
-use crate::graphql::webhooks::loaders::{
-    AttemptsOfDelivery, WebhookDeliveryCount, WebhookEndpointById, WebhookEventById,
-};
+use crate::graphql::webhooks::loaders::{AttemptsOfDelivery, WebhookDeliveryCount, WebhookEndpointById};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::webhook::DeliveryStatus")]

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
-use crate::db::outbox::OutboxEventRow;
 use crate::db::prepared::ParentPage;
 use crate::db::webhooks::{self as rows, DeliveryFilter, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow};
 use crate::error::SharedError;
@@ -14,11 +13,6 @@ use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, row
 
 rows_by_id! {
     WebhookEndpointById => WebhookEndpointRow, rows::endpoints_by_ids
-}
-
-rows_by_id! {
-    /// The outbox event a delivery carries.
-    WebhookEventById => OutboxEventRow, rows::events_by_ids
 }
 
 rows_of_parent! {
