@@ -22,35 +22,69 @@ pub struct Target {
     pub pinned: Option<(String, Vec<SocketAddr>)>,
 }
 
-/// Checks `raw` (reported as `field`) and resolves its host within `timeout`.
-pub async fn resolve(
+/// Why a URL cannot be sent to now.
+#[derive(Debug)]
+pub enum Unreachable {
+    /// The URL, or an address its host resolves to, is not allowed.
+    Refused(ValidationError),
+    /// The host did not resolve (now): there is nothing to check yet.
+    Unresolved(ValidationError),
+}
+
+impl Unreachable {
+    pub fn message(&self) -> &str {
+        match self {
+            Unreachable::Refused(e) | Unreachable::Unresolved(e) => &e.message,
+        }
+    }
+}
+
+/// The URL as it may be saved: refused when it or what its host resolves
+/// to is not allowed. A host that does not resolve yet is accepted (its
+/// deliveries fail until it does), so saving never depends on DNS being up;
+/// every delivery checks again.
+pub async fn check_for_saving(
     field: &str,
     raw: &str,
     allow_private: bool,
     timeout: Duration,
-) -> Result<Target, ValidationError> {
-    let url = validate_url(field, raw, allow_private)?;
+) -> Result<Url, ValidationError> {
+    match resolve(field, raw, allow_private, timeout).await {
+        Ok(target) => Ok(target.url),
+        Err(Unreachable::Unresolved(_)) => validate_url(field, raw, allow_private),
+        Err(Unreachable::Refused(e)) => Err(e),
+    }
+}
+
+/// Checks `raw` (reported as `field`) and resolves its host within `timeout`.
+pub async fn resolve(field: &str, raw: &str, allow_private: bool, timeout: Duration) -> Result<Target, Unreachable> {
+    let url = validate_url(field, raw, allow_private).map_err(Unreachable::Refused)?;
     if allow_private {
         return Ok(Target { url, pinned: None });
     }
-    let refuse = |what: String| ValidationError::new(field, what);
+    let refuse = |what: String| Unreachable::Refused(ValidationError::new(field, what));
+    let unresolved = |what: String| Unreachable::Unresolved(ValidationError::new(field, what));
     match url.host() {
-        Some(Host::Ipv4(ip)) => check_address(field, ip.into()).map(|()| Target { url, pinned: None }),
-        Some(Host::Ipv6(ip)) => check_address(field, ip.into()).map(|()| Target { url, pinned: None }),
+        Some(Host::Ipv4(ip)) => check_address(field, ip.into())
+            .map(|()| Target { url, pinned: None })
+            .map_err(Unreachable::Refused),
+        Some(Host::Ipv6(ip)) => check_address(field, ip.into())
+            .map(|()| Target { url, pinned: None })
+            .map_err(Unreachable::Refused),
         Some(Host::Domain(name)) => {
             let name = name.to_string();
             let port = url.port_or_known_default().unwrap_or(443);
             let mut addrs: Vec<SocketAddr> =
                 match tokio::time::timeout(timeout, tokio::net::lookup_host((name.as_str(), port))).await {
                     Ok(Ok(addrs)) => addrs.collect(),
-                    Ok(Err(e)) => return Err(refuse(format!("host {name} does not resolve ({e})"))),
-                    Err(_) => return Err(refuse(format!("host {name} did not resolve in time"))),
+                    Ok(Err(e)) => return Err(unresolved(format!("host {name} does not resolve ({e})"))),
+                    Err(_) => return Err(unresolved(format!("host {name} did not resolve in time"))),
                 };
             // In a stable order: the same answer pins the same client.
             addrs.sort();
             addrs.dedup();
             if addrs.is_empty() {
-                return Err(refuse(format!("host {name} has no addresses")));
+                return Err(unresolved(format!("host {name} has no addresses")));
             }
             for addr in &addrs {
                 if let Some(reason) = forbidden_reason(addr.ip()) {

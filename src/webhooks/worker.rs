@@ -26,7 +26,7 @@ use crate::domain::webhook::{
 };
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::webhooks::target;
+use crate::webhooks::target::{self, Unreachable};
 
 const USER_AGENT: &str = concat!("billgraph-webhooks/", env!("CARGO_PKG_VERSION"));
 /// Longest error text kept per attempt.
@@ -154,7 +154,8 @@ impl Deliverer {
         let target =
             match target::resolve("url", &delivery.url, self.settings.allow_private, self.settings.timeout).await {
                 Ok(target) => target,
-                Err(refused) => return Outcome::error(format!("refused: {}", refused.message)),
+                Err(Unreachable::Refused(e)) => return Outcome::error(format!("refused: {}", e.message)),
+                Err(Unreachable::Unresolved(e)) => return Outcome::error(e.message),
             };
         let client = match target.pinned {
             Some(pin) => self.pinned_client(pin),

@@ -618,6 +618,9 @@ async fn urls_reaching_internal_addresses_are_refused() {
         assert!(refused.message().contains(says), "{url}: {}", refused.message());
     }
     let (id, _) = create_endpoint(&app, "https://93.184.215.14/hooks", &["*"]).await;
+    // A name that does not resolve (now) is saved: saving never depends on
+    // DNS, and each delivery checks the name again (see below).
+    let (unresolved, _) = create_endpoint(&app, "https://hooks.billgraph.invalid/in", &["customer.created"]).await;
     app.gql(
         "mutation($id: UUID!) { updateWebhookEndpoint(id: $id, input: { url: \"https://127.0.0.2/\" }) { id } }",
         json!({ "id": id }),
@@ -636,12 +639,16 @@ async fn urls_reaching_internal_addresses_are_refused() {
         json!({ "id": id }),
     )
     .await;
-    assert_eq!(deliver_due(&app.state, Utc::now()).await.unwrap(), 1);
+    assert_eq!(deliver_due(&app.state, Utc::now()).await.unwrap(), 2);
     assert!(receiver.requests().is_empty());
     let delivery = deliveries(&app, json!({ "endpointId": local })).await[0].clone();
     assert_eq!(delivery["status"], "PENDING");
     let error = delivery["error"].as_str().unwrap();
     assert!(error.starts_with("refused") && error.contains("https"), "{error}");
+    let delivery = deliveries(&app, json!({ "endpointId": unresolved })).await[0].clone();
+    assert_eq!(delivery["status"], "PENDING");
+    let error = delivery["error"].as_str().unwrap();
+    assert!(error.contains("resolve"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,7 +17,8 @@ use crate::webhooks::{self, EndpointDraft, EndpointPatch, target};
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateWebhookEndpointInput {
     /// An https URL whose host resolves only to public addresses (unless
-    /// the server allows private targets).
+    /// the server allows private targets); a host that does not resolve yet
+    /// is accepted, and its deliveries fail until it does.
     pub url: String,
     /// Event type names such as `customer.created`, or `["*"]` for all.
     pub event_types: Vec<String>,
@@ -42,11 +43,11 @@ pub struct WebhookDeliveryFilterInput {
     pub status: Option<WebhookDeliveryStatus>,
 }
 
-/// The URL, checked and resolved (see [`target::resolve`]).
+/// The URL as it may be saved (see [`target::check_for_saving`]).
 async fn checked_url(ctx: &Context<'_>, field: &str, url: &str) -> AppResult<String> {
     let settings = ctx.state().config.webhooks;
-    let target = target::resolve(field, url, settings.allow_private, settings.timeout).await?;
-    Ok(target.url.to_string())
+    let url = target::check_for_saving(field, url, settings.allow_private, settings.timeout).await?;
+    Ok(url.to_string())
 }
 
 #[derive(Default)]
