@@ -69,12 +69,16 @@ pub struct WebhookAttemptRow {
     pub attempted_at: DateTime<Utc>,
 }
 
-pub async fn insert_endpoint(conn: &mut AsyncPgConnection, row: &WebhookEndpointRow) -> QueryResult<()> {
+/// Returns the row as stored (timestamps at PostgreSQL's precision).
+pub async fn insert_endpoint(
+    conn: &mut AsyncPgConnection,
+    row: &WebhookEndpointRow,
+) -> QueryResult<WebhookEndpointRow> {
     diesel::insert_into(webhook_endpoints::table)
         .values(row)
-        .execute(conn)
+        .returning(WebhookEndpointRow::as_returning())
+        .get_result(conn)
         .await
-        .map(drop)
 }
 
 /// The endpoint, locked until the transaction ends.
@@ -93,8 +97,9 @@ pub async fn endpoint_for_update(
         .optional()
 }
 
-/// Writes back every field an endpoint's owner or its failures change.
-pub async fn save_endpoint(conn: &mut AsyncPgConnection, row: &WebhookEndpointRow) -> QueryResult<()> {
+/// Writes back every field an endpoint's owner or its failures change, and
+/// returns the row as stored (timestamps at PostgreSQL's precision).
+pub async fn save_endpoint(conn: &mut AsyncPgConnection, row: &WebhookEndpointRow) -> QueryResult<WebhookEndpointRow> {
     diesel::update(webhook_endpoints::table)
         .filter(webhook_endpoints::tenant_id.eq(row.tenant_id))
         .filter(webhook_endpoints::id.eq(row.id))
@@ -111,9 +116,9 @@ pub async fn save_endpoint(conn: &mut AsyncPgConnection, row: &WebhookEndpointRo
             webhook_endpoints::failing_since.eq(row.failing_since),
             webhook_endpoints::updated_at.eq(row.updated_at),
         ))
-        .execute(conn)
+        .returning(WebhookEndpointRow::as_returning())
+        .get_result(conn)
         .await
-        .map(drop)
 }
 
 /// Deletes the endpoint with its deliveries and their attempts.

@@ -80,7 +80,7 @@ pub async fn create(
         updated_at: now,
     };
     let mut conn = connection(&state.pool).await?;
-    rows::insert_endpoint(&mut conn, &row).await?;
+    let row = rows::insert_endpoint(&mut conn, &row).await?;
     Ok((row, secret))
 }
 
@@ -102,8 +102,7 @@ where
         let now = Utc::now();
         let out = change(&mut row, now);
         row.updated_at = now;
-        rows::save_endpoint(conn, &row).await?;
-        Ok((row, out))
+        Ok((rows::save_endpoint(conn, &row).await?, out))
     })
     .await
 }
