@@ -3,6 +3,7 @@
 //! and shows GraphiQL to a browser. The Accept header chooses between
 //! `application/json` and `application/graphql-response+json`.
 
+use async_graphql::ServerError;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State};
@@ -95,7 +96,7 @@ async fn run(
     answer: ResponseType,
 ) -> Response {
     let limits = &state.config.limits;
-    if let Some(refused) = input_rules::refusal(&mut request) {
+    if let Some(refused) = input_rules::refusal(&mut request).or_else(|| missing_variable(&mut request)) {
         return finished(async_graphql::Response::from_errors(vec![refused]), limits, answer);
     }
     let (queue, dispatches) = dispatch_queue();
@@ -187,19 +188,53 @@ fn request_from_query(query: &str) -> Result<async_graphql::Request, String> {
 /// subscription). A document that does not parse is left to execution,
 /// which answers with the parser's error.
 fn changes_data(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
+    selected_operation(&doc, request.operation_name.as_deref())
+        .is_some_and(|op| op.ty != async_graphql::parser::types::OperationType::Query)
+}
+
+/// A required variable without a value stops the request before it runs,
+/// as the specification's variable coercion does; async-graphql would only
+/// notice it at the first field that reads it, and answer with data.
+fn missing_variable(request: &mut async_graphql::Request) -> Option<ServerError> {
+    let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
+    let doc = request.parsed_query().ok()?;
+    let operation = selected_operation(doc, operation_name.as_deref())?;
+    operation.variable_definitions.iter().find_map(|definition| {
+        let definition = &definition.node;
+        let required = !definition.var_type.node.nullable && definition.default_value.is_none();
+        let given = variables
+            .get(&definition.name.node)
+            .is_some_and(|value| *value != async_graphql::Value::Null);
+        (required && !given).then(|| {
+            ServerError::new(
+                format!(
+                    "variable ${} of required type {} has no value",
+                    definition.name.node, definition.var_type.node
+                ),
+                Some(definition.name.pos),
+            )
+        })
+    })
+}
+
+fn selected_operation<'a>(
+    doc: &'a async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
+    use async_graphql::parser::types::DocumentOperations;
     let selected = match &doc.operations {
         DocumentOperations::Single(op) => Some(op),
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
-            Some(name) => ops.get(name.as_str()),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.get(name),
             None if ops.len() == 1 => ops.values().next(),
             None => None,
         },
     };
-    selected.is_some_and(|op| op.node.ty != OperationType::Query)
+    selected.map(|op| &op.node)
 }
 
 fn bad_request(message: &str) -> Response {

@@ -76,14 +76,31 @@ async fn the_accept_header_chooses_the_media_type() {
     for accept in [Some("application/json"), Some("*/*"), None] {
         let answer = post(&app, accept, query.clone()).await;
         assert_eq!(answer.status, StatusCode::OK, "{accept:?}");
-        assert!(answer.content_type.starts_with("application/json"), "{accept:?}: {}", answer.content_type);
+        assert!(
+            answer.content_type.starts_with("application/json"),
+            "{accept:?}: {}",
+            answer.content_type
+        );
         assert_eq!(answer.json()["data"]["__typename"], "Query", "{accept:?}");
     }
     let answer = post(&app, Some(GRAPHQL_RESPONSE_JSON), query.clone()).await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert!(answer.content_type.starts_with(GRAPHQL_RESPONSE_JSON), "{}", answer.content_type);
-    let answer = post(&app, Some("application/graphql-response+json, application/json;q=0.9"), query).await;
-    assert!(answer.content_type.starts_with(GRAPHQL_RESPONSE_JSON), "{}", answer.content_type);
+    assert!(
+        answer.content_type.starts_with(GRAPHQL_RESPONSE_JSON),
+        "{}",
+        answer.content_type
+    );
+    let answer = post(
+        &app,
+        Some("application/graphql-response+json, application/json;q=0.9"),
+        query,
+    )
+    .await;
+    assert!(
+        answer.content_type.starts_with(GRAPHQL_RESPONSE_JSON),
+        "{}",
+        answer.content_type
+    );
 }
 
 #[tokio::test]
@@ -91,7 +108,10 @@ async fn request_errors_carry_no_data_and_are_400_for_the_graphql_response_type(
     let app = TestApp::new().await;
     let failures = [
         ("parse", json!({ "query": "{" })),
-        ("missing variable", json!({ "query": "query($ext: String!) { customerByExternalId(externalCustomerId: $ext) { id } }" })),
+        (
+            "missing variable",
+            json!({ "query": "query($ext: String!) { customerByExternalId(externalCustomerId: $ext) { id } }" }),
+        ),
         ("validation", json!({ "query": "{ noSuchField }" })),
         (
             "variables",
@@ -177,7 +197,10 @@ async fn get_runs_queries_for_json_clients_but_never_mutations() {
     let url = format!(
         "/graphql?{}",
         url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("query", "query Find($ext: String!) { customerByExternalId(externalCustomerId: $ext) { externalCustomerId } }")
+            .append_pair(
+                "query",
+                "query Find($ext: String!) { customerByExternalId(externalCustomerId: $ext) { externalCustomerId } }"
+            )
             .append_pair("operationName", "Find")
             .append_pair("variables", r#"{"ext":"cust-get"}"#)
             .finish()
@@ -187,7 +210,10 @@ async fn get_runs_queries_for_json_clients_but_never_mutations() {
         .header("x-api-key", &app.key);
     let answer = send(&app, request.body(Body::empty()).unwrap()).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
-    assert_eq!(answer.json()["data"]["customerByExternalId"]["externalCustomerId"], "cust-get");
+    assert_eq!(
+        answer.json()["data"]["customerByExternalId"]["externalCustomerId"],
+        "cust-get"
+    );
 
     let mutation = r#"mutation { createCustomer(input: { externalCustomerId: "by-get", name: "By GET" }) { id } }"#;
     let answer = get(&app, "application/json", mutation, Some(&app.key)).await;
@@ -197,7 +223,10 @@ async fn get_runs_queries_for_json_clients_but_never_mutations() {
     assert_eq!(listed["customers"]["totalCount"], 1, "the mutation did not run");
 
     // Authentication is the same as for POST.
-    assert_eq!(get(&app, "application/json", query, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&app, "application/json", query, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let answer = get(&app, "application/json", query, Some("bgk_not_a_key")).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }
@@ -211,7 +240,10 @@ async fn a_browser_gets_graphiql_with_every_asset_from_the_server() {
     assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
     let html = page.text();
     assert!(html.contains("id=\"api-key\""), "{html}");
-    assert!(html.contains("data-dev-key=\"\""), "no dev key outside the private cluster");
+    assert!(
+        html.contains("data-dev-key=\"\""),
+        "no dev key outside the private cluster"
+    );
     let sources: Vec<&str> = html
         .split(['"'])
         .filter(|part| part.ends_with(".js") || part.ends_with(".css"))
@@ -229,9 +261,16 @@ async fn a_browser_gets_graphiql_with_every_asset_from_the_server() {
         );
         let stale = source.replacen("/graphiql/", "/graphiql/0", 1);
         let stale = send(&app, Request::get(stale).body(Body::empty()).unwrap()).await;
-        assert_eq!(stale.status, StatusCode::NOT_FOUND, "another fingerprint is not this content");
+        assert_eq!(
+            stale.status,
+            StatusCode::NOT_FOUND,
+            "another fingerprint is not this content"
+        );
     }
-    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +279,10 @@ async fn the_dev_key_is_offered_only_when_the_server_gives_it_to_the_page() {
     let mut state = app.state.clone();
     state.dev_api_key = Some(app.key.clone());
     let router = billgraph::build_app(state);
-    let request = Request::get("/graphql").header("accept", "text/html").body(Body::empty()).unwrap();
+    let request = Request::get("/graphql")
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
     let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
     let html = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     let html = String::from_utf8_lossy(&html);
