@@ -26,6 +26,7 @@ const browser = await puppeteer.launch({
   ],
 });
 const elsewhere = [];
+let apiRequests = 0;
 const pageErrors = [];
 let failed = false;
 try {
@@ -34,6 +35,7 @@ try {
   await page.setRequestInterception(true);
   page.on("request", (request) => {
     const url = request.url();
+    if (request.method() === "POST" && url === `${origin}/graphql`) apiRequests += 1;
     if (url.startsWith("data:") || url.startsWith(origin + "/")) {
       request.continue();
     } else {
@@ -46,8 +48,9 @@ try {
   await page.goto(`${origin}/graphql`, { waitUntil: "load" });
   const devKey = await page.$eval("#api-key", (input) => input.value);
   console.log(`key prompt shown (prefilled: ${devKey ? "yes" : "no"})`);
-  // Nothing but the page has asked the API anything yet.
+  // Nothing has asked the API anything yet: no schema fetch without a key.
   if (await page.$(".graphiql-container")) throw new Error("GraphiQL started before a key was given");
+  if (apiRequests !== 0) throw new Error(`${apiRequests} API requests went out before a key was given`);
 
   await page.$eval("#api-key", (input) => (input.value = ""));
   await page.type("#api-key", key);
