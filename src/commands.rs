@@ -60,7 +60,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     db::run_migrations(&database.url).await?;
     let statements = StatementCounter::default();
-    let state = AppState::connect(config.clone(), &database.url, statements)?;
+    let mut state = AppState::connect(config.clone(), &database.url, statements)?;
     if let Some(interval) = config.rollup_interval {
         crate::usage::rollups::spawn_worker(state.pool.clone(), interval);
     }
@@ -81,10 +81,15 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     })?;
     let addr = listener.local_addr()?;
     println!("billgraph listening on http://{addr}");
-    println!("  GraphiQL:  http://{addr}/graphql  (send the key in the X-API-Key header)");
+    println!("  GraphiQL:  http://{addr}/graphql  (asks for the API key, sent as X-API-Key)");
     if config.dev_tenant {
         let key = dev_api_key(config, &database.url).await?;
         println!("  dev API key (tenant \"{DEV_TENANT}\"): {key}");
+        // A private cluster is a developer's own machine: GraphiQL may
+        // offer the key. With a shared database it is never put in a page.
+        if database.cluster.is_some() {
+            state.dev_api_key = Some(key);
+        }
     }
     let header_read_timeout = config.limits.header_read_timeout;
     crate::http::server::serve(

@@ -22,6 +22,9 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     /// Seals and opens the secrets stored in the database.
     pub secrets: SecretBox,
+    /// The dev tenant's key, written into the GraphiQL page; set only when
+    /// the server runs its private cluster.
+    pub dev_api_key: Option<String>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
             admission: Arc::new(Admission::new(config.sharing)),
             config: Arc::new(config),
             statements,
+            dev_api_key: None,
         })
     }
 

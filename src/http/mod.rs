@@ -1,12 +1,15 @@
-//! The HTTP surface: GraphQL (POST /graphql), GraphiQL (GET /graphql),
-//! health checks, request ids, tracing, CORS and compression.
+//! The HTTP surface: GraphQL (POST and GET /graphql), GraphiQL (GET
+//! /graphql from a browser, its assets under /graphiql/), health checks,
+//! request ids, tracing, CORS and compression.
 
 pub mod admission;
 pub mod auth;
 pub mod body;
 pub mod events;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod negotiation;
 pub mod problem;
 pub mod server;
 
@@ -34,7 +37,8 @@ pub fn router(state: AppState) -> Router {
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
     });
     Router::new()
-        .route("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphiql/{fingerprint}/{name}", get(graphiql::asset))
         .route("/v1/events", post(events::ingest_one))
         .route("/v1/events/bulk", post(events::ingest_bulk))
         .route(

@@ -1,5 +1,6 @@
 //! API tests: GraphQL over HTTP against a real PostgreSQL.
 
+mod js_env;
 mod python_env;
 mod stripe_support;
 mod support;
@@ -11,6 +12,7 @@ mod changes;
 mod credit_notes;
 mod customers;
 mod finance_lists;
+mod graphql_http;
 mod hierarchy;
 mod ingestion;
 mod input_rules;
