@@ -1,10 +1,10 @@
 //! The HTTP surface: GraphQL (POST /graphql), GraphiQL (GET /graphql),
-//! health checks, request ids, tracing, CORS and compression.
+//! FlexPrice-compatible REST (/v1), health checks, request ids, tracing, CORS and compression.
 
 pub mod admission;
 pub mod auth;
 pub mod body;
-pub mod events;
+pub mod flexprice;
 pub mod graphql;
 pub mod health;
 pub mod problem;
@@ -35,8 +35,7 @@ pub fn router(state: AppState) -> Router {
     });
     Router::new()
         .route("/graphql", get(graphql::graphiql).post(graphql::execute))
-        .route("/v1/events", post(events::ingest_one))
-        .route("/v1/events/bulk", post(events::ingest_bulk))
+        .merge(flexprice::routes())
         .route(
             "/v1/webhooks/stripe/{tenant}",
             post(crate::providers::stripe::webhook::receive),

@@ -11,6 +11,7 @@ mod changes;
 mod credit_notes;
 mod customers;
 mod finance_lists;
+mod flexprice;
 mod hierarchy;
 mod ingestion;
 mod input_rules;
