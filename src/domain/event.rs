@@ -127,6 +127,26 @@ mod tests {
     }
 
     #[test]
+    fn a_customer_id_must_be_a_uuid_when_given() {
+        let now = Utc::now();
+        let with = |id: &str| RawEvent {
+            customer_id: Some(id.into()),
+            ..raw(json!({}))
+        };
+        let id = Uuid::now_v7();
+        assert_eq!(
+            validate_event(with(&id.to_string()), now).unwrap().customer_id,
+            Some(id)
+        );
+        assert_eq!(validate_event(with("  "), now).unwrap().customer_id, None);
+        assert!(
+            validate_event(with("cust_1"), now)
+                .unwrap_err()
+                .starts_with("customer_id:")
+        );
+    }
+
+    #[test]
     fn nothing_before_2000_is_accepted() {
         let now = Utc::now();
         let at = |text: &str| RawEvent {

@@ -243,3 +243,29 @@ impl From<CustomerRow> for CustomerResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn either_name_of_the_external_id_is_taken_but_not_two_different_ones() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(one_external_id(some("a"), None).unwrap(), some("a"));
+        assert_eq!(one_external_id(None, some("b")).unwrap(), some("b"));
+        assert_eq!(one_external_id(some("a"), some("a")).unwrap(), some("a"));
+        assert_eq!(one_external_id(None, None).unwrap(), None);
+        let err = one_external_id(some("a"), some("b")).unwrap_err();
+        assert_eq!(err.field(), Some("external_id"));
+    }
+
+    #[test]
+    fn flat_address_fields_are_named_as_the_body_spells_them() {
+        let address = FlatAddress {
+            address_country: Some("Germany".into()),
+            ..Default::default()
+        };
+        let err = address.validate().unwrap_err();
+        assert_eq!(err.field(), Some("address_country"));
+    }
+}
