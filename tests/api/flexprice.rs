@@ -387,8 +387,13 @@ async fn customer_input_is_validated_by_the_domain_rules() {
         assert!(res["field"].as_str().unwrap().starts_with(field), "{body}: {res}");
     }
     let body = json!({ "external_id": "dup", "name": "Dup" });
-    let (status, _) = as_acme(&app, "POST", "/v1/customers", Some(body.clone())).await;
+    let (status, created) = as_acme(&app, "POST", "/v1/customers", Some(body.clone())).await;
     assert_eq!(status, StatusCode::CREATED);
+    // Rules the service checks on update name the field as the body does.
+    let path = format!("/v1/customers/{}", created["id"].as_str().unwrap());
+    let (status, res) = as_acme(&app, "PUT", &path, Some(json!({ "metadata": { "n": 5 } }))).await;
+    assert_error(status, &res, StatusCode::BAD_REQUEST, "validation_error", "VALIDATION");
+    assert!(res["field"].as_str().unwrap().starts_with("metadata"), "{res}");
     let (status, res) = as_acme(&app, "POST", "/v1/customers", Some(body)).await;
     assert_error(status, &res, StatusCode::CONFLICT, "invalid_operation", "CONFLICT");
 }

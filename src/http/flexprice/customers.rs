@@ -26,7 +26,9 @@ use crate::state::AppState;
 pub async fn create(State(state): State<AppState>, RestTenant(tenant): RestTenant, body: Body) -> RestResult<Response> {
     let body: CreateCustomerBody = read_customer_body(&state, body).await?;
     let draft = body.validate()?;
-    let row = customers::create(&state.pool, tenant.id, draft, &state.config.limits).await?;
+    let row = customers::create(&state.pool, tenant.id, draft, &state.config.limits)
+        .await
+        .map_err(as_body_fields)?;
     Ok((StatusCode::CREATED, Json(CustomerResponse::from(row))).into_response())
 }
 
@@ -107,7 +109,9 @@ async fn update_customer(
 ) -> RestResult<Json<CustomerResponse>> {
     let body: UpdateCustomerBody = read_customer_body(state, body).await?;
     let patch = body.validate(&current)?;
-    let row = customers::update(&state.pool, tenant_id, current.id, patch).await?;
+    let row = customers::update(&state.pool, tenant_id, current.id, patch)
+        .await
+        .map_err(as_body_fields)?;
     Ok(Json(row.into()))
 }
 
@@ -188,4 +192,23 @@ async fn read_customer_body<T: DeserializeOwned>(state: &AppState, body: Body) -
     }
     check_body_text(&value)?;
     serde_json::from_value(value).map_err(|e| RestError::bad_json(format!("invalid customer: {e}")))
+}
+
+/// The customer services name the fields they check (the parent, merged
+/// metadata) as GraphQL's input spells them; a REST client gets them as its
+/// body does.
+fn as_body_fields(err: AppError) -> AppError {
+    let AppError::Validation(mut refusal) = err else {
+        return err;
+    };
+    for (graphql, body) in [
+        ("input.parentCustomerId", "parent_customer_id"),
+        ("input.metadata", "metadata"),
+    ] {
+        if let Some(rest) = refusal.field.strip_prefix(graphql) {
+            refusal.field = format!("{body}{rest}");
+            break;
+        }
+    }
+    AppError::Validation(refusal)
 }
