@@ -15,8 +15,56 @@ use crate::db::{events, providers};
 use crate::domain::metadata::{self, Metadata};
 use crate::domain::outbox::EventType;
 use crate::domain::provider::CollectionMethod;
+use crate::domain::{country, customer as customer_rules};
 use crate::error::{AppError, AppResult};
 use crate::outbox::{self, views::CustomerView};
+
+/// A postal address as a client gave it; each API names the parts its own
+/// way, the rules are the same.
+#[derive(Debug, Clone, Default)]
+pub struct AddressText {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 code, e.g. "DE".
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AddressPart {
+    Line1,
+    Line2,
+    City,
+    State,
+    PostalCode,
+    Country,
+}
+
+impl AddressText {
+    /// The address as stored; `field` names each part as the API spells it.
+    pub fn validate(&self, field: impl Fn(AddressPart) -> String) -> AppResult<AddressColumns> {
+        let text = |part: AddressPart, value: &Option<String>| -> AppResult<Option<String>> {
+            match value {
+                Some(v) => Ok(customer_rules::validate_optional_text(&field(part), v)?),
+                None => Ok(None),
+            }
+        };
+        let country = match self.country.as_deref().map(str::trim) {
+            Some(c) if !c.is_empty() => Some(country::validate_country_code(&field(AddressPart::Country), c)?),
+            _ => None,
+        };
+        Ok(AddressColumns {
+            address_line1: text(AddressPart::Line1, &self.line1)?,
+            address_line2: text(AddressPart::Line2, &self.line2)?,
+            address_city: text(AddressPart::City, &self.city)?,
+            address_state: text(AddressPart::State, &self.state)?,
+            address_postal_code: text(AddressPart::PostalCode, &self.postal_code)?,
+            address_country: country,
+        })
+    }
+}
 
 /// A new customer, already validated by the domain rules.
 #[derive(Debug, Clone)]

@@ -92,6 +92,8 @@ pub struct CustomerFilter {
     pub metadata: Option<serde_json::Value>,
     /// Case-insensitive substring of name, email or external id.
     pub search: Option<String>,
+    /// Exactly this external id.
+    pub external_customer_id: Option<String>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewCustomer) -> QueryResult<CustomerRow> {
@@ -158,6 +160,9 @@ fn filtered(tenant_id: Uuid, filter: &CustomerFilter) -> customers::BoxedQuery<'
     if let Some(metadata) = &filter.metadata {
         query = query.filter(customers::metadata.contains(metadata.clone()));
     }
+    if let Some(external_id) = &filter.external_customer_id {
+        query = query.filter(customers::external_customer_id.eq(external_id.clone()));
+    }
     if let Some(search) = &filter.search {
         let pattern = format!("%{}%", escape_like(search));
         query = query.filter(
@@ -184,6 +189,23 @@ pub async fn list(
     }
     query
         .order(customers::id)
+        .limit(limit)
+        .select(CustomerRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// A page by position in id order, for clients that page with limit/offset.
+pub async fn list_from_offset(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    filter: &CustomerFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<CustomerRow>> {
+    filtered(tenant_id, filter)
+        .order(customers::id)
+        .offset(offset)
         .limit(limit)
         .select(CustomerRow::as_select())
         .load(conn)

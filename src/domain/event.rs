@@ -24,6 +24,9 @@ pub struct RawEvent {
     pub timestamp: Option<DateTime<Utc>>,
     pub properties: Option<serde_json::Value>,
     pub source: Option<String>,
+    /// The id of the customer the sender believes the external id names
+    /// (FlexPrice's optional `customer_id`); checked against the customer.
+    pub customer_id: Option<String>,
 }
 
 /// An event that meets every rule, ready to be stored.
@@ -35,6 +38,8 @@ pub struct ValidEvent {
     pub timestamp: DateTime<Utc>,
     pub properties: serde_json::Value,
     pub source: Option<String>,
+    /// Must name the customer with `external_customer_id`; not stored.
+    pub customer_id: Option<Uuid>,
 }
 
 /// Checks one event; `now` is the server's clock. The error is the reason.
@@ -69,8 +74,15 @@ pub fn validate_event(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, S
         None | Some("") => None,
         Some(s) => Some(required_text("source", s, 255).map_err(reason)?),
     };
+    let customer_id = match raw.customer_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(id) => {
+            Some(Uuid::parse_str(id).map_err(|_| format!("customer_id: {id:?} is not a customer id (a UUID)"))?)
+        }
+    };
     Ok(ValidEvent {
         event_id,
+        customer_id,
         event_name,
         external_customer_id,
         timestamp,
@@ -112,6 +124,26 @@ mod tests {
         assert!(validate_event(at(Duration::minutes(5)), now).is_ok());
         assert!(validate_event(at(Duration::minutes(5) + Duration::seconds(1)), now).is_err());
         assert!(validate_event(at(-Duration::days(400)), now).is_ok());
+    }
+
+    #[test]
+    fn a_customer_id_must_be_a_uuid_when_given() {
+        let now = Utc::now();
+        let with = |id: &str| RawEvent {
+            customer_id: Some(id.into()),
+            ..raw(json!({}))
+        };
+        let id = Uuid::now_v7();
+        assert_eq!(
+            validate_event(with(&id.to_string()), now).unwrap().customer_id,
+            Some(id)
+        );
+        assert_eq!(validate_event(with("  "), now).unwrap().customer_id, None);
+        assert!(
+            validate_event(with("cust_1"), now)
+                .unwrap_err()
+                .starts_with("customer_id:")
+        );
     }
 
     #[test]

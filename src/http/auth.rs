@@ -2,8 +2,8 @@
 //! tenant's request is then admitted under its share of the server.
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use uuid::Uuid;
 
@@ -11,7 +11,7 @@ use crate::db::{api_keys, connection};
 use crate::domain::api_key::ApiKey;
 use crate::error::ErrorCode;
 use crate::http::admission::Admitted;
-use crate::http::problem::error_response;
+use crate::http::problem::Refusal;
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -30,40 +30,42 @@ impl FromRequestParts<AppState> for Tenant {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let id = tenant_of_key(parts, state).await?;
-        let limits = &state.config.limits;
-        match tokio::time::timeout(limits.request_timeout, state.admission.admit(id)).await {
-            Ok(Ok(admitted)) => Ok(Tenant {
-                id,
-                _admitted: admitted,
-            }),
-            Ok(Err(_)) => {
-                let mut response = error_response(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    ErrorCode::RateLimited,
-                    "too many requests of this tenant are running or queued; retry later \
-                     (BILLGRAPH_TENANT_MAX_RUNNING_REQUESTS, BILLGRAPH_TENANT_MAX_QUEUED_REQUESTS)",
-                );
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-                Err(response)
-            }
-            Err(_) => Err(error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Timeout,
-                &format!(
-                    "request waited longer than the timeout of {} s for its turn (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
-                    limits.request_timeout.as_secs()
-                ),
-            )),
-        }
+        authenticate(parts, state).await.map_err(Refusal::graphql)
+    }
+}
+
+/// The request's tenant, admitted to run; each API shapes the refusal its own way.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Tenant, Refusal> {
+    let id = tenant_of_key(parts, state).await?;
+    let limits = &state.config.limits;
+    match tokio::time::timeout(limits.request_timeout, state.admission.admit(id)).await {
+        Ok(Ok(admitted)) => Ok(Tenant {
+            id,
+            _admitted: admitted,
+        }),
+        Ok(Err(_)) => Err(Refusal {
+            retry_after: Some(RETRY_AFTER_SECS),
+            ..Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                "too many requests of this tenant are running or queued; retry later \
+                 (BILLGRAPH_TENANT_MAX_RUNNING_REQUESTS, BILLGRAPH_TENANT_MAX_QUEUED_REQUESTS)",
+            )
+        }),
+        Err(_) => Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Timeout,
+            format!(
+                "request waited longer than the timeout of {} s for its turn (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
+                limits.request_timeout.as_secs()
+            ),
+        )),
     }
 }
 
 /// Looks the key up on the pool kept for authentication.
-async fn tenant_of_key(parts: &Parts, state: &AppState) -> Result<Uuid, Response> {
-    let unauthenticated = |message: &str| error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message);
+async fn tenant_of_key(parts: &Parts, state: &AppState) -> Result<Uuid, Refusal> {
+    let unauthenticated = |message: &str| Refusal::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message);
     let Some(raw) = parts.headers.get(API_KEY_HEADER) else {
         return Err(unauthenticated("missing X-API-Key header"));
     };
@@ -73,7 +75,7 @@ async fn tenant_of_key(parts: &Parts, state: &AppState) -> Result<Uuid, Response
     let hash = ApiKey::from_secret(secret).hash();
     let internal = |e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "API key lookup failed");
-        error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "internal error")
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "internal error")
     };
     let mut conn = connection(&state.auth_pool).await.map_err(|e| internal(&e))?;
     match api_keys::tenant_for_key_hash(&mut conn, &hash).await {

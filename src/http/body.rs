@@ -11,14 +11,19 @@ use http_body::Body as _;
 
 use crate::config::Limits;
 use crate::error::ErrorCode;
-use crate::http::problem::error_response;
+use crate::http::problem::Refusal;
 
+/// The body, or the GraphQL-shaped refusal.
 pub async fn read_body(body: Body, limits: &Limits) -> Result<Bytes, Response> {
+    read_body_within_limits(body, limits).await.map_err(Refusal::graphql)
+}
+
+pub async fn read_body_within_limits(body: Body, limits: &Limits) -> Result<Bytes, Refusal> {
     let too_large = || {
-        error_response(
+        Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Validation,
-            &format!(
+            format!(
                 "request body exceeds the limit of {} bytes (BILLGRAPH_MAX_BODY_BYTES)",
                 limits.max_body_bytes
             ),
@@ -30,15 +35,15 @@ pub async fn read_body(body: Body, limits: &Limits) -> Result<Bytes, Response> {
     match tokio::time::timeout(limits.body_read_timeout, to_bytes(body, limits.max_body_bytes)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
-        Ok(Err(_)) => Err(error_response(
+        Ok(Err(_)) => Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::Validation,
             "the request body could not be read",
         )),
-        Err(_) => Err(error_response(
+        Err(_) => Err(Refusal::new(
             StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Timeout,
-            &format!(
+            format!(
                 "the request body did not arrive within {} s (BILLGRAPH_BODY_READ_TIMEOUT_SECS)",
                 limits.body_read_timeout.as_secs()
             ),

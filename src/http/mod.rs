@@ -1,11 +1,11 @@
 //! The HTTP surface: GraphQL (POST and GET /graphql), GraphiQL (GET
-//! /graphql from a browser, its assets under /graphiql/), health checks,
-//! request ids, tracing, CORS and compression.
+//! /graphql from a browser, its assets under /graphiql/), FlexPrice-compatible
+//! REST (/v1), health checks, request ids, tracing, CORS and compression.
 
 pub mod admission;
 pub mod auth;
 pub mod body;
-pub mod events;
+pub mod flexprice;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
@@ -39,8 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphiql/{fingerprint}/{name}", get(graphiql::asset))
-        .route("/v1/events", post(events::ingest_one))
-        .route("/v1/events/bulk", post(events::ingest_bulk))
+        .merge(flexprice::routes())
         .route(
             "/v1/webhooks/stripe/{tenant}",
             post(crate::providers::stripe::webhook::receive),

@@ -2,14 +2,14 @@
 //! store the rest in one idempotent statement. Every event of the batch gets
 //! an outcome; a refused event never stops the valid ones.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use uuid::Uuid;
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::db::{DbPool, connection, events, usage_rollups};
+use crate::db::{DbPool, connection, customers, events, usage_rollups};
 use crate::domain::event::{MAX_BATCH, RawEvent, ValidEvent, validate_event};
 use crate::error::{AppError, AppResult};
 
@@ -38,12 +38,23 @@ pub async fn ingest(pool: &DbPool, tenant_id: Uuid, batch: Vec<RawEvent>) -> App
         ));
     }
     let now = Utc::now();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut to_store: Vec<ValidEvent> = Vec::with_capacity(batch.len());
-    let mut seen = HashSet::with_capacity(batch.len());
-    for (index, raw) in batch.into_iter().enumerate() {
-        let given_id = raw.event_id.clone();
-        match validate_event(raw, now) {
+    let mut checked: Vec<(Option<String>, Result<ValidEvent, String>)> = batch
+        .into_iter()
+        .map(|raw| (raw.event_id.clone(), validate_event(raw, now)))
+        .collect();
+    let mut conn = None;
+    if checked
+        .iter()
+        .any(|(_, e)| e.as_ref().is_ok_and(|e| e.customer_id.is_some()))
+    {
+        let conn = conn.insert(connection(pool).await?);
+        refuse_mismatched_customers(conn, tenant_id, &mut checked).await?;
+    }
+    let mut outcomes = Vec::with_capacity(checked.len());
+    let mut to_store: Vec<ValidEvent> = Vec::with_capacity(checked.len());
+    let mut seen = HashSet::with_capacity(checked.len());
+    for (index, (given_id, checked)) in checked.into_iter().enumerate() {
+        match checked {
             Err(reason) => outcomes.push(EventOutcome {
                 index,
                 event_id: given_id,
@@ -68,7 +79,10 @@ pub async fn ingest(pool: &DbPool, tenant_id: Uuid, batch: Vec<RawEvent>) -> App
     // rows in the same order and cannot deadlock.
     to_store.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     if !to_store.is_empty() {
-        let mut conn = connection(pool).await?;
+        let mut conn = match conn {
+            Some(conn) => conn,
+            None => connection(pool).await?,
+        };
         let inserted: HashSet<String> = conn
             .transaction(async |conn| {
                 usage_rollups::lock_ingestion(conn, tenant_id, false).await?;
@@ -88,4 +102,39 @@ pub async fn ingest(pool: &DbPool, tenant_id: Uuid, batch: Vec<RawEvent>) -> App
         }
     }
     Ok(outcomes)
+}
+
+/// An event that names a customer by id must name the customer its external
+/// id belongs to; otherwise its usage would be billed to someone the sender
+/// did not mean. One statement for the whole batch.
+async fn refuse_mismatched_customers(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    checked: &mut [(Option<String>, Result<ValidEvent, String>)],
+) -> AppResult<()> {
+    let ids: Vec<Uuid> = checked
+        .iter()
+        .filter_map(|(_, e)| e.as_ref().ok()?.customer_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let external_ids: HashMap<Uuid, String> = customers::find_by_ids(conn, tenant_id, &ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.external_customer_id))
+        .collect();
+    for (_, checked) in checked.iter_mut() {
+        let Ok(event) = checked else { continue };
+        let Some(customer_id) = event.customer_id else { continue };
+        let reason = match external_ids.get(&customer_id) {
+            None => format!("customer_id: no customer has the id {customer_id}"),
+            Some(external) if *external != event.external_customer_id => format!(
+                "customer_id: customer {customer_id} has the external id {external:?}, not {:?}",
+                event.external_customer_id
+            ),
+            Some(_) => continue,
+        };
+        *checked = Err(reason);
+    }
+    Ok(())
 }

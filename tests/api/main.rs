@@ -12,6 +12,7 @@ mod changes;
 mod credit_notes;
 mod customers;
 mod finance_lists;
+mod flexprice;
 mod graphql_http;
 mod hierarchy;
 mod ingestion;

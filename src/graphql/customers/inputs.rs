@@ -6,11 +6,11 @@ use async_graphql::{InputObject, Json, MaybeUndefined};
 use uuid::Uuid;
 
 use crate::customers::integrations::MappingDraft;
-use crate::customers::{CustomerDraft, CustomerPatch};
+use crate::customers::{AddressPart, AddressText, CustomerDraft, CustomerPatch};
 use crate::db::customers::{AddressColumns, CustomerFilter};
 use crate::domain::integration::{validate_provider_entity_id, validate_provider_name};
 use crate::domain::stored::RecordStatus;
-use crate::domain::{country, customer as rules, metadata};
+use crate::domain::{customer as rules, metadata};
 use crate::error::{AppError, AppResult};
 use crate::graphql::customers::customer::CustomerStatus;
 use crate::graphql::customers::integration::IntegrationProvider;
@@ -28,23 +28,24 @@ pub struct AddressInput {
 
 impl AddressInput {
     fn validate(&self, field: &str) -> AppResult<AddressColumns> {
-        let text = |name: &str, value: &Option<String>| -> AppResult<Option<String>> {
-            match value {
-                Some(v) => Ok(rules::validate_optional_text(&format!("{field}.{name}"), v)?),
-                None => Ok(None),
-            }
+        let text = AddressText {
+            line1: self.line1.clone(),
+            line2: self.line2.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
         };
-        let country = match self.country.as_deref().map(str::trim) {
-            Some(c) if !c.is_empty() => Some(country::validate_country_code(&format!("{field}.country"), c)?),
-            _ => None,
-        };
-        Ok(AddressColumns {
-            address_line1: text("line1", &self.line1)?,
-            address_line2: text("line2", &self.line2)?,
-            address_city: text("city", &self.city)?,
-            address_state: text("state", &self.state)?,
-            address_postal_code: text("postalCode", &self.postal_code)?,
-            address_country: country,
+        text.validate(|part| {
+            let name = match part {
+                AddressPart::Line1 => "line1",
+                AddressPart::Line2 => "line2",
+                AddressPart::City => "city",
+                AddressPart::State => "state",
+                AddressPart::PostalCode => "postalCode",
+                AddressPart::Country => "country",
+            };
+            format!("{field}.{name}")
         })
     }
 }
@@ -160,6 +161,7 @@ impl CustomerFilterInput {
             status: self.status.map(RecordStatus::from),
             metadata,
             search,
+            external_customer_id: None,
         })
     }
 }

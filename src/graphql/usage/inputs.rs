@@ -79,6 +79,7 @@ impl From<EventInput> for RawEvent {
             timestamp: e.timestamp,
             properties: e.properties.map(|p| p.0),
             source: e.source,
+            customer_id: None,
         }
     }
 }
