@@ -1,5 +1,6 @@
 //! API tests: GraphQL over HTTP against a real PostgreSQL.
 
+mod js_env;
 mod python_env;
 mod stripe_support;
 mod support;
