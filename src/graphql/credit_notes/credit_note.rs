@@ -48,8 +48,6 @@ pub enum RefundDestinationType {
     RecordRefund,
 }
 
-/// A credit of a finalized invoice: it cancels what the invoice still asks
-/// for first, and refunds the rest (money already paid) to `refundTo`.
 #[derive(Clone)]
 pub struct CreditNote(pub CreditNoteRow);
 
@@ -59,6 +57,8 @@ impl CreditNote {
     }
 }
 
+/// A credit of a finalized invoice: it cancels what the invoice still asks
+/// for first, and refunds the rest (money already paid) to `refundTo`.
 #[Object]
 impl CreditNote {
     /// The credit note's id.
@@ -170,12 +170,12 @@ impl CreditNote {
     }
 }
 
-/// What a credit note credits on one invoice line.
 pub struct CreditNoteLine {
     row: CreditNoteLineRow,
     currency: Currency,
 }
 
+/// What a credit note credits on one invoice line.
 #[Object]
 impl CreditNoteLine {
     /// The invoice line credited.
@@ -193,12 +193,12 @@ impl CreditNoteLine {
     }
 }
 
-/// Money a credit note gives back outside billgraph.
 pub struct Refund {
     row: RefundRow,
     currency: Currency,
 }
 
+/// Money a credit note gives back outside billgraph.
 #[Object]
 impl Refund {
     /// The refund's id.

@@ -144,7 +144,11 @@ pub struct CreditNoteQueryRoot;
 #[Object]
 impl CreditNoteQueryRoot {
     /// The credit note with this id. Another tenant's id, or none: NOT_FOUND.
-    async fn credit_note(&self, ctx: &Context<'_>, #[graphql(desc = "The credit note's id.")] id: Uuid) -> Result<CreditNote> {
+    async fn credit_note(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The credit note's id.")] id: Uuid,
+    ) -> Result<CreditNote> {
         let row = ctx.loader().load_one(CreditNoteById(id)).await?;
         Ok(CreditNote(row.ok_or_else(|| AppError::not_found("credit note"))?))
     }
@@ -161,8 +165,12 @@ impl CreditNoteMutationRoot {
     async fn create_credit_note(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The invoice to credit, FINALIZED. Another tenant's id, or none: NOT_FOUND.")] invoice_id: Uuid,
-        #[graphql(desc = "What to credit and where the paid part goes. VALIDATION names the bad field (`input.lines[0].amount`, `input.refundTo`, ...); CONFLICT when the invoice is a DRAFT or VOIDED, or the idempotencyKey was used for a different credit note.")] input: CreateCreditNoteInput,
+        #[graphql(desc = "The invoice to credit, FINALIZED. Another tenant's id, or none: NOT_FOUND.")]
+        invoice_id: Uuid,
+        #[graphql(
+            desc = "What to credit and where the paid part goes. VALIDATION names the bad field (`input.lines[0].amount`, `input.refundTo`, ...); CONFLICT when the invoice is a DRAFT or VOIDED, or the idempotencyKey was used for a different credit note."
+        )]
+        input: CreateCreditNoteInput,
     ) -> Result<CreditNote> {
         let draft = input.validate(invoice_id)?;
         Ok(CreditNote(

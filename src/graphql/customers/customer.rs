@@ -65,11 +65,11 @@ pub struct Address {
 /// Most meters one usage field may name.
 const MAX_USAGE_METERS: usize = 100;
 
+pub struct Customer(pub CustomerRow);
+
 /// A customer of the tenant: who is billed, with an optional parent (hierarchies up to
 /// BILLGRAPH_MAX_HIERARCHY_DEPTH levels, 5 by default), its usage, subscriptions, invoices, wallets
 /// and links to outside systems.
-pub struct Customer(pub CustomerRow);
-
 #[Object]
 impl Customer {
     /// The customer's id (UUID v7), as billgraph assigned it.
@@ -163,8 +163,14 @@ impl Customer {
     async fn children(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<CustomerConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let key = PageKey {
@@ -187,8 +193,14 @@ impl Customer {
     async fn descendants(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<CustomerConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let key = PageKey {
@@ -227,11 +239,24 @@ impl Customer {
     async fn usage(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Start of the range, inclusive. Default: 30 days before `to`. Must be before `to`, or VALIDATION on `from`.")] from: Option<DateTime<Utc>>,
+        #[graphql(
+            desc = "Start of the range, inclusive. Default: 30 days before `to`. Must be before `to`, or VALIDATION on `from`."
+        )]
+        from: Option<DateTime<Utc>>,
         #[graphql(desc = "End of the range, exclusive. Default: now.")] to: Option<DateTime<Utc>>,
-        #[graphql(desc = "Meters to report, at most 100 (more: VALIDATION on `meterIds`); unknown or another tenant's ids are left out. Omitted: every active meter.")] meter_ids: Option<Vec<Uuid>>,
-        #[graphql(default = true, desc = "Count the usage of every descendant too (archived ones included). Default true.")] include_children: bool,
-        #[graphql(desc = "Also answer a time series of HOUR, DAY or MONTH windows (UTC), at most 1000 windows over the range (more: VALIDATION on `window`). Omitted: totals only.")] window: Option<UsageWindow>,
+        #[graphql(
+            desc = "Meters to report, at most 100 (more: VALIDATION on `meterIds`); unknown or another tenant's ids are left out. Omitted: every active meter."
+        )]
+        meter_ids: Option<Vec<Uuid>>,
+        #[graphql(
+            default = true,
+            desc = "Count the usage of every descendant too (archived ones included). Default true."
+        )]
+        include_children: bool,
+        #[graphql(
+            desc = "Also answer a time series of HOUR, DAY or MONTH windows (UTC), at most 1000 windows over the range (more: VALIDATION on `window`). Omitted: totals only."
+        )]
+        window: Option<UsageWindow>,
     ) -> Result<Vec<MeterUsage>> {
         let window: Option<Window> = window.map(Into::into);
         let (from, to) = usage_range(from, to, window, ctx.now()).map_err(AppError::from)?;
@@ -264,9 +289,17 @@ impl Customer {
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only subscriptions with this status as of the request. Omitted: all.")] status: Option<SubscriptionStatus>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(desc = "Only subscriptions with this status as of the request. Omitted: all.")] status: Option<
+            SubscriptionStatus,
+        >,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<SubscriptionConnection> {
         SubscriptionConnection::load(ctx, self.0.id, status, first, after).await
     }
@@ -278,7 +311,11 @@ impl Customer {
     async fn upcoming_charges(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = true, desc = "Also count the PARENT-paid subscriptions of descendants this customer pays for. Default true.")] include_children: bool,
+        #[graphql(
+            default = true,
+            desc = "Also count the PARENT-paid subscriptions of descendants this customer pays for. Default true."
+        )]
+        include_children: bool,
     ) -> Result<UpcomingCharges> {
         let key = PaidSubscriptions {
             customer_id: self.0.id,
@@ -304,9 +341,16 @@ impl Customer {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only invoices with this status. Omitted: all.")] status: Option<InvoiceStatusType>,
-        #[graphql(default = false, desc = "Also list the invoices of every descendant. Default false.")] include_children: bool,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(default = false, desc = "Also list the invoices of every descendant. Default false.")]
+        include_children: bool,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<InvoiceConnection> {
         InvoiceConnection::load(ctx, self.0.id, include_children, status, first, after).await
     }
@@ -316,7 +360,8 @@ impl Customer {
     async fn balance_due(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false, desc = "Also sum the invoices of every descendant. Default false.")] include_children: bool,
+        #[graphql(default = false, desc = "Also sum the invoices of every descendant. Default false.")]
+        include_children: bool,
     ) -> Result<Vec<CurrencyAmount>> {
         let key = BalanceDue {
             customer_id: self.0.id,
@@ -351,8 +396,14 @@ impl Customer {
     async fn credit_notes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<CreditNoteConnection> {
         CreditNoteConnection::load(ctx, self.0.id, first, after).await
     }

@@ -25,9 +25,9 @@ pub enum IntegrationProvider {
     Custom,
 }
 
-/// A link from a customer to its record in an outside system.
 pub struct IntegrationMapping(pub IntegrationRow);
 
+/// A link from a customer to its record in an outside system.
 #[Object]
 impl IntegrationMapping {
     /// The mapping's id.

@@ -28,7 +28,12 @@ impl CustomerQueryRoot {
 
     /// The active customer with this external id or, when none is active,
     /// the most recently archived one.
-    async fn customer_by_external_id(&self, ctx: &Context<'_>, #[graphql(desc = "The id in the tenant's own systems (surrounding spaces ignored). None: NOT_FOUND.")] external_customer_id: String) -> Result<Customer> {
+    async fn customer_by_external_id(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id in the tenant's own systems (surrounding spaces ignored). None: NOT_FOUND.")]
+        external_customer_id: String,
+    ) -> Result<Customer> {
         let tenant_id = ctx.tenant_id();
         let external_customer_id = external_customer_id.trim().to_owned();
         let row = ctx
@@ -45,8 +50,10 @@ impl CustomerQueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The outside system.")] provider: IntegrationProvider,
-        #[graphql(desc = "The record's id in that system, 1 to 255 characters. No customer mapped to it: NOT_FOUND.")] provider_entity_id: String,
-        #[graphql(desc = "The system's name: required for CUSTOM, refused otherwise (VALIDATION on `providerName`).")] provider_name: Option<String>,
+        #[graphql(desc = "The record's id in that system, 1 to 255 characters. No customer mapped to it: NOT_FOUND.")]
+        provider_entity_id: String,
+        #[graphql(desc = "The system's name: required for CUSTOM, refused otherwise (VALIDATION on `providerName`).")]
+        provider_name: Option<String>,
     ) -> Result<Customer> {
         let provider: Provider = provider.into();
         let name =
@@ -67,9 +74,18 @@ impl CustomerQueryRoot {
     async fn customers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
-        #[graphql(desc = "Narrows the list; omitted: every customer, archived ones included. Bad values: VALIDATION on `filter.<field>`.")] filter: Option<CustomerFilterInput>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Narrows the list; omitted: every customer, archived ones included. Bad values: VALIDATION on `filter.<field>`."
+        )]
+        filter: Option<CustomerFilterInput>,
     ) -> Result<CustomerConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let filter = filter.unwrap_or_default().validate()?;

@@ -64,13 +64,13 @@ pub enum PaymentMethod {
     Other,
 }
 
-/// A payment recorded against an invoice.
 #[derive(Clone)]
 pub struct Payment {
     pub row: PaymentRow,
     pub currency: Currency,
 }
 
+/// A payment recorded against an invoice.
 #[Object]
 impl Payment {
     /// The payment's id.
@@ -110,13 +110,13 @@ impl Payment {
     }
 }
 
-/// One charge of an invoice.
 #[derive(Clone)]
 pub struct InvoiceLineItem {
     pub row: LineRow,
     pub currency: Currency,
 }
 
+/// One charge of an invoice.
 #[Object]
 impl InvoiceLineItem {
     /// Stable: credit notes name the lines they credit by it.
@@ -190,9 +190,6 @@ impl InvoiceLineItem {
     }
 }
 
-/// An invoice: the charges of a subscription's period (or one-off charges) to its payer, in one
-/// currency. Amounts are decimal strings in the currency's major unit, rounded to its minor unit
-/// (USD 2 decimals, JPY 0).
 #[derive(Clone)]
 pub struct Invoice(pub InvoiceRow);
 
@@ -202,6 +199,9 @@ impl Invoice {
     }
 }
 
+/// An invoice: the charges of a subscription's period (or one-off charges) to its payer, in one
+/// currency. Amounts are decimal strings in the currency's major unit, rounded to its minor unit
+/// (USD 2 decimals, JPY 0).
 #[Object]
 impl Invoice {
     /// The invoice's id.
@@ -421,7 +421,13 @@ impl InvoiceConnection {
             include_children,
             status,
         };
-        Ok(InvoiceConnection::from_rows(rows, &page, Total::loaded(count), |r| r.id, Invoice))
+        Ok(InvoiceConnection::from_rows(
+            rows,
+            &page,
+            Total::loaded(count),
+            |r| r.id,
+            Invoice,
+        ))
     }
 
     /// One page of a subscription's invoices, newest first.
@@ -449,7 +455,13 @@ impl InvoiceConnection {
             subscription_id,
             status,
         };
-        Ok(InvoiceConnection::from_rows(rows, &page, Total::loaded(count), |r| r.id, Invoice))
+        Ok(InvoiceConnection::from_rows(
+            rows,
+            &page,
+            Total::loaded(count),
+            |r| r.id,
+            Invoice,
+        ))
     }
 
     /// One page of the tenant's invoices through `filter`, by invoice date

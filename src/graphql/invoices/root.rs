@@ -137,9 +137,18 @@ impl BillingQueryRoot {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Narrows the list; omitted: every invoice. `to` not after `from`: VALIDATION on `filter.to`.")] filter: Option<InvoiceFilterInput>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Narrows the list; omitted: every invoice. `to` not after `from`: VALIDATION on `filter.to`."
+        )]
+        filter: Option<InvoiceFilterInput>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<InvoiceConnection> {
         let filter = filter.unwrap_or_default().validate()?;
         InvoiceConnection::load_for_tenant(ctx, filter, first, after).await
@@ -153,7 +162,14 @@ pub struct BillingMutationRoot;
 impl BillingMutationRoot {
     /// Finalizes a draft now: usage recomputed, number assigned, wallet
     /// credits applied, amounts frozen.
-    async fn finalize_invoice(&self, ctx: &Context<'_>, #[graphql(desc = "The draft to finalize. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is not a DRAFT, or a usage charge would exceed 10^15.")] id: Uuid) -> Result<Invoice> {
+    async fn finalize_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The draft to finalize. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is not a DRAFT, or a usage charge would exceed 10^15."
+        )]
+        id: Uuid,
+    ) -> Result<Invoice> {
         let settings = ctx.state().config.billing;
         Ok(Invoice(
             invoices::finalize(ctx.pool(), &settings, ctx.tenant_id(), id).await?,
@@ -161,7 +177,14 @@ impl BillingMutationRoot {
     }
 
     /// Voids an invoice without payments; wallet credits it used are refunded.
-    async fn void_invoice(&self, ctx: &Context<'_>, #[graphql(desc = "The invoice to void. Another tenant's id, or none: NOT_FOUND. CONFLICT when already voided, when it has payments or credit notes, or when the credit balance it granted has been spent.")] id: Uuid) -> Result<Invoice> {
+    async fn void_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The invoice to void. Another tenant's id, or none: NOT_FOUND. CONFLICT when already voided, when it has payments or credit notes, or when the credit balance it granted has been spent."
+        )]
+        id: Uuid,
+    ) -> Result<Invoice> {
         Ok(Invoice(invoices::void(ctx.pool(), ctx.tenant_id(), id).await?))
     }
 
@@ -171,7 +194,9 @@ impl BillingMutationRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The customer to invoice. Another tenant's id, or none: NOT_FOUND.")] customer_id: Uuid,
         #[graphql(desc = "ISO 4217 code, e.g. `USD` (VALIDATION on `currency` when unknown).")] currency: String,
-        #[graphql(desc = "The charges, 1 to 100 (VALIDATION on `lines`, or `lines[i].<field>`).")] lines: Vec<OneOffLineInput>,
+        #[graphql(desc = "The charges, 1 to 100 (VALIDATION on `lines`, or `lines[i].<field>`).")] lines: Vec<
+            OneOffLineInput,
+        >,
     ) -> Result<Invoice> {
         let currency = Currency::parse("currency", &currency).map_err(AppError::from)?;
         let lines = one_off_lines(currency, lines)?;
@@ -182,7 +207,14 @@ impl BillingMutationRoot {
     }
 
     /// Records a payment of a finalized invoice, at most its amount due.
-    async fn record_payment(&self, ctx: &Context<'_>, #[graphql(desc = "The payment. CONFLICT when the invoice is not finalized or nothing is due, or the idempotencyKey was used for a different payment.")] input: RecordPaymentInput) -> Result<PaymentResult> {
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The payment. CONFLICT when the invoice is not finalized or nothing is due, or the idempotencyKey was used for a different payment."
+        )]
+        input: RecordPaymentInput,
+    ) -> Result<PaymentResult> {
         let draft = PaymentDraft {
             invoice_id: input.invoice_id,
             amount: input.amount,

@@ -4,9 +4,9 @@ use uuid::Uuid;
 
 use crate::db::outbox::OutboxEventRow;
 
-/// Something that happened to an object, as webhook endpoints receive it.
 pub struct WebhookEvent(pub OutboxEventRow);
 
+/// Something that happened to an object, as webhook endpoints receive it.
 #[Object]
 impl WebhookEvent {
     /// Also the `webhook-id` of every delivery of this event.

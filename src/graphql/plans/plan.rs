@@ -128,10 +128,10 @@ pub struct PriceTier {
     pub flat_amount: Decimal,
 }
 
-/// A plan: the prices a subscription bills, in one currency and billing period per subscription.
 #[derive(Clone)]
 pub struct Plan(pub PlanRow);
 
+/// A plan: the prices a subscription bills, in one currency and billing period per subscription.
 #[Object]
 impl Plan {
     /// The plan's id.
@@ -184,8 +184,6 @@ impl Plan {
     }
 }
 
-/// A price of a plan: FIXED (an amount per period) or USAGE (a meter's value through a billing
-/// model). Fields that do not apply to its type are null.
 #[derive(Clone)]
 pub struct Price(pub PriceRow);
 
@@ -195,6 +193,8 @@ impl Price {
     }
 }
 
+/// A price of a plan: FIXED (an amount per period) or USAGE (a meter's value through a billing
+/// model). Fields that do not apply to its type are null.
 #[Object]
 impl Price {
     /// The price's id.

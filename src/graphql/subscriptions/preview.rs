@@ -55,7 +55,6 @@ impl From<&TierCharge> for TierBreakdown {
     }
 }
 
-/// One charge of a period.
 #[derive(Clone)]
 pub struct LineItem {
     customer_id: Uuid,
@@ -77,6 +76,7 @@ impl LineItem {
     }
 }
 
+/// One charge of a period.
 #[Object]
 impl LineItem {
     /// The plan's name for a fixed price, the meter's for a usage price.
@@ -153,8 +153,6 @@ impl LineItem {
     }
 }
 
-/// What a subscription's current period would bill if it ended now, computed as the invoice would
-/// be; nothing is written.
 #[derive(Clone)]
 pub struct UpcomingInvoice {
     subscription: SubscriptionRow,
@@ -163,6 +161,8 @@ pub struct UpcomingInvoice {
     subtotal: Decimal,
 }
 
+/// What a subscription's current period would bill if it ended now, computed as the invoice would
+/// be; nothing is written.
 #[Object]
 impl UpcomingInvoice {
     /// The subscription previewed.

@@ -65,7 +65,11 @@ pub struct SubscriptionQueryRoot;
 #[Object]
 impl SubscriptionQueryRoot {
     /// The subscription with this id. Another tenant's id, or none: NOT_FOUND.
-    async fn subscription(&self, ctx: &Context<'_>, #[graphql(desc = "The subscription's id.")] id: Uuid) -> Result<Subscription> {
+    async fn subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The subscription's id.")] id: Uuid,
+    ) -> Result<Subscription> {
         let row = ctx.loader().load_one(SubscriptionById(id)).await?;
         Ok(Subscription(row.ok_or_else(|| AppError::not_found("subscription"))?))
     }
@@ -78,7 +82,14 @@ pub struct SubscriptionMutationRoot;
 impl SubscriptionMutationRoot {
     /// Subscribes a customer to a plan whose active prices share one
     /// currency and billing period.
-    async fn create_subscription(&self, ctx: &Context<'_>, #[graphql(desc = "The subscription. VALIDATION names the bad field (`input.trialDays`: 0 to 730, `input.startAt`, `input.billingAnchor`, ...).")] input: CreateSubscriptionInput) -> Result<Subscription> {
+    async fn create_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. VALIDATION names the bad field (`input.trialDays`: 0 to 730, `input.startAt`, `input.billingAnchor`, ...)."
+        )]
+        input: CreateSubscriptionInput,
+    ) -> Result<Subscription> {
         let draft = input.validate(ctx.now(), ctx.state().config.limits.max_backdate_days)?;
         Ok(Subscription(
             subscriptions::create(ctx.pool(), ctx.tenant_id(), draft).await?,
@@ -93,8 +104,15 @@ impl SubscriptionMutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
-        #[graphql(default = false, desc = "End at the end of the current period. Default false; not together with `at` (VALIDATION on `at`).")] at_period_end: bool,
-        #[graphql(desc = "End at this instant (UTC) instead of now. Before the last invoiced boundary: VALIDATION on `at`; later than an end already set: CONFLICT.")] at: Option<DateTime<Utc>>,
+        #[graphql(
+            default = false,
+            desc = "End at the end of the current period. Default false; not together with `at` (VALIDATION on `at`)."
+        )]
+        at_period_end: bool,
+        #[graphql(
+            desc = "End at this instant (UTC) instead of now. Before the last invoiced boundary: VALIDATION on `at`; later than an end already set: CONFLICT."
+        )]
+        at: Option<DateTime<Utc>>,
     ) -> Result<Subscription> {
         let when = match (at_period_end, at) {
             (true, Some(_)) => return Err(AppError::validation("at", "give either at or atPeriodEnd, not both").into()),
@@ -111,7 +129,18 @@ impl SubscriptionMutationRoot {
     /// to the last invoiced boundary and the end of the last pause): fixed
     /// fees bill only the rest of their period (see proration), and usage
     /// events in the pause do not bill.
-    async fn pause_subscription(&self, ctx: &Context<'_>, #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when cancelled or already paused.")] id: Uuid, #[graphql(desc = "Start of the pause (default now): not in the future, not before the last invoiced boundary or the end of the last pause (VALIDATION on `at`).")] at: Option<DateTime<Utc>>) -> Result<Subscription> {
+    async fn pause_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when cancelled or already paused."
+        )]
+        id: Uuid,
+        #[graphql(
+            desc = "Start of the pause (default now): not in the future, not before the last invoiced boundary or the end of the last pause (VALIDATION on `at`)."
+        )]
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Subscription> {
         Ok(Subscription(
             subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Pause { at }).await?,
         ))
@@ -122,8 +151,12 @@ impl SubscriptionMutationRoot {
     async fn resume_subscription(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is not paused.")] id: Uuid,
-        #[graphql(desc = "End of the pause (default now): not before it started or the last invoiced boundary (VALIDATION on `at`).")] at: Option<DateTime<Utc>>,
+        #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is not paused.")]
+        id: Uuid,
+        #[graphql(
+            desc = "End of the pause (default now): not before it started or the last invoiced boundary (VALIDATION on `at`)."
+        )]
+        at: Option<DateTime<Utc>>,
     ) -> Result<Subscription> {
         Ok(Subscription(
             subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Resume { at }).await?,

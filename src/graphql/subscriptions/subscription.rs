@@ -66,8 +66,6 @@ impl From<period::Period> for PeriodValue {
     }
 }
 
-/// A customer's subscription to a plan: billed per period in the plan's currency, by the plan's
-/// prices (fixed fees and usage).
 #[derive(Clone)]
 pub struct Subscription(pub SubscriptionRow);
 
@@ -84,6 +82,8 @@ impl Subscription {
     }
 }
 
+/// A customer's subscription to a plan: billed per period in the plan's currency, by the plan's
+/// prices (fixed fees and usage).
 #[Object(name = "Subscription")]
 impl Subscription {
     /// The subscription's id.
@@ -228,8 +228,14 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only invoices with this status. Omitted: all.")] status: Option<InvoiceStatusType>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<InvoiceConnection> {
         InvoiceConnection::load_for_subscription(ctx, self.0.id, status, first, after).await
     }

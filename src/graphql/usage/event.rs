@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use crate::db::events::EventRow;
 use crate::usage::ingest::{EventOutcome, Outcome};
 
-/// A stored usage event, as its sender gave it.
 #[derive(Clone)]
 pub struct Event(pub EventRow);
 
+/// A stored usage event, as its sender gave it.
 #[Object]
 impl Event {
     /// The sender's idempotency key.

@@ -45,8 +45,6 @@ pub struct MeterFilter {
     pub values: Vec<String>,
 }
 
-/// A meter: which events count (eventName and filters) and how they become a number (aggregation of
-/// a property).
 #[derive(Clone)]
 pub struct Meter(pub MeterRow);
 
@@ -56,6 +54,8 @@ impl Meter {
     }
 }
 
+/// A meter: which events count (eventName and filters) and how they become a number (aggregation of
+/// a property).
 #[Object]
 impl Meter {
     /// The meter's id.

@@ -44,12 +44,12 @@ pub struct UsageWindowValue {
     pub event_count: i64,
 }
 
-/// A customer's usage of one meter over a range.
 pub struct MeterUsage {
     pub meter_id: Uuid,
     pub totals: UsageTotals,
 }
 
+/// A customer's usage of one meter over a range.
 #[Object]
 impl MeterUsage {
     /// The meter measured.

@@ -45,8 +45,14 @@ impl UsageQueryRoot {
     async fn meters(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
         #[graphql(desc = "Only meters with this status. Omitted: all.")] status: Option<MeterStatus>,
     ) -> Result<MeterConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
@@ -77,8 +83,14 @@ impl UsageQueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Narrows the list; omitted: every event.")] filter: Option<EventFilterInput>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<EventConnection> {
         let limit = page_limit(first, ctx.limits())?;
         let after = match after.as_deref() {

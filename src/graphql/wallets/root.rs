@@ -153,7 +153,14 @@ pub struct WalletMutationRoot;
 #[Object]
 impl WalletMutationRoot {
     /// Opens an empty wallet for an active customer.
-    async fn create_wallet(&self, ctx: &Context<'_>, #[graphql(desc = "The wallet. VALIDATION names the bad field (`input.currency`, `input.conversionRate`, ...).")] input: CreateWalletInput) -> Result<Wallet> {
+    async fn create_wallet(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The wallet. VALIDATION names the bad field (`input.currency`, `input.conversionRate`, ...)."
+        )]
+        input: CreateWalletInput,
+    ) -> Result<Wallet> {
         let new = input.validate()?;
         Ok(Wallet(
             wallets::create_wallet(ctx.pool(), ctx.tenant_id(), new, ctx.now()).await?,
@@ -166,7 +173,10 @@ impl WalletMutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The wallet. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
-        #[graphql(desc = "The threshold in credits (above 0, at most 6 decimal places; VALIDATION on `credits`), or null to clear it.")] credits: Option<Decimal>,
+        #[graphql(
+            desc = "The threshold in credits (above 0, at most 6 decimal places; VALIDATION on `credits`), or null to clear it."
+        )]
+        credits: Option<Decimal>,
     ) -> Result<Wallet> {
         let threshold = credits
             .map(|t| validate_credits("credits", t))
@@ -181,8 +191,12 @@ impl WalletMutationRoot {
     async fn top_up_wallet(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The wallet, active (CONFLICT when closed). Another tenant's id, or none: NOT_FOUND.")] wallet_id: Uuid,
-        #[graphql(desc = "The credits. VALIDATION names the bad field; CONFLICT when the idempotencyKey was used on this wallet for a different request.")] input: TopUpWalletInput,
+        #[graphql(desc = "The wallet, active (CONFLICT when closed). Another tenant's id, or none: NOT_FOUND.")]
+        wallet_id: Uuid,
+        #[graphql(
+            desc = "The credits. VALIDATION names the bad field; CONFLICT when the idempotencyKey was used on this wallet for a different request."
+        )]
+        input: TopUpWalletInput,
     ) -> Result<WalletTransaction> {
         let top_up = input.validate(ctx.now())?;
         Ok(WalletTransaction(
@@ -199,7 +213,11 @@ impl WalletMutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The wallet. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
-        #[graphql(default = false, desc = "Write off spendable credits it still holds. Default false (then such a wallet is refused with CONFLICT).")] forfeit_credits: bool,
+        #[graphql(
+            default = false,
+            desc = "Write off spendable credits it still holds. Default false (then such a wallet is refused with CONFLICT)."
+        )]
+        forfeit_credits: bool,
     ) -> Result<Wallet> {
         Ok(Wallet(
             wallets::close(ctx.pool(), ctx.tenant_id(), id, forfeit_credits, ctx.now()).await?,
@@ -210,8 +228,12 @@ impl WalletMutationRoot {
     async fn debit_wallet(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The wallet, active (CONFLICT when closed). Another tenant's id, or none: NOT_FOUND.")] wallet_id: Uuid,
-        #[graphql(desc = "The credits. More than the spendable balance: INSUFFICIENT_FUNDS, nothing taken; the idempotencyKey used for a different request: CONFLICT.")] input: DebitWalletInput,
+        #[graphql(desc = "The wallet, active (CONFLICT when closed). Another tenant's id, or none: NOT_FOUND.")]
+        wallet_id: Uuid,
+        #[graphql(
+            desc = "The credits. More than the spendable balance: INSUFFICIENT_FUNDS, nothing taken; the idempotencyKey used for a different request: CONFLICT."
+        )]
+        input: DebitWalletInput,
     ) -> Result<WalletTransaction> {
         let debit = input.validate()?;
         Ok(WalletTransaction(

@@ -57,10 +57,10 @@ pub enum WalletTransactionReason {
     WalletClosed,
 }
 
-/// A customer's prepaid credits in one currency.
 #[derive(Clone)]
 pub struct Wallet(pub WalletRow);
 
+/// A customer's prepaid credits in one currency.
 #[Object]
 impl Wallet {
     /// The wallet's id.
@@ -114,8 +114,14 @@ impl Wallet {
     async fn transactions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<WalletTransactionConnection> {
         WalletTransactionConnection::load(ctx, self.0.id, first, after).await
     }
@@ -131,10 +137,10 @@ impl Wallet {
     }
 }
 
-/// One entry of a wallet's append-only ledger.
 #[derive(Clone)]
 pub struct WalletTransaction(pub TransactionRow);
 
+/// One entry of a wallet's append-only ledger.
 #[Object]
 impl WalletTransaction {
     /// The entry's id.

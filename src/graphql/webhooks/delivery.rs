@@ -34,10 +34,10 @@ pub enum WebhookAttemptStatus {
     Failed,
 }
 
-/// One event sent to one endpoint, with the outcome of its latest attempt
-/// (`attempts` lists them all). A replay is a new delivery of the same event.
 pub struct WebhookDelivery(pub WebhookDeliveryRow);
 
+/// One event sent to one endpoint, with the outcome of its latest attempt
+/// (`attempts` lists them all). A replay is a new delivery of the same event.
 #[Object]
 impl WebhookDelivery {
     /// The delivery's id.

@@ -23,9 +23,9 @@ pub enum WebhookEndpointStatus {
     FailingDisabled,
 }
 
-/// A URL the tenant's events are sent to, signed with the endpoint's secret.
 pub struct WebhookEndpoint(pub WebhookEndpointRow);
 
+/// A URL the tenant's events are sent to, signed with the endpoint's secret.
 #[Object]
 impl WebhookEndpoint {
     /// The endpoint's id.
@@ -83,8 +83,14 @@ impl WebhookEndpoint {
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<WebhookDeliveryConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let key = EndpointDeliveriesPage(ParentPage {

@@ -66,7 +66,11 @@ pub struct WebhookQueryRoot;
 #[Object]
 impl WebhookQueryRoot {
     /// The endpoint with this id. Another tenant's id, or none: NOT_FOUND.
-    async fn webhook_endpoint(&self, ctx: &Context<'_>, #[graphql(desc = "The endpoint's id.")] id: Uuid) -> Result<WebhookEndpoint> {
+    async fn webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint's id.")] id: Uuid,
+    ) -> Result<WebhookEndpoint> {
         let row = ctx.loader().load_one(WebhookEndpointById(id)).await?;
         Ok(WebhookEndpoint(
             row.ok_or_else(|| AppError::not_found("webhook endpoint"))?,
@@ -78,8 +82,14 @@ impl WebhookQueryRoot {
     async fn webhook_endpoints(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<WebhookEndpointConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let (tenant_id, after, limit) = (ctx.tenant_id(), page.after, page.fetch_limit());
@@ -114,8 +124,14 @@ impl WebhookQueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Narrows the list; omitted: every delivery.")] filter: Option<WebhookDeliveryFilterInput>,
-        #[graphql(desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
     ) -> Result<WebhookDeliveryConnection> {
         let filter = filter.unwrap_or_default();
         let filter = DeliveryFilter {
@@ -195,14 +211,22 @@ impl WebhookMutationRoot {
     }
 
     /// Deletes the endpoint with its deliveries; true when it existed.
-    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid) -> Result<bool> {
+    async fn delete_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+    ) -> Result<bool> {
         webhooks::delete(ctx.pool(), ctx.tenant_id(), id).await?;
         Ok(true)
     }
 
     /// A new signing secret, shown this once. The previous secret keeps
     /// signing beside it for 24 hours (deliveries carry both signatures).
-    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid) -> Result<WebhookEndpointWithSecret> {
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+    ) -> Result<WebhookEndpointWithSecret> {
         let (row, secret) = webhooks::rotate_secret(ctx.state(), ctx.tenant_id(), id).await?;
         Ok(WebhookEndpointWithSecret {
             endpoint: WebhookEndpoint(row),
@@ -216,7 +240,8 @@ impl WebhookMutationRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The event. Another tenant's id, or none: NOT_FOUND.")] event_id: Uuid,
-        #[graphql(desc = "The endpoint, enabled (CONFLICT otherwise). Another tenant's id, or none: NOT_FOUND.")] endpoint_id: Uuid,
+        #[graphql(desc = "The endpoint, enabled (CONFLICT otherwise). Another tenant's id, or none: NOT_FOUND.")]
+        endpoint_id: Uuid,
     ) -> Result<WebhookDelivery> {
         Ok(WebhookDelivery(
             webhooks::replay(ctx.pool(), ctx.tenant_id(), event_id, endpoint_id).await?,
