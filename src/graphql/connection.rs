@@ -1,122 +1,168 @@
-//! Relay connections whose total is counted when the connection is built
-//! (only when the query selects totalCount).
+//! The one Relay connection every list returns: `edges` with cursors,
+//! `nodes`, `pageInfo` and `totalCount`. `Connection<Invoice>` is named
+//! `InvoiceConnection` in the schema (and its edge `InvoiceEdge`), so a
+//! new list gets every field, and every field's documentation, at once.
 
-/// Declares `$connection` and `$edge` for node type `$node`.
-macro_rules! connection_type {
-    ($connection:ident, $edge:ident, $node:ty) => {
-        #[derive(async_graphql::SimpleObject)]
-        pub struct $edge {
-            pub cursor: String,
-            pub node: $node,
-        }
+use std::borrow::Cow;
+use std::hash::Hash;
 
-        #[derive(async_graphql::SimpleObject)]
-        pub struct $connection {
-            pub edges: Vec<$edge>,
-            pub page_info: $crate::graphql::pagination::PageInfo,
-            /// Items in the whole list, across all pages.
-            pub total_count: i64,
-        }
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Object, OutputType, TypeName};
+use futures_util::future::BoxFuture;
+use uuid::Uuid;
 
-        impl $connection {
-            /// A page of rows keyed by id: cuts the extra row, writes the cursors.
-            pub fn from_rows<R>(
-                rows: Vec<R>,
-                page: &$crate::graphql::pagination::PageRequest,
-                total_count: i64,
-                id_of: impl Fn(&R) -> uuid::Uuid,
-                node: impl Fn(R) -> $node,
-            ) -> Self {
-                let (rows, page_info) = $crate::graphql::pagination::cut_page(rows, page, &id_of);
-                let edges = rows
-                    .into_iter()
-                    .map(|r| $edge {
-                        cursor: $crate::graphql::pagination::encode_cursor(id_of(&r)),
-                        node: node(r),
-                    })
-                    .collect();
-                $connection {
-                    edges,
-                    page_info,
-                    total_count,
-                }
-            }
-        }
-    };
+use crate::error::SharedError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::TenantLoader;
+use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, cut_page_by, encode_cursor};
+
+/// A list's total, for lists that count it only when a query selects
+/// `totalCount` (counting costs a statement).
+pub trait CountTotal: Send + Sync {
+    fn count<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, async_graphql::Result<i64>>;
 }
 
-/// Declares `$connection` and `$edge` for node type `$node`, a tuple struct
-/// around `$row`. Its totalCount is counted through the DataLoader key
-/// `$count` (a count per parent), and only when the query selects it.
-macro_rules! loaded_connection_type {
-    ($connection:ident, $edge:ident, $node:ident, $row:ty, $count:ty) => {
-        #[derive(async_graphql::SimpleObject)]
-        pub struct $edge {
-            pub cursor: String,
-            pub node: $node,
-        }
-
-        pub struct $connection {
-            rows: Vec<$row>,
-            page_info: $crate::graphql::pagination::PageInfo,
-            count: $count,
-            cursor_of: fn(&$row) -> String,
-        }
-
-        impl $connection {
-            /// A fetched page (with its extra row) and the key that counts the whole list.
-            pub fn new(rows: Vec<$row>, page: &$crate::graphql::pagination::PageRequest, count: $count) -> Self {
-                Self::with_cursors(rows, page.limit, page.after.is_some(), count, |r| {
-                    $crate::graphql::pagination::encode_cursor(r.id)
-                })
-            }
-
-            /// The same, for a list whose cursors are not just the row's id.
-            pub fn with_cursors(
-                rows: Vec<$row>,
-                limit: usize,
-                after_cursor: bool,
-                count: $count,
-                cursor_of: fn(&$row) -> String,
-            ) -> Self {
-                let (rows, page_info) = $crate::graphql::pagination::cut_page_by(rows, limit, after_cursor, cursor_of);
-                $connection {
-                    rows,
-                    page_info,
-                    count,
-                    cursor_of,
-                }
-            }
-        }
-
-        #[async_graphql::Object]
-        impl $connection {
-            async fn edges(&self) -> Vec<$edge> {
-                self.rows
-                    .iter()
-                    .map(|r| $edge {
-                        cursor: (self.cursor_of)(r),
-                        node: $node(r.clone()),
-                    })
-                    .collect()
-            }
-
-            /// The page's items without cursors.
-            async fn nodes(&self) -> Vec<$node> {
-                self.rows.iter().cloned().map($node).collect()
-            }
-
-            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
-                &self.page_info
-            }
-
-            /// Items in the whole list, across all pages.
-            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<i64> {
-                use $crate::graphql::context::ContextExt;
-                Ok(ctx.loader().load_one(self.count).await?.unwrap_or(0))
-            }
-        }
-    };
+/// Where a connection's totalCount comes from.
+pub enum Total {
+    /// Counted together with the page (or not asked for: then 0).
+    Counted(i64),
+    /// Counted when selected.
+    Deferred(Box<dyn CountTotal>),
 }
 
-pub(crate) use {connection_type, loaded_connection_type};
+impl Total {
+    /// Counted through the request's DataLoader with `key` (a count per
+    /// parent), so the totals of many parents cost one statement.
+    pub fn loaded<K>(key: K) -> Self
+    where
+        K: Send + Sync + Clone + Eq + Hash + 'static,
+        TenantLoader: Loader<K, Value = i64, Error = SharedError>,
+    {
+        Total::Deferred(Box::new(LoadedCount(key)))
+    }
+}
+
+impl From<i64> for Total {
+    fn from(count: i64) -> Self {
+        Total::Counted(count)
+    }
+}
+
+struct LoadedCount<K>(K);
+
+impl<K> CountTotal for LoadedCount<K>
+where
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+    TenantLoader: Loader<K, Value = i64, Error = SharedError>,
+{
+    fn count<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, async_graphql::Result<i64>> {
+        Box::pin(async move { Ok(ctx.loader().load_one(self.0.clone()).await?.unwrap_or(0)) })
+    }
+}
+
+pub struct Edge<N> {
+    cursor: String,
+    node: N,
+}
+
+/// One item of a page and its position in the list.
+#[Object(name_type)]
+impl<N: OutputType> Edge<N> {
+    /// Opaque position of this item: pass it as `after` to get the items
+    /// that follow it.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    /// The item.
+    async fn node(&self) -> &N {
+        &self.node
+    }
+}
+
+impl<N: OutputType> TypeName for Edge<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", N::type_name()).into()
+    }
+}
+
+pub struct Connection<N> {
+    edges: Vec<Edge<N>>,
+    page_info: PageInfo,
+    total: Total,
+}
+
+impl<N> Connection<N> {
+    /// A page whose cursors are already written.
+    pub fn new(items: Vec<(String, N)>, page_info: PageInfo, total: impl Into<Total>) -> Self {
+        Connection {
+            edges: items.into_iter().map(|(cursor, node)| Edge { cursor, node }).collect(),
+            page_info,
+            total: total.into(),
+        }
+    }
+
+    /// A fetched page of rows keyed by id (with its extra row): cuts the
+    /// extra row, writes the cursors and makes the nodes.
+    pub fn from_rows<R>(
+        rows: Vec<R>,
+        page: &PageRequest,
+        total: impl Into<Total>,
+        id_of: impl Fn(&R) -> Uuid,
+        node: impl Fn(R) -> N,
+    ) -> Self {
+        let (rows, page_info) = cut_page(rows, page, &id_of);
+        let items = rows.into_iter().map(|r| (encode_cursor(id_of(&r)), node(r))).collect();
+        Self::new(items, page_info, total)
+    }
+
+    /// The same, for a list whose cursors are not just the row's id.
+    pub fn from_rows_by<R>(
+        rows: Vec<R>,
+        limit: usize,
+        after_cursor: bool,
+        total: impl Into<Total>,
+        cursor_of: impl Fn(&R) -> String,
+        node: impl Fn(R) -> N,
+    ) -> Self {
+        let (rows, page_info) = cut_page_by(rows, limit, after_cursor, &cursor_of);
+        let items = rows.into_iter().map(|r| (cursor_of(&r), node(r))).collect();
+        Self::new(items, page_info, total)
+    }
+}
+
+/// One page of a list, in the order the list's field describes. Ask for
+/// the next page with `first` and `after: pageInfo.endCursor` while
+/// `pageInfo.hasNextPage` is true.
+#[Object(name_type)]
+impl<N: OutputType> Connection<N> {
+    /// The page's items, each with its cursor.
+    async fn edges(&self) -> &[Edge<N>] {
+        &self.edges
+    }
+
+    /// The page's items without cursors, in the same order as `edges`.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page is in the list, and the cursors to page on.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// Items in the whole list (with the same arguments), across all
+    /// pages. Costs a count, so select it only when needed.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        match &self.total {
+            Total::Counted(count) => Ok(*count),
+            Total::Deferred(counter) => counter.count(ctx).await,
+        }
+    }
+}
+
+impl<N: OutputType> TypeName for Connection<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
+    }
+}

@@ -123,12 +123,16 @@ impl DatedPageRequest {
     }
 }
 
+/// Where a page is in its list, and the cursors to page on.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PageInfo {
+    /// True when more items follow this page: ask again with `after: endCursor`.
     pub has_next_page: bool,
     /// True when the page was requested after a cursor.
     pub has_previous_page: bool,
+    /// The first item's cursor; null for an empty page.
     pub start_cursor: Option<String>,
+    /// The last item's cursor, to pass as `after` for the next page; null for an empty page.
     pub end_cursor: Option<String>,
 }
 

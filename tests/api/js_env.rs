@@ -56,3 +56,8 @@ pub fn chromium() -> Option<PathBuf> {
         .map(PathBuf::from)
         .find(|p| p.exists())
 }
+
+/// The executable an installed package puts in `node_modules/.bin`.
+pub fn bin(name: &str) -> PathBuf {
+    js_dir().join("node_modules/.bin").join(name)
+}

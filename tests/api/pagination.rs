@@ -474,3 +474,50 @@ async fn search_is_case_insensitive_over_name_email_and_external_id() {
     // A blank search filters nothing.
     assert_eq!(filtered(&app, json!({ "search": "  " })).await.len(), 9);
 }
+
+/// Every list answers `nodes`: the page's items, in the order of `edges`.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_list_has_nodes_in_edge_order() {
+    let app = TestApp::new().await;
+    for name in ["Calls", "Tokens", "Seats"] {
+        app.ok(
+            "mutation($name: String!) { createMeter(input: { name: $name, eventName: \"e\", aggregation: COUNT }) { id } }",
+            json!({ "name": name }),
+        )
+        .await;
+        app.ok(
+            "mutation($name: String!) { createPlan(input: { name: $name, prices: [] }) { id } }",
+            json!({ "name": name }),
+        )
+        .await;
+    }
+    app.ok(
+        "mutation { ingestEvents(events: [{ eventName: \"e\", externalCustomerId: \"a\" }, { eventName: \"e\", externalCustomerId: \"b\" }]) { accepted } }",
+        json!({}),
+    )
+    .await;
+    let data = app
+        .ok(
+            "{ meters(first: 2) { nodes { id } edges { node { id } } }
+               plans(first: 2) { nodes { id } edges { node { id } } }
+               events(first: 2) { nodes { eventId } edges { node { eventId } } } }",
+            json!({}),
+        )
+        .await;
+    for (list, key) in [("meters", "id"), ("plans", "id"), ("events", "eventId")] {
+        let nodes: Vec<&Value> = data[list]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| &n[key])
+            .collect();
+        let edges: Vec<&Value> = data[list]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"][key])
+            .collect();
+        assert_eq!(nodes.len(), 2, "{list}: {data}");
+        assert_eq!(nodes, edges, "{list}");
+    }
+}

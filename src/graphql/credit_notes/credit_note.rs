@@ -9,7 +9,7 @@ use crate::db::credit_notes::{CreditNoteLineRow, CreditNotePageKey, CreditNoteRo
 use crate::domain::credit_note::RefundDestination;
 use crate::domain::money::{Currency, round_amount};
 use crate::error::AppError;
-use crate::graphql::connection::loaded_connection_type;
+use crate::graphql::connection::{Connection, Total};
 use crate::graphql::context::ContextExt;
 use crate::graphql::credit_notes::loaders::{CreditNoteCount, CreditNoteLinesOf, CreditNotesPage, RefundsOf};
 use crate::graphql::customers::customer::Customer;
@@ -20,18 +20,23 @@ use crate::graphql::pagination::PageRequest;
 use crate::graphql::wallets::loaders::WalletById;
 use crate::graphql::wallets::wallet::Wallet;
 
+/// Why a credit note was issued.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "CreditNoteReason", remote = "crate::domain::credit_note::CreditNoteReason")]
 pub enum CreditNoteReasonType {
     /// The invoice charged something twice.
     Duplicate,
+    /// The charge was fraudulent.
     Fraudulent,
     /// What was ordered changed after the invoice.
     OrderChange,
+    /// The customer was not satisfied with what was billed.
     ProductUnsatisfactory,
+    /// Any other reason (say which in `memo`).
     Other,
 }
 
+/// Where the already-paid part of a credit note goes.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "RefundDestination", remote = "crate::domain::credit_note::RefundDestination")]
 pub enum RefundDestinationType {
@@ -43,8 +48,6 @@ pub enum RefundDestinationType {
     RecordRefund,
 }
 
-/// A credit of a finalized invoice: it cancels what the invoice still asks
-/// for first, and refunds the rest (money already paid) to `refundTo`.
 #[derive(Clone)]
 pub struct CreditNote(pub CreditNoteRow);
 
@@ -54,8 +57,11 @@ impl CreditNote {
     }
 }
 
+/// A credit of a finalized invoice: it cancels what the invoice still asks
+/// for first, and refunds the rest (money already paid) to `refundTo`.
 #[Object]
 impl CreditNote {
+    /// The credit note's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
@@ -65,6 +71,7 @@ impl CreditNote {
         &self.0.number
     }
 
+    /// The credited invoice.
     async fn invoice(&self, ctx: &Context<'_>) -> Result<Invoice> {
         let row = ctx.loader().load_one(InvoiceById(self.0.invoice_id)).await?;
         Ok(Invoice(row.ok_or_else(|| AppError::not_found("invoice"))?))
@@ -81,10 +88,12 @@ impl CreditNote {
         self.0.currency.code()
     }
 
+    /// Why it was issued.
     async fn reason(&self) -> CreditNoteReasonType {
         self.0.reason.into()
     }
 
+    /// Free text, if any.
     async fn memo(&self) -> Option<&str> {
         self.0.memo.as_deref()
     }
@@ -155,19 +164,21 @@ impl CreditNote {
             .collect())
     }
 
+    /// When it was issued (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-/// What a credit note credits on one invoice line.
 pub struct CreditNoteLine {
     row: CreditNoteLineRow,
     currency: Currency,
 }
 
+/// What a credit note credits on one invoice line.
 #[Object]
 impl CreditNoteLine {
+    /// The invoice line credited.
     async fn line_item(&self, ctx: &Context<'_>) -> Result<InvoiceLineItem> {
         let row = ctx.loader().load_one(LineItemById(self.row.line_item_id)).await?;
         Ok(InvoiceLineItem {
@@ -176,27 +187,31 @@ impl CreditNoteLine {
         })
     }
 
+    /// The amount credited on the line, in the invoice's currency (major unit).
     async fn amount(&self) -> Decimal {
         crate::domain::money::in_minor_units(self.row.amount, self.currency.code())
     }
 }
 
-/// Money a credit note gives back outside billgraph.
 pub struct Refund {
     row: RefundRow,
     currency: Currency,
 }
 
+/// Money a credit note gives back outside billgraph.
 #[Object]
 impl Refund {
+    /// The refund's id.
     async fn id(&self) -> Uuid {
         self.row.id
     }
 
+    /// The amount to pay out, in the invoice's currency (major unit).
     async fn amount(&self) -> Decimal {
         crate::domain::money::in_minor_units(self.row.amount, self.currency.code())
     }
 
+    /// How it is paid out.
     async fn method(&self) -> Result<PaymentMethod> {
         let method = crate::domain::invoice::PaymentMethod::parse(&self.row.method)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown stored refund method {:?}", self.row.method)))?;
@@ -208,6 +223,7 @@ impl Refund {
         self.row.reference.as_deref()
     }
 
+    /// When it was recorded (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at
     }
@@ -223,13 +239,7 @@ impl Refund {
     }
 }
 
-loaded_connection_type!(
-    CreditNoteConnection,
-    CreditNoteEdge,
-    CreditNote,
-    CreditNoteRow,
-    CreditNoteCount
-);
+pub type CreditNoteConnection = Connection<CreditNote>;
 
 impl CreditNoteConnection {
     /// One page of a customer's credit notes, newest first.
@@ -241,6 +251,12 @@ impl CreditNoteConnection {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(CreditNotesPage(key)).await?.unwrap_or_default();
-        Ok(CreditNoteConnection::new(rows, &page, CreditNoteCount(customer_id)))
+        Ok(CreditNoteConnection::from_rows(
+            rows,
+            &page,
+            Total::loaded(CreditNoteCount(customer_id)),
+            |r| r.id,
+            CreditNote,
+        ))
     }
 }

@@ -17,6 +17,7 @@ use crate::graphql::invoices::invoice::PaymentMethod;
 /// Longest memo, in characters.
 const MAX_MEMO_CHARS: usize = 500;
 
+/// An amount to credit on one invoice line.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreditNoteLineInput {
     /// `InvoiceLineItem.id` of a line of the invoice.
@@ -26,13 +27,16 @@ pub struct CreditNoteLineInput {
     pub amount: Decimal,
 }
 
+/// A credit note: by `lines` or by `amount`, never both.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateCreditNoteInput {
     /// Credit these lines; give either `lines` or `amount`.
     pub lines: Option<Vec<CreditNoteLineInput>>,
     /// Credit an amount of the invoice as a whole; give either `lines` or `amount`.
     pub amount: Option<Decimal>,
+    /// Why it is issued.
     pub reason: CreditNoteReasonType,
+    /// Free text, at most 500 characters.
     pub memo: Option<String>,
     /// Where the part already paid goes; required when the credit note
     /// exceeds what the invoice still asks for.
@@ -139,7 +143,12 @@ pub struct CreditNoteQueryRoot;
 
 #[Object]
 impl CreditNoteQueryRoot {
-    async fn credit_note(&self, ctx: &Context<'_>, id: Uuid) -> Result<CreditNote> {
+    /// The credit note with this id. Another tenant's id, or none: NOT_FOUND.
+    async fn credit_note(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The credit note's id.")] id: Uuid,
+    ) -> Result<CreditNote> {
         let row = ctx.loader().load_one(CreditNoteById(id)).await?;
         Ok(CreditNote(row.ok_or_else(|| AppError::not_found("credit note"))?))
     }
@@ -156,7 +165,11 @@ impl CreditNoteMutationRoot {
     async fn create_credit_note(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The invoice to credit, FINALIZED. Another tenant's id, or none: NOT_FOUND.")]
         invoice_id: Uuid,
+        #[graphql(
+            desc = "What to credit and where the paid part goes. VALIDATION names the bad field (`input.lines[0].amount`, `input.refundTo`, ...); CONFLICT when the invoice is a DRAFT or VOIDED, or the idempotencyKey was used for a different credit note."
+        )]
         input: CreateCreditNoteInput,
     ) -> Result<CreditNote> {
         let draft = input.validate(invoice_id)?;

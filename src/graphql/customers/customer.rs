@@ -12,15 +12,18 @@ use crate::domain::provider::CollectionMethod;
 use crate::domain::stored::RecordStatus;
 use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
+use crate::graphql::connection::Total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::credit_notes::credit_note::CreditNoteConnection;
 use crate::graphql::credit_notes::loaders::CreditBalancesOf;
-use crate::graphql::customers::customer_connection::{CustomerConnection, CustomerTotal};
+use crate::graphql::customers::customer_connection::CustomerConnection;
 use crate::graphql::customers::integration::IntegrationMapping;
-use crate::graphql::customers::loaders::{AncestorsOf, ChildrenPage, CustomerById, DescendantsPage, IntegrationsOf};
+use crate::graphql::customers::loaders::{
+    AncestorsOf, ChildCount, ChildrenPage, CustomerById, DescendantCount, DescendantsPage, IntegrationsOf,
+};
 use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
 use crate::graphql::invoices::loaders::BalanceDue;
-use crate::graphql::pagination::{PageRequest, cut_page, page_complexity};
+use crate::graphql::pagination::{PageRequest, page_complexity};
 use crate::graphql::providers::loaders::{CollectionMethodOf, StripeConnectionOfTenant};
 use crate::graphql::providers::{CollectionMethodType, PaymentMethodCard};
 use crate::graphql::subscriptions::loaders::PaidSubscriptions;
@@ -31,19 +34,29 @@ use crate::graphql::usage::meter_usage::{MeterUsage, UsageWindow};
 use crate::providers::PaymentProvider;
 use crate::providers::stripe::Stripe;
 
+/// Whether a customer can still be changed and billed.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::stored::RecordStatus")]
 pub enum CustomerStatus {
+    /// Can be changed, subscribed and billed; holds its externalCustomerId.
     Active,
+    /// Archived by archiveCustomer: read-only, its externalCustomerId free for a new customer; its
+    /// usage still counts for its ancestors.
     Archived,
 }
 
+/// A customer's postal address; each part is optional.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct Address {
+    /// First street line.
     pub line1: Option<String>,
+    /// Second street line (building, floor, ...).
     pub line2: Option<String>,
+    /// City.
     pub city: Option<String>,
+    /// State, province or region.
     pub state: Option<String>,
+    /// Postal or ZIP code.
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
@@ -54,8 +67,12 @@ const MAX_USAGE_METERS: usize = 100;
 
 pub struct Customer(pub CustomerRow);
 
+/// A customer of the tenant: who is billed, with an optional parent (hierarchies up to
+/// BILLGRAPH_MAX_HIERARCHY_DEPTH levels, 5 by default), its usage, subscriptions, invoices, wallets
+/// and links to outside systems.
 #[Object]
 impl Customer {
+    /// The customer's id (UUID v7), as billgraph assigned it.
     async fn id(&self) -> Uuid {
         self.0.id
     }
@@ -65,10 +82,12 @@ impl Customer {
         &self.0.external_customer_id
     }
 
+    /// Display name, 1 to 255 characters.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// Billing email address, if any.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
@@ -102,10 +121,12 @@ impl Customer {
         Json(crate::customers::stored_metadata(&self.0.metadata))
     }
 
+    /// The parent's id; null for a root customer.
     async fn parent_customer_id(&self) -> Option<Uuid> {
         self.0.parent_customer_id
     }
 
+    /// ACTIVE, or ARCHIVED after archiveCustomer.
     async fn status(&self) -> CustomerStatus {
         if self.0.status == RecordStatus::Archived {
             CustomerStatus::Archived
@@ -114,18 +135,22 @@ impl Customer {
         }
     }
 
+    /// When the customer was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When a field of the customer last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
 
+    /// When the customer was archived; null while active.
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
 
+    /// The parent customer; null for a root customer.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let Some(parent_id) = self.0.parent_customer_id else {
             return Ok(None);
@@ -138,7 +163,13 @@ impl Customer {
     async fn children(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<CustomerConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
@@ -148,11 +179,12 @@ impl Customer {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(ChildrenPage(key)).await?.unwrap_or_default();
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        Ok(CustomerConnection::new(
+        Ok(CustomerConnection::from_rows(
             rows,
-            page_info,
-            CustomerTotal::Children(self.0.id),
+            &page,
+            Total::loaded(ChildCount(self.0.id)),
+            |r| r.id,
+            Customer,
         ))
     }
 
@@ -161,7 +193,13 @@ impl Customer {
     async fn descendants(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<CustomerConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
@@ -171,11 +209,12 @@ impl Customer {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(DescendantsPage(key)).await?.unwrap_or_default();
-        let (rows, page_info) = cut_page(rows, &page, |r| r.id);
-        Ok(CustomerConnection::new(
+        Ok(CustomerConnection::from_rows(
             rows,
-            page_info,
-            CustomerTotal::Descendants(self.0.id),
+            &page,
+            Total::loaded(DescendantCount(self.0.id)),
+            |r| r.id,
+            Customer,
         ))
     }
 
@@ -200,10 +239,23 @@ impl Customer {
     async fn usage(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start of the range, inclusive. Default: 30 days before `to`. Must be before `to`, or VALIDATION on `from`."
+        )]
         from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
+        #[graphql(desc = "End of the range, exclusive. Default: now.")] to: Option<DateTime<Utc>>,
+        #[graphql(
+            desc = "Meters to report, at most 100 (more: VALIDATION on `meterIds`); unknown or another tenant's ids are left out. Omitted: every active meter."
+        )]
         meter_ids: Option<Vec<Uuid>>,
-        #[graphql(default = true)] include_children: bool,
+        #[graphql(
+            default = true,
+            desc = "Count the usage of every descendant too (archived ones included). Default true."
+        )]
+        include_children: bool,
+        #[graphql(
+            desc = "Also answer a time series of HOUR, DAY or MONTH windows (UTC), at most 1000 windows over the range (more: VALIDATION on `window`). Omitted: totals only."
+        )]
         window: Option<UsageWindow>,
     ) -> Result<Vec<MeterUsage>> {
         let window: Option<Window> = window.map(Into::into);
@@ -237,8 +289,16 @@ impl Customer {
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
-        status: Option<SubscriptionStatus>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(desc = "Only subscriptions with this status as of the request. Omitted: all.")] status: Option<
+            SubscriptionStatus,
+        >,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<SubscriptionConnection> {
         SubscriptionConnection::load(ctx, self.0.id, status, first, after).await
@@ -251,7 +311,11 @@ impl Customer {
     async fn upcoming_charges(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = true)] include_children: bool,
+        #[graphql(
+            default = true,
+            desc = "Also count the PARENT-paid subscriptions of descendants this customer pays for. Default true."
+        )]
+        include_children: bool,
     ) -> Result<UpcomingCharges> {
         let key = PaidSubscriptions {
             customer_id: self.0.id,
@@ -276,9 +340,16 @@ impl Customer {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<InvoiceStatusType>,
-        #[graphql(default = false)] include_children: bool,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(desc = "Only invoices with this status. Omitted: all.")] status: Option<InvoiceStatusType>,
+        #[graphql(default = false, desc = "Also list the invoices of every descendant. Default false.")]
+        include_children: bool,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<InvoiceConnection> {
         InvoiceConnection::load(ctx, self.0.id, include_children, status, first, after).await
@@ -289,7 +360,8 @@ impl Customer {
     async fn balance_due(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] include_children: bool,
+        #[graphql(default = false, desc = "Also sum the invoices of every descendant. Default false.")]
+        include_children: bool,
     ) -> Result<Vec<CurrencyAmount>> {
         let key = BalanceDue {
             customer_id: self.0.id,
@@ -324,12 +396,20 @@ impl Customer {
     async fn credit_notes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<CreditNoteConnection> {
         CreditNoteConnection::load(ctx, self.0.id, first, after).await
     }
 
+    /// The customer's links to outside systems (Stripe, HubSpot, ...), one per provider (and per
+    /// providerName for CUSTOM).
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<IntegrationMapping>> {
         let rows = ctx
             .loader()

@@ -15,12 +15,19 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::customers::customer::CustomerStatus;
 use crate::graphql::customers::integration::IntegrationProvider;
 
+/// A postal address; each part optional, at most 255 characters (VALIDATION on
+/// `input.address.<part>`).
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct AddressInput {
+    /// First street line.
     pub line1: Option<String>,
+    /// Second street line (building, floor, ...).
     pub line2: Option<String>,
+    /// City.
     pub city: Option<String>,
+    /// State, province or region.
     pub state: Option<String>,
+    /// Postal or ZIP code.
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2 code, e.g. "DE".
     pub country: Option<String>,
@@ -50,15 +57,23 @@ impl AddressInput {
     }
 }
 
+/// A new customer.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateCustomerInput {
+    /// The customer's id in the tenant's own systems, 1 to 255 characters; unique among active
+    /// customers (CONFLICT otherwise). Usage events name customers by it.
     pub external_customer_id: String,
+    /// Display name, 1 to 255 characters.
     pub name: String,
+    /// Billing email address (at most 254 characters); blank means none.
     pub email: Option<String>,
+    /// Postal address.
     pub address: Option<AddressInput>,
     /// A JSON object of string values: at most 50 keys of at most 40
     /// characters, values of at most 500 characters.
     pub metadata: Option<Json<serde_json::Value>>,
+    /// The parent, an active customer of the tenant (NOT_FOUND when unknown, CONFLICT when
+    /// archived). Omitted: a root customer.
     pub parent_customer_id: Option<Uuid>,
     /// How the customer's invoices are collected; SEND_INVOICE by default.
     pub collection_method: Option<CollectionMethodType>,
@@ -90,7 +105,10 @@ impl CreateCustomerInput {
 /// Only the fields given change.
 #[derive(InputObject, Debug, Clone)]
 pub struct UpdateCustomerInput {
+    /// New external id, 1 to 255 characters. CONFLICT once events name the current one, or when
+    /// another active customer holds it.
     pub external_customer_id: Option<String>,
+    /// New display name, 1 to 255 characters.
     pub name: Option<String>,
     /// null removes the email.
     pub email: MaybeUndefined<String>,
@@ -98,6 +116,7 @@ pub struct UpdateCustomerInput {
     pub address: MaybeUndefined<AddressInput>,
     /// Sets the keys given; a key given as null is removed; other keys stay.
     pub metadata: Option<Json<serde_json::Value>>,
+    /// How the customer's invoices are collected from now on.
     pub collection_method: Option<CollectionMethodType>,
 }
 
@@ -126,12 +145,14 @@ impl UpdateCustomerInput {
     }
 }
 
+/// Narrows a list of customers; every condition given must hold.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct CustomerFilterInput {
     /// Direct children of this customer.
     pub parent_customer_id: Option<Uuid>,
     /// Only customers without a parent.
     pub roots_only: Option<bool>,
+    /// Only customers with this status.
     pub status: Option<CustomerStatus>,
     /// Customers whose metadata contains all of these key/value pairs.
     pub metadata: Option<Json<serde_json::Value>>,
@@ -166,13 +187,17 @@ impl CustomerFilterInput {
     }
 }
 
+/// A link to a record of an outside system.
 #[derive(InputObject, Debug, Clone)]
 pub struct IntegrationMappingInput {
+    /// The outside system.
     pub provider: IntegrationProvider,
     /// Required for CUSTOM, refused for the named providers.
     pub provider_name: Option<String>,
     /// The record's id in the outside system.
     pub provider_entity_id: String,
+    /// A JSON object of string values: at most 50 keys of at most 40 characters, values of at most
+    /// 500 characters (VALIDATION on `input.metadata`).
     pub metadata: Option<Json<serde_json::Value>>,
 }
 

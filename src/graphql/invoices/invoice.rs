@@ -8,7 +8,7 @@ use crate::db::invoices::{InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
 use crate::domain::invoice::{self as rules, InvoiceStatus};
 use crate::domain::money::{Currency, round_amount};
 use crate::error::AppError;
-use crate::graphql::connection::loaded_connection_type;
+use crate::graphql::connection::{Connection, Total};
 use crate::graphql::context::ContextExt;
 use crate::graphql::credit_notes::credit_note::CreditNote;
 use crate::graphql::credit_notes::loaders::CreditNotesOfInvoice;
@@ -24,6 +24,7 @@ use crate::graphql::subscriptions::subscription::Subscription;
 use crate::graphql::usage::loaders::MeterById;
 use crate::graphql::usage::meter::Meter;
 
+/// Where an invoice is in its life.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "InvoiceStatus", remote = "crate::domain::invoice::InvoiceStatus")]
 pub enum InvoiceStatusType {
@@ -31,24 +32,35 @@ pub enum InvoiceStatusType {
     Draft,
     /// Numbered and frozen.
     Finalized,
+    /// Cancelled by voidInvoice: nothing is owed; wallet credits it used were returned.
     Voided,
 }
 
+/// How much of an invoice has been paid.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "PaymentStatus", remote = "crate::domain::invoice::PaymentStatus")]
 pub enum PaymentStatusType {
+    /// Nothing paid yet (or the invoice is still a draft).
     Pending,
+    /// Some, but not all, of the total has been paid.
     PartiallyPaid,
+    /// Nothing is left to pay, whether paid or credited.
     Paid,
+    /// The invoice was voided; nothing is owed.
     Void,
 }
 
+/// How a payment was made.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::invoice::PaymentMethod")]
 pub enum PaymentMethod {
+    /// By card (payments collected through Stripe are CARD).
     Card,
+    /// By bank transfer.
     BankTransfer,
+    /// Cash, cheque or another offline means.
     Offline,
+    /// Any other means.
     Other,
 }
 
@@ -58,32 +70,41 @@ pub struct Payment {
     pub currency: Currency,
 }
 
+/// A payment recorded against an invoice.
 #[Object]
 impl Payment {
+    /// The payment's id.
     async fn id(&self) -> Uuid {
         self.row.id
     }
 
+    /// The paid invoice's id.
     async fn invoice_id(&self) -> Uuid {
         self.row.invoice_id
     }
 
+    /// The amount paid, in the invoice's currency (major unit, e.g. `12.50`), rounded to its minor
+    /// unit.
     async fn amount(&self) -> Decimal {
         round_amount(self.row.amount, self.currency)
     }
 
+    /// How it was paid.
     async fn method(&self) -> PaymentMethod {
         self.row.method.into()
     }
 
+    /// The payment's id in the system it came from (e.g. a Stripe PaymentIntent id).
     async fn reference(&self) -> Option<&str> {
         self.row.reference.as_deref()
     }
 
+    /// The key it was recorded with; the same key again returns this payment.
     async fn idempotency_key(&self) -> &str {
         &self.row.idempotency_key
     }
 
+    /// When it was recorded (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at
     }
@@ -95,6 +116,7 @@ pub struct InvoiceLineItem {
     pub currency: Currency,
 }
 
+/// One charge of an invoice.
 #[Object]
 impl InvoiceLineItem {
     /// Stable: credit notes name the lines they credit by it.
@@ -102,6 +124,8 @@ impl InvoiceLineItem {
         self.row.id
     }
 
+    /// What is charged: the plan's name for a fixed price, the meter's for usage, the given text
+    /// for a one-off line.
     async fn description(&self) -> &str {
         &self.row.description
     }
@@ -112,6 +136,7 @@ impl InvoiceLineItem {
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
+    /// The price charged; null for a one-off line.
     async fn price(&self, ctx: &Context<'_>) -> Result<Option<Price>> {
         let Some(price_id) = self.row.price_id else {
             return Ok(None);
@@ -123,6 +148,7 @@ impl InvoiceLineItem {
         Ok(prices.map(Price))
     }
 
+    /// The meter of a usage charge; null otherwise.
     async fn meter(&self, ctx: &Context<'_>) -> Result<Option<Meter>> {
         let Some(meter_id) = self.row.meter_id else {
             return Ok(None);
@@ -130,22 +156,28 @@ impl InvoiceLineItem {
         Ok(ctx.loader().load_one(MeterById(meter_id)).await?.map(Meter))
     }
 
+    /// Units billed: usage, or the fixed price's quantity.
     async fn quantity(&self) -> Decimal {
         self.row.quantity
     }
 
+    /// The price of one unit where a single one applies (not for tiered or package prices).
     async fn unit_amount(&self) -> Option<Decimal> {
         self.row.unit_amount
     }
 
+    /// The line's amount, in the invoice's currency (major unit, e.g. `12.50`), rounded to its
+    /// minor unit (negative for a credit).
     async fn amount(&self) -> Decimal {
         round_amount(self.row.amount, self.currency)
     }
 
+    /// Start of the stretch the line covers, inclusive (UTC); null for one-off lines.
     async fn period_start(&self) -> Option<DateTime<Utc>> {
         self.row.period_start
     }
 
+    /// End of the stretch the line covers, exclusive (UTC); null for one-off lines.
     async fn period_end(&self) -> Option<DateTime<Utc>> {
         self.row.period_end
     }
@@ -167,8 +199,12 @@ impl Invoice {
     }
 }
 
+/// An invoice: the charges of a subscription's period (or one-off charges) to its payer, in one
+/// currency. Amounts are decimal strings in the currency's major unit, rounded to its minor unit
+/// (USD 2 decimals, JPY 0).
 #[Object]
 impl Invoice {
+    /// The invoice's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
@@ -192,6 +228,7 @@ impl Invoice {
         Ok(ctx.loader().load_one(SubscriptionById(id)).await?.map(Subscription))
     }
 
+    /// DRAFT, FINALIZED or VOIDED.
     async fn status(&self) -> InvoiceStatusType {
         self.0.status.into()
     }
@@ -215,6 +252,7 @@ impl Invoice {
         )
     }
 
+    /// ISO 4217 code of every amount.
     async fn currency(&self) -> &str {
         self.0.currency.code()
     }
@@ -225,10 +263,12 @@ impl Invoice {
         self.0.period_start
     }
 
+    /// End of the period billed, exclusive (UTC); null for one-off invoices.
     async fn period_end(&self) -> Option<DateTime<Utc>> {
         self.0.period_end
     }
 
+    /// Its charges.
     async fn line_items(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLineItem>> {
         let rows = ctx.loader().load_one(LinesOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows
@@ -240,6 +280,7 @@ impl Invoice {
             .collect())
     }
 
+    /// Sum of the line items (may be negative).
     async fn subtotal(&self) -> Decimal {
         self.money(self.0.subtotal)
     }
@@ -269,6 +310,7 @@ impl Invoice {
         self.money((-self.0.subtotal).max(Decimal::ZERO))
     }
 
+    /// Sum of its payments.
     async fn amount_paid(&self) -> Decimal {
         self.money(self.0.amount_paid)
     }
@@ -284,7 +326,7 @@ impl Invoice {
         self.money(self.0.amount_credited)
     }
 
-    /// total - amountPaid - amountCredited (0 once voided).
+    /// What is left to pay: total - amountPaid - amountCredited (0 once voided).
     async fn amount_due(&self) -> Decimal {
         self.money(self.0.amount_due())
     }
@@ -309,6 +351,7 @@ impl Invoice {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// Payments recorded against it, oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
         let rows = ctx.loader().load_one(PaymentsOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows
@@ -320,18 +363,22 @@ impl Invoice {
             .collect())
     }
 
+    /// When it was finalized and sent (UTC); null for a draft.
     async fn issued_at(&self) -> Option<DateTime<Utc>> {
         self.0.issued_at
     }
 
+    /// When payment is due: issue plus BILLGRAPH_NET_TERMS_DAYS (30 by default); null for a draft.
     async fn due_at(&self) -> Option<DateTime<Utc>> {
         self.0.due_at
     }
 
+    /// When it was finalized (UTC); null for a draft.
     async fn finalized_at(&self) -> Option<DateTime<Utc>> {
         self.0.finalized_at
     }
 
+    /// When it was voided (UTC); null unless voided.
     async fn voided_at(&self) -> Option<DateTime<Utc>> {
         self.0.voided_at
     }
@@ -341,12 +388,13 @@ impl Invoice {
         (self.0.status == InvoiceStatus::Draft).then_some(self.0.finalize_after)
     }
 
+    /// When it was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-loaded_connection_type!(InvoiceConnection, InvoiceEdge, Invoice, InvoiceRow, InvoiceCount);
+pub type InvoiceConnection = Connection<Invoice>;
 
 impl InvoiceConnection {
     /// One page of a customer's (or its subtree's) invoices, newest first.
@@ -373,7 +421,13 @@ impl InvoiceConnection {
             include_children,
             status,
         };
-        Ok(InvoiceConnection::new(rows, &page, count))
+        Ok(InvoiceConnection::from_rows(
+            rows,
+            &page,
+            Total::loaded(count),
+            |r| r.id,
+            Invoice,
+        ))
     }
 
     /// One page of a subscription's invoices, newest first.
@@ -401,7 +455,13 @@ impl InvoiceConnection {
             subscription_id,
             status,
         };
-        Ok(InvoiceConnection::new(rows, &page, count))
+        Ok(InvoiceConnection::from_rows(
+            rows,
+            &page,
+            Total::loaded(count),
+            |r| r.id,
+            Invoice,
+        ))
     }
 
     /// One page of the tenant's invoices through `filter`, by invoice date
@@ -423,12 +483,13 @@ impl InvoiceConnection {
             .load_one(TenantInvoicesPage(key))
             .await?
             .unwrap_or_default();
-        Ok(InvoiceConnection::with_cursors(
+        Ok(InvoiceConnection::from_rows_by(
             rows,
             page.limit,
             page.after.is_some(),
-            InvoiceCount::Tenant(filter),
+            Total::loaded(InvoiceCount::Tenant(filter)),
             dated_cursor,
+            Invoice,
         ))
     }
 }

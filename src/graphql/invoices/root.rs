@@ -22,8 +22,10 @@ use crate::graphql::pagination::page_complexity;
 /// Lines a one-off invoice may have.
 const MAX_ONE_OFF_LINES: usize = 100;
 
+/// A manual charge on a one-off invoice.
 #[derive(InputObject, Debug, Clone)]
 pub struct OneOffLineInput {
+    /// What is charged, 1 to 500 characters.
     pub description: String,
     /// Price of one unit; negative for a credit line.
     pub unit_amount: Decimal,
@@ -33,10 +35,15 @@ pub struct OneOffLineInput {
     pub quantity: Decimal,
 }
 
+/// A payment received outside billgraph.
 #[derive(InputObject, Debug, Clone)]
 pub struct RecordPaymentInput {
+    /// The paid invoice, finalized (NOT_FOUND when unknown).
     pub invoice_id: Uuid,
+    /// The amount received, in the invoice's currency (major unit): above 0, at most the amount
+    /// due, no more decimals than the currency has (VALIDATION on `input.amount`).
     pub amount: Decimal,
+    /// How it was paid.
     pub method: PaymentMethod,
     /// The payment's id in the system it came from.
     pub reference: Option<String>,
@@ -49,7 +56,9 @@ pub struct RecordPaymentInput {
 pub struct InvoiceFilterInput {
     /// Invoices this customer pays.
     pub customer_id: Option<Uuid>,
+    /// Only invoices with this status.
     pub status: Option<InvoiceStatusType>,
+    /// Only invoices with this payment status.
     pub payment_status: Option<PaymentStatusType>,
     /// Invoice date (when it was issued; for a draft, when it was created)
     /// at or after this instant.
@@ -79,9 +88,12 @@ impl InvoiceFilterInput {
     }
 }
 
+/// A recorded payment and the invoice it paid, as updated.
 #[derive(SimpleObject)]
 pub struct PaymentResult {
+    /// The payment.
     pub payment: Payment,
+    /// The invoice after the payment.
     pub invoice: Invoice,
 }
 
@@ -113,7 +125,8 @@ pub struct BillingQueryRoot;
 
 #[Object]
 impl BillingQueryRoot {
-    async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
+    /// The invoice with this id. Another tenant's id, or none: NOT_FOUND.
+    async fn invoice(&self, ctx: &Context<'_>, #[graphql(desc = "The invoice's id.")] id: Uuid) -> Result<Invoice> {
         let row = ctx.loader().load_one(InvoiceById(id)).await?;
         Ok(Invoice(row.ok_or_else(|| AppError::not_found("invoice"))?))
     }
@@ -124,8 +137,17 @@ impl BillingQueryRoot {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; omitted: every invoice. `to` not after `from`: VALIDATION on `filter.to`."
+        )]
         filter: Option<InvoiceFilterInput>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<InvoiceConnection> {
         let filter = filter.unwrap_or_default().validate()?;
@@ -140,7 +162,14 @@ pub struct BillingMutationRoot;
 impl BillingMutationRoot {
     /// Finalizes a draft now: usage recomputed, number assigned, wallet
     /// credits applied, amounts frozen.
-    async fn finalize_invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
+    async fn finalize_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The draft to finalize. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is not a DRAFT, or a usage charge would exceed 10^15."
+        )]
+        id: Uuid,
+    ) -> Result<Invoice> {
         let settings = ctx.state().config.billing;
         Ok(Invoice(
             invoices::finalize(ctx.pool(), &settings, ctx.tenant_id(), id).await?,
@@ -148,7 +177,14 @@ impl BillingMutationRoot {
     }
 
     /// Voids an invoice without payments; wallet credits it used are refunded.
-    async fn void_invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice> {
+    async fn void_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The invoice to void. Another tenant's id, or none: NOT_FOUND. CONFLICT when already voided, when it has payments or credit notes, or when the credit balance it granted has been spent."
+        )]
+        id: Uuid,
+    ) -> Result<Invoice> {
         Ok(Invoice(invoices::void(ctx.pool(), ctx.tenant_id(), id).await?))
     }
 
@@ -156,9 +192,11 @@ impl BillingMutationRoot {
     async fn create_one_off_invoice(
         &self,
         ctx: &Context<'_>,
-        customer_id: Uuid,
-        currency: String,
-        lines: Vec<OneOffLineInput>,
+        #[graphql(desc = "The customer to invoice. Another tenant's id, or none: NOT_FOUND.")] customer_id: Uuid,
+        #[graphql(desc = "ISO 4217 code, e.g. `USD` (VALIDATION on `currency` when unknown).")] currency: String,
+        #[graphql(desc = "The charges, 1 to 100 (VALIDATION on `lines`, or `lines[i].<field>`).")] lines: Vec<
+            OneOffLineInput,
+        >,
     ) -> Result<Invoice> {
         let currency = Currency::parse("currency", &currency).map_err(AppError::from)?;
         let lines = one_off_lines(currency, lines)?;
@@ -169,7 +207,14 @@ impl BillingMutationRoot {
     }
 
     /// Records a payment of a finalized invoice, at most its amount due.
-    async fn record_payment(&self, ctx: &Context<'_>, input: RecordPaymentInput) -> Result<PaymentResult> {
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The payment. CONFLICT when the invoice is not finalized or nothing is due, or the idempotencyKey was used for a different payment."
+        )]
+        input: RecordPaymentInput,
+    ) -> Result<PaymentResult> {
         let draft = PaymentDraft {
             invoice_id: input.invoice_id,
             amount: input.amount,

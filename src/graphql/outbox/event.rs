@@ -4,9 +4,9 @@ use uuid::Uuid;
 
 use crate::db::outbox::OutboxEventRow;
 
-/// Something that happened to an object, as webhook endpoints receive it.
 pub struct WebhookEvent(pub OutboxEventRow);
 
+/// Something that happened to an object, as webhook endpoints receive it.
 #[Object]
 impl WebhookEvent {
     /// Also the `webhook-id` of every delivery of this event.
@@ -14,21 +14,23 @@ impl WebhookEvent {
         self.0.id
     }
 
-    /// e.g. `customer.created`.
+    /// The event type, e.g. `customer.created`.
     #[graphql(name = "type")]
     async fn event_type(&self) -> &str {
         &self.0.event_type
     }
 
-    /// e.g. `customer`.
+    /// The kind of object it is about, e.g. `customer`.
     async fn object_type(&self) -> &str {
         &self.0.object_type
     }
 
+    /// The id of the object the event is about.
     async fn object_id(&self) -> Uuid {
         self.0.object_id
     }
 
+    /// When it happened (UTC).
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
@@ -39,4 +41,4 @@ impl WebhookEvent {
     }
 }
 
-crate::graphql::connection::connection_type!(WebhookEventConnection, WebhookEventEdge, WebhookEvent);
+pub type WebhookEventConnection = crate::graphql::connection::Connection<WebhookEvent>;

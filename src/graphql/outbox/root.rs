@@ -12,12 +12,15 @@ use crate::graphql::outbox::event::{WebhookEvent, WebhookEventConnection};
 use crate::graphql::outbox::loaders::WebhookEventById;
 use crate::graphql::pagination::{PageRequest, wants_total_count};
 
+/// Narrows the tenant's events; every condition given must hold. An unknown type or object type:
+/// VALIDATION on `filter.types` or `filter.objectType`.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct WebhookEventFilterInput {
     /// Event types, e.g. `invoice.paid`; any of them.
     pub types: Option<Vec<String>>,
-    /// e.g. `invoice`.
+    /// Only events about this kind of object, e.g. `invoice`.
     pub object_type: Option<String>,
+    /// Only events about this object.
     pub object_id: Option<Uuid>,
 }
 
@@ -60,7 +63,14 @@ pub struct OutboxQueryRoot;
 #[Object]
 impl OutboxQueryRoot {
     /// One event of the tenant.
-    async fn webhook_event(&self, ctx: &Context<'_>, id: Uuid) -> Result<WebhookEvent> {
+    async fn webhook_event(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The event's id (its `webhook-id`). Another tenant's id, or none: NOT_FOUND. Also NOT_FOUND once deleted (after BILLGRAPH_EVENT_RETENTION_DAYS)."
+        )]
+        id: Uuid,
+    ) -> Result<WebhookEvent> {
         let row = ctx.loader().load_one(WebhookEventById(id)).await?;
         Ok(WebhookEvent(row.ok_or_else(|| AppError::not_found("webhook event"))?))
     }
@@ -70,8 +80,14 @@ impl OutboxQueryRoot {
     async fn webhook_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<WebhookEventFilterInput>,
+        #[graphql(desc = "Narrows the list; omitted: every event kept.")] filter: Option<WebhookEventFilterInput>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<WebhookEventConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;

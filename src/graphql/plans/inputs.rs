@@ -16,21 +16,27 @@ use crate::graphql::plans::plan::{
 };
 use crate::plans::{PlanDraft, PriceDraft, PriceKind};
 
+/// A PACKAGE price's parameters.
 #[derive(InputObject, Debug, Clone)]
 pub struct PackageInput {
     /// Units per package.
     pub size: Decimal,
     /// Price of one package.
     pub amount: Decimal,
+    /// How a partial package is billed. Default UP.
     #[graphql(default_with = "PackageRoundingType::Up")]
     pub rounding: PackageRoundingType,
 }
 
+/// One tier of a TIERED price: at most 50 tiers, bounds increasing, the last one open.
 #[derive(InputObject, Debug, Clone)]
 pub struct TierInput {
     /// Inclusive upper bound; null for the last tier.
     pub up_to: Option<Decimal>,
+    /// Price of each unit in the tier. A decimal in the currency's major unit (e.g. "49.90" USD),
+    /// at most 10^15 with at most 12 decimal places.
     pub unit_amount: Decimal,
+    /// Charged once when any unit falls in the tier. Default 0.
     #[graphql(default)]
     pub flat_amount: Decimal,
 }
@@ -41,12 +47,19 @@ pub struct TierInput {
 pub struct PriceInput {
     /// ISO 4217 code, e.g. "USD".
     pub currency: String,
+    /// The unit of the billing period.
     pub billing_period: BillingPeriodType,
+    /// Units per billing period, default 1: 1 to 365 for DAILY, 1 to 12 otherwise (VALIDATION on
+    /// `billingPeriodCount`).
     #[graphql(default = 1)]
     pub billing_period_count: i32,
+    /// FIXED or USAGE.
     #[graphql(name = "type")]
     pub price_type: PriceType,
+    /// FIXED (required): the amount per period and unit of quantity. A decimal in the currency's
+    /// major unit (e.g. "49.90" USD), at most 10^15 with at most 12 decimal places.
     pub amount: Option<Decimal>,
+    /// FIXED: when in the period it is billed. Default ADVANCE.
     pub invoice_cadence: Option<InvoiceCadenceType>,
     /// Units billed per period (default 1), at most 10^15; amount x
     /// quantity may be at most 10^15 in the currency.
@@ -54,13 +67,18 @@ pub struct PriceInput {
     /// FIXED: how a period billable for only part of its length is billed
     /// (default PRORATED).
     pub proration: Option<ProrationType>,
+    /// USAGE (required): the meter whose value is billed; unknown: VALIDATION on `meterId`.
     pub meter_id: Option<Uuid>,
+    /// USAGE (required): how the meter's value becomes an amount.
     pub billing_model: Option<BillingModelType>,
     /// PER_UNIT.
     pub unit_amount: Option<Decimal>,
+    /// PACKAGE (required): the package size, price and rounding.
     pub package: Option<PackageInput>,
+    /// TIERED: how tiers price the quantity. Default GRADUATED.
     #[graphql(default_with = "TierModeType::Graduated")]
     pub tier_mode: TierModeType,
+    /// TIERED (required): the tiers, lowest first.
     pub tiers: Option<Vec<TierInput>>,
 }
 
@@ -162,12 +180,16 @@ impl PriceInput {
     }
 }
 
+/// A new plan and its prices.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreatePlanInput {
+    /// Display name, 1 to 255 characters.
     pub name: String,
     /// Unique per tenant, e.g. "pro-monthly".
     pub lookup_key: Option<String>,
+    /// Free text, at most 2000 characters.
     pub description: Option<String>,
+    /// The plan's prices, at most 50; VALIDATION names the price (`input.prices[1].amount`).
     #[graphql(default)]
     pub prices: Vec<PriceInput>,
 }

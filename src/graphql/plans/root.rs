@@ -19,12 +19,18 @@ pub struct PlanQueryRoot;
 
 #[Object]
 impl PlanQueryRoot {
-    async fn plan(&self, ctx: &Context<'_>, id: Uuid) -> Result<Plan> {
+    /// The plan with this id, archived or not. Another tenant's id, or none: NOT_FOUND.
+    async fn plan(&self, ctx: &Context<'_>, #[graphql(desc = "The plan's id.")] id: Uuid) -> Result<Plan> {
         let row = ctx.loader().load_one(PlanById(id)).await?;
         Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
     }
 
-    async fn plan_by_lookup_key(&self, ctx: &Context<'_>, lookup_key: String) -> Result<Plan> {
+    /// The plan with this lookupKey. None: NOT_FOUND.
+    async fn plan_by_lookup_key(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The plan's lookupKey (surrounding spaces ignored).")] lookup_key: String,
+    ) -> Result<Plan> {
         let tenant_id = ctx.tenant_id();
         let lookup_key = lookup_key.trim().to_owned();
         let row = ctx
@@ -39,9 +45,15 @@ impl PlanQueryRoot {
     async fn plans(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
-        status: Option<PlanStatus>,
+        #[graphql(desc = "Only plans with this status. Omitted: all.")] status: Option<PlanStatus>,
     ) -> Result<PlanConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let status = status.map(RecordStatus::from);
@@ -72,13 +84,27 @@ pub struct PlanMutationRoot;
 #[Object]
 impl PlanMutationRoot {
     /// Creates a plan with its prices, all or nothing.
-    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> Result<Plan> {
+    async fn create_plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The plan and its prices. VALIDATION names the bad field; CONFLICT when the lookupKey is taken; an unknown meterId is VALIDATION on it."
+        )]
+        input: CreatePlanInput,
+    ) -> Result<Plan> {
         let draft = input.validate()?;
         let (plan, _) = plans::create_plan(ctx.pool(), ctx.tenant_id(), draft).await?;
         Ok(Plan(plan))
     }
 
-    async fn add_price(&self, ctx: &Context<'_>, plan_id: Uuid, input: PriceInput) -> Result<Price> {
+    /// Adds a price to an active plan. CONFLICT when the plan is archived, or has subscriptions in
+    /// another currency or billing period (the price would never bill them).
+    async fn add_price(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The plan. Another tenant's id, or none: NOT_FOUND.")] plan_id: Uuid,
+        #[graphql(desc = "The new price; VALIDATION names the bad field (`input.amount`, ...).")] input: PriceInput,
+    ) -> Result<Price> {
         let draft = input.validate("input")?;
         Ok(Price(
             plans::add_price(ctx.pool(), ctx.tenant_id(), plan_id, draft).await?,
@@ -86,7 +112,11 @@ impl PlanMutationRoot {
     }
 
     /// Archived prices stay visible (includeArchived) but no longer bill.
-    async fn archive_price(&self, ctx: &Context<'_>, id: Uuid) -> Result<Price> {
+    async fn archive_price(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The price to archive. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+    ) -> Result<Price> {
         Ok(Price(plans::archive_price(ctx.pool(), ctx.tenant_id(), id).await?))
     }
 }

@@ -9,6 +9,7 @@ use crate::graphql::context::ContextExt;
 use crate::providers::connections::{self, StripeSettings};
 use crate::providers::customers;
 
+/// The tenant's Stripe account.
 #[derive(InputObject)]
 pub struct ConnectStripeInput {
     /// A secret (sk_...) or restricted (rk_...) key; stored sealed, never shown again.
@@ -41,7 +42,14 @@ pub struct ProviderMutationRoot;
 impl ProviderMutationRoot {
     /// Connects the tenant's Stripe account (replacing an earlier
     /// connection) after checking the key with Stripe.
-    async fn connect_stripe(&self, ctx: &Context<'_>, input: ConnectStripeInput) -> Result<StripeConnection> {
+    async fn connect_stripe(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The keys. A key Stripe refuses: VALIDATION on `input.secretKey`; an unreachable apiBase: VALIDATION on `input.apiBase`."
+        )]
+        input: ConnectStripeInput,
+    ) -> Result<StripeConnection> {
         let settings = StripeSettings {
             secret_key: input.secret_key,
             webhook_secret: input.webhook_secret,
@@ -59,13 +67,27 @@ impl ProviderMutationRoot {
     /// Creates the customer in Stripe (mapped through its STRIPE integration
     /// mapping), or sends its current state to the mapped Stripe customer.
     /// Returns the Stripe customer id.
-    async fn sync_customer_to_provider(&self, ctx: &Context<'_>, customer_id: Uuid) -> Result<String> {
+    async fn sync_customer_to_provider(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The customer. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is archived, Stripe is not connected, or Stripe refuses the request."
+        )]
+        customer_id: Uuid,
+    ) -> Result<String> {
         Ok(customers::sync_now(ctx.pool(), &ctx.state().secrets, ctx.tenant_id(), customer_id).await?)
     }
 
     /// A Stripe SetupIntent (usage off_session) for the customer: confirm it
     /// with Stripe.js to save a card that invoices are then charged to.
-    async fn create_payment_setup_session(&self, ctx: &Context<'_>, customer_id: Uuid) -> Result<PaymentSetupSession> {
+    async fn create_payment_setup_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The customer. Another tenant's id, or none: NOT_FOUND. CONFLICT when Stripe is not connected or refuses the request."
+        )]
+        customer_id: Uuid,
+    ) -> Result<PaymentSetupSession> {
         let session = customers::setup_session(ctx.pool(), &ctx.state().secrets, ctx.tenant_id(), customer_id).await?;
         Ok(PaymentSetupSession {
             client_secret: session.client_secret,

@@ -34,7 +34,9 @@ pub enum EffectiveType {
 /// A fixed price billed for another quantity than its own.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct PriceQuantity {
+    /// The FIXED price's id.
     pub price_id: Uuid,
+    /// Units billed per period instead of the price's own quantity.
     pub quantity: Decimal,
 }
 
@@ -49,16 +51,18 @@ fn quantities(phase: &Phase) -> Vec<PriceQuantity> {
         .collect()
 }
 
-/// The terms of a subscription from an instant on.
 #[derive(Clone, Debug)]
 pub struct SubscriptionPhase(pub Phase);
 
+/// The terms of a subscription from an instant on.
 #[Object]
 impl SubscriptionPhase {
+    /// When these terms take effect (UTC).
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.starts_at
     }
 
+    /// The plan of these terms.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         let row = ctx.loader().load_one(PlanById(self.0.plan_id)).await?;
         Ok(Plan(row.ok_or_else(|| AppError::not_found("plan"))?))
@@ -101,7 +105,6 @@ pub async fn pending_change(ctx: &Context<'_>, row: &SubscriptionRow) -> Result<
     Ok(pending_after(&phases, ctx.now()).cloned().map(SubscriptionPhase))
 }
 
-/// What a change would do to the bills of the period it takes effect in.
 #[derive(Clone)]
 pub struct SubscriptionChangePreview {
     subscription: SubscriptionRow,
@@ -134,12 +137,15 @@ impl From<ChangePreview> for SubscriptionChangePreview {
     }
 }
 
+/// What a change would do to the bills of the period it takes effect in.
 #[Object]
 impl SubscriptionChangePreview {
+    /// The subscription as it is now (the preview changes nothing).
     async fn subscription(&self) -> Subscription {
         Subscription(self.subscription.clone())
     }
 
+    /// When the change would take effect (UTC).
     async fn effective_at(&self) -> DateTime<Utc> {
         self.effective_at
     }
@@ -149,6 +155,7 @@ impl SubscriptionChangePreview {
         self.period_start
     }
 
+    /// End of the period the change takes effect in, exclusive.
     async fn period_end(&self) -> DateTime<Utc> {
         self.period_end
     }
@@ -160,6 +167,7 @@ impl SubscriptionChangePreview {
         &self.line_items
     }
 
+    /// Sum of the line items, in the subscription's currency (negative: a credit).
     async fn total(&self) -> Decimal {
         self.total
     }
@@ -190,11 +198,13 @@ impl SubscriptionChangeQueryRoot {
     async fn preview_subscription_change(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
-        plan_id: Option<Uuid>,
-        price_id: Option<Uuid>,
-        quantity: Option<Decimal>,
-        #[graphql(default_with = "EffectiveType::Now")] effective: EffectiveType,
+        #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+        #[graphql(desc = "Preview a move to this plan (not with priceId and quantity).")] plan_id: Option<Uuid>,
+        #[graphql(desc = "Preview a new quantity of this FIXED price of the plan (with quantity).")] price_id: Option<
+            Uuid,
+        >,
+        #[graphql(desc = "The new quantity (with priceId), above 0.")] quantity: Option<Decimal>,
+        #[graphql(default_with = "EffectiveType::Now", desc = "NOW (default) or PERIOD_END.")] effective: EffectiveType,
         #[graphql(
             desc = "With NOW: the instant the change takes effect, in the past back to the last invoiced boundary and the last change (default now)"
         )]
@@ -216,9 +226,19 @@ impl SubscriptionChangeMutationRoot {
     async fn change_subscription_plan(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when the subscription is cancelled, ends before the change would take effect, or already has a pending change (cancelPendingChange first)."
+        )]
         id: Uuid,
+        #[graphql(
+            desc = "The new plan, active, in the subscription's currency (VALIDATION on `planId` otherwise; CONFLICT when archived or the same plan; NOT_FOUND when unknown)."
+        )]
         plan_id: Uuid,
-        #[graphql(default_with = "EffectiveType::Now")] effective: EffectiveType,
+        #[graphql(
+            default_with = "EffectiveType::Now",
+            desc = "NOW (default) or PERIOD_END (pending until then)."
+        )]
+        effective: EffectiveType,
         #[graphql(
             desc = "With NOW: the instant the change takes effect, in the past back to the last invoiced boundary and the last change (default now)"
         )]
@@ -234,10 +254,21 @@ impl SubscriptionChangeMutationRoot {
     async fn set_subscription_quantity(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when the subscription is cancelled, ends before the change would take effect, or already has a pending change (cancelPendingChange first)."
+        )]
         id: Uuid,
+        #[graphql(desc = "An active FIXED price of the subscription's plan (VALIDATION on `priceId` otherwise).")]
         price_id: Uuid,
+        #[graphql(
+            desc = "Units to bill per period, above 0, at most 10^15 (VALIDATION on `quantity`); the current quantity again is CONFLICT."
+        )]
         quantity: Decimal,
-        #[graphql(default_with = "EffectiveType::Now")] effective: EffectiveType,
+        #[graphql(
+            default_with = "EffectiveType::Now",
+            desc = "NOW (default) or PERIOD_END (pending until then)."
+        )]
+        effective: EffectiveType,
         #[graphql(
             desc = "With NOW: the instant the change takes effect, in the past back to the last invoiced boundary and the last change (default now)"
         )]
@@ -249,7 +280,14 @@ impl SubscriptionChangeMutationRoot {
     }
 
     /// Drops the change scheduled for the end of the current period.
-    async fn cancel_pending_change(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+    async fn cancel_pending_change(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when no change is pending."
+        )]
+        id: Uuid,
+    ) -> Result<Subscription> {
         let row = changes::cancel_pending(ctx.pool(), ctx.tenant_id(), id).await?;
         Ok(Subscription(row))
     }

@@ -33,8 +33,11 @@ use crate::subscriptions::{lifecycle_of, phase_terms, phases_of};
 pub struct TierBreakdown {
     /// 0-based position of the tier in the price.
     pub tier: i32,
+    /// Units that fell in the tier.
     pub quantity: Decimal,
+    /// The tier's price per unit, in the currency's major unit.
     pub unit_amount: Decimal,
+    /// The tier's flat amount, charged once when any unit falls in it.
     pub flat_amount: Decimal,
     /// Exact, before the line's one rounding.
     pub amount: Decimal,
@@ -52,7 +55,6 @@ impl From<&TierCharge> for TierBreakdown {
     }
 }
 
-/// One charge of a period.
 #[derive(Clone)]
 pub struct LineItem {
     customer_id: Uuid,
@@ -74,6 +76,7 @@ impl LineItem {
     }
 }
 
+/// One charge of a period.
 #[Object]
 impl LineItem {
     /// The plan's name for a fixed price, the meter's for a usage price.
@@ -100,10 +103,12 @@ impl LineItem {
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
+    /// The price charged.
     async fn price(&self) -> Price {
         Price(self.price.clone())
     }
 
+    /// The meter of a usage price; null for a fixed price.
     async fn meter(&self, ctx: &Context<'_>) -> Result<Option<Meter>> {
         let Some(meter_id) = self.line.meter_id else {
             return Ok(None);
@@ -137,10 +142,12 @@ impl LineItem {
         self.line.proration_fraction
     }
 
+    /// Start of the stretch this charge covers, inclusive (UTC).
     async fn period_start(&self) -> DateTime<Utc> {
         self.period.start
     }
 
+    /// End of the stretch this charge covers, exclusive (UTC).
     async fn period_end(&self) -> DateTime<Utc> {
         self.period.end
     }
@@ -154,8 +161,11 @@ pub struct UpcomingInvoice {
     subtotal: Decimal,
 }
 
+/// What a subscription's current period would bill if it ended now, computed as the invoice would
+/// be; nothing is written.
 #[Object]
 impl UpcomingInvoice {
+    /// The subscription previewed.
     async fn subscription(&self) -> Subscription {
         Subscription(self.subscription.clone())
     }
@@ -169,22 +179,27 @@ impl UpcomingInvoice {
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
+    /// ISO 4217 code of every amount.
     async fn currency(&self) -> &str {
         self.subscription.currency.code()
     }
 
+    /// Start of the current period, inclusive (UTC).
     async fn period_start(&self) -> DateTime<Utc> {
         self.period.start
     }
 
+    /// End of the current period, exclusive (UTC).
     async fn period_end(&self) -> DateTime<Utc> {
         self.period.end
     }
 
+    /// Its charges: fixed fees for the share of the period expected to be billable, usage so far.
     async fn line_items(&self) -> &[LineItem] {
         &self.line_items
     }
 
+    /// Sum of the line items, rounded to the currency's minor unit.
     async fn subtotal(&self) -> Decimal {
         self.subtotal
     }
@@ -193,7 +208,9 @@ impl UpcomingInvoice {
 /// An amount in one currency.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct CurrencyAmount {
+    /// ISO 4217 code, e.g. `USD`.
     pub currency: String,
+    /// The amount in the currency's major unit, rounded to its minor unit (e.g. `12.50`).
     pub amount: Decimal,
 }
 
@@ -212,6 +229,7 @@ impl CurrencyAmount {
 pub struct UpcomingCharges {
     /// Per currency, in code order.
     pub totals: Vec<CurrencyAmount>,
+    /// One preview per subscription paid for.
     pub invoices: Vec<UpcomingInvoice>,
 }
 

@@ -11,9 +11,14 @@ use crate::graphql::subscriptions::loaders::SubscriptionById;
 use crate::graphql::subscriptions::subscription::{PayerType, Subscription};
 use crate::subscriptions::{self, Change, SubscriptionDraft};
 
+/// A new subscription.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateSubscriptionInput {
+    /// The subscribing customer, active (NOT_FOUND when unknown).
     pub customer_id: Uuid,
+    /// The plan; its active prices must share one currency and billing period (VALIDATION on
+    /// `input.planId` otherwise, or when it has no active price; CONFLICT when archived; NOT_FOUND
+    /// when unknown).
     pub plan_id: Uuid,
     /// Defaults to now. Not before 2000-01-01T00:00:00Z, at most
     /// BILLGRAPH_MAX_BACKDATE_DAYS (default 365) days in the past and at
@@ -26,6 +31,8 @@ pub struct CreateSubscriptionInput {
     /// Days from the start in which nothing accrues.
     #[graphql(default = 0)]
     pub trial_days: i32,
+    /// Who is invoiced. Default SELF; PARENT needs a customer with a parent (VALIDATION on
+    /// `input.payer`).
     #[graphql(default_with = "PayerType::Customer")]
     pub payer: PayerType,
     /// How this subscription's invoices are collected; null: the customer's.
@@ -57,7 +64,12 @@ pub struct SubscriptionQueryRoot;
 
 #[Object]
 impl SubscriptionQueryRoot {
-    async fn subscription(&self, ctx: &Context<'_>, id: Uuid) -> Result<Subscription> {
+    /// The subscription with this id. Another tenant's id, or none: NOT_FOUND.
+    async fn subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The subscription's id.")] id: Uuid,
+    ) -> Result<Subscription> {
         let row = ctx.loader().load_one(SubscriptionById(id)).await?;
         Ok(Subscription(row.ok_or_else(|| AppError::not_found("subscription"))?))
     }
@@ -70,7 +82,14 @@ pub struct SubscriptionMutationRoot;
 impl SubscriptionMutationRoot {
     /// Subscribes a customer to a plan whose active prices share one
     /// currency and billing period.
-    async fn create_subscription(&self, ctx: &Context<'_>, input: CreateSubscriptionInput) -> Result<Subscription> {
+    async fn create_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. VALIDATION names the bad field (`input.trialDays`: 0 to 730, `input.startAt`, `input.billingAnchor`, ...)."
+        )]
+        input: CreateSubscriptionInput,
+    ) -> Result<Subscription> {
         let draft = input.validate(ctx.now(), ctx.state().config.limits.max_backdate_days)?;
         Ok(Subscription(
             subscriptions::create(ctx.pool(), ctx.tenant_id(), draft).await?,
@@ -84,8 +103,15 @@ impl SubscriptionMutationRoot {
     async fn cancel_subscription(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
-        #[graphql(default = false)] at_period_end: bool,
+        #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+        #[graphql(
+            default = false,
+            desc = "End at the end of the current period. Default false; not together with `at` (VALIDATION on `at`)."
+        )]
+        at_period_end: bool,
+        #[graphql(
+            desc = "End at this instant (UTC) instead of now. Before the last invoiced boundary: VALIDATION on `at`; later than an end already set: CONFLICT."
+        )]
         at: Option<DateTime<Utc>>,
     ) -> Result<Subscription> {
         let when = match (at_period_end, at) {
@@ -103,7 +129,18 @@ impl SubscriptionMutationRoot {
     /// to the last invoiced boundary and the end of the last pause): fixed
     /// fees bill only the rest of their period (see proration), and usage
     /// events in the pause do not bill.
-    async fn pause_subscription(&self, ctx: &Context<'_>, id: Uuid, at: Option<DateTime<Utc>>) -> Result<Subscription> {
+    async fn pause_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when cancelled or already paused."
+        )]
+        id: Uuid,
+        #[graphql(
+            desc = "Start of the pause (default now): not in the future, not before the last invoiced boundary or the end of the last pause (VALIDATION on `at`)."
+        )]
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Subscription> {
         Ok(Subscription(
             subscriptions::change(ctx.pool(), ctx.tenant_id(), id, Change::Pause { at }).await?,
         ))
@@ -114,7 +151,11 @@ impl SubscriptionMutationRoot {
     async fn resume_subscription(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The subscription. Another tenant's id, or none: NOT_FOUND. CONFLICT when it is not paused.")]
         id: Uuid,
+        #[graphql(
+            desc = "End of the pause (default now): not before it started or the last invoiced boundary (VALIDATION on `at`)."
+        )]
         at: Option<DateTime<Utc>>,
     ) -> Result<Subscription> {
         Ok(Subscription(

@@ -6,7 +6,7 @@ use crate::db::subscriptions::{SubscriptionPageKey, SubscriptionRow};
 use crate::domain::period::{self};
 use crate::domain::subscription::{self as rules, Payer, Status};
 use crate::error::AppError;
-use crate::graphql::connection::loaded_connection_type;
+use crate::graphql::connection::{Connection, Total};
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
@@ -20,6 +20,7 @@ use crate::graphql::subscriptions::loaders::{PausesOf, SubscriptionCount, Subscr
 use crate::graphql::subscriptions::preview::{UpcomingInvoice, upcoming_invoice};
 use crate::subscriptions::lifecycle_of;
 
+/// Who a subscription's invoices go to.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "Payer", remote = "crate::domain::subscription::Payer")]
 pub enum PayerType {
@@ -31,11 +32,14 @@ pub enum PayerType {
     Parent,
 }
 
+/// A subscription's state at an instant; it follows the clock (a trial ends, a scheduled
+/// cancellation takes effect) without any call.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::subscription::Status")]
 pub enum SubscriptionStatus {
     /// In its trial: nothing accrues.
     Trialing,
+    /// Billing normally.
     Active,
     /// Nothing accrues until it is resumed.
     Paused,
@@ -47,7 +51,9 @@ pub enum SubscriptionStatus {
 #[derive(SimpleObject, Debug, Clone, Copy)]
 #[graphql(name = "Period")]
 pub struct PeriodValue {
+    /// Start, inclusive (UTC).
     pub start: DateTime<Utc>,
+    /// End, exclusive (UTC).
     pub end: DateTime<Utc>,
 }
 
@@ -76,12 +82,16 @@ impl Subscription {
     }
 }
 
+/// A customer's subscription to a plan: billed per period in the plan's currency, by the plan's
+/// prices (fixed fees and usage).
 #[Object(name = "Subscription")]
 impl Subscription {
+    /// The subscription's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// The subscribing customer.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
         let row = ctx.loader().load_one(CustomerById(self.0.customer_id)).await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
@@ -120,6 +130,7 @@ impl Subscription {
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
     }
 
+    /// SELF (the customer is invoiced) or PARENT (its nearest self-paying ancestor is).
     async fn payer(&self) -> PayerType {
         self.0.payer.into()
     }
@@ -154,10 +165,12 @@ impl Subscription {
         Some(self.rule_now(ctx).1.unit.into())
     }
 
+    /// Units per billing period (e.g. 3 with MONTHLY: every three months), as in force now.
     async fn billing_period_count(&self, ctx: &Context<'_>) -> i32 {
         i32::try_from(self.rule_now(ctx).1.count).unwrap_or(i32::MAX)
     }
 
+    /// When billing starts (UTC).
     async fn start_at(&self) -> DateTime<Utc> {
         self.0.start_at
     }
@@ -168,6 +181,7 @@ impl Subscription {
         self.rule_now(ctx).0
     }
 
+    /// When the trial ends (UTC); null without a trial.
     async fn trial_end(&self) -> Option<DateTime<Utc>> {
         self.0.trial_end
     }
@@ -182,10 +196,13 @@ impl Subscription {
         self.0.ends_at
     }
 
+    /// When the cancellation was requested (UTC); null unless cancelled. `endsAt` is when it takes
+    /// effect.
     async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
         self.0.cancelled_at
     }
 
+    /// When the subscription was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -210,8 +227,14 @@ impl Subscription {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<InvoiceStatusType>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(desc = "Only invoices with this status. Omitted: all.")] status: Option<InvoiceStatusType>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<InvoiceConnection> {
         InvoiceConnection::load_for_subscription(ctx, self.0.id, status, first, after).await
@@ -223,13 +246,7 @@ impl Subscription {
     }
 }
 
-loaded_connection_type!(
-    SubscriptionConnection,
-    SubscriptionEdge,
-    Subscription,
-    SubscriptionRow,
-    SubscriptionCount
-);
+pub type SubscriptionConnection = Connection<Subscription>;
 
 impl SubscriptionConnection {
     /// One page of a customer's subscriptions, through the page loader.
@@ -249,10 +266,12 @@ impl SubscriptionConnection {
             limit: page.fetch_limit(),
         };
         let rows = ctx.loader().load_one(SubscriptionsPage(key)).await?.unwrap_or_default();
-        Ok(SubscriptionConnection::new(
+        Ok(SubscriptionConnection::from_rows(
             rows,
             &page,
-            SubscriptionCount { customer_id, status },
+            Total::loaded(SubscriptionCount { customer_id, status }),
+            |r| r.id,
+            Subscription,
         ))
     }
 }

@@ -11,6 +11,8 @@ use crate::error::AppResult;
 use crate::graphql::usage::meter::MeterAggregation;
 use crate::usage::meters::MeterDraft;
 
+/// A condition on an event property: at most 20 filters per meter, 100 values per filter
+/// (VALIDATION on `input.filters`).
 #[derive(InputObject, Debug, Clone)]
 pub struct MeterFilterInput {
     /// An event property.
@@ -19,11 +21,14 @@ pub struct MeterFilterInput {
     pub values: Vec<String>,
 }
 
+/// A new meter.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateMeterInput {
+    /// Display name, 1 to 255 characters.
     pub name: String,
     /// Events of this name count.
     pub event_name: String,
+    /// How matching events become a number.
     pub aggregation: MeterAggregation,
     /// The event property to aggregate; required except for COUNT.
     pub property: Option<String>,
@@ -59,6 +64,7 @@ impl CreateMeterInput {
 pub struct EventInput {
     /// Idempotency key; generated when absent.
     pub event_id: Option<String>,
+    /// The event's name, 1 to 255 characters; meters with this eventName count it.
     pub event_name: String,
     /// The customer's external id; the customer may be created later.
     pub external_customer_id: String,
@@ -67,6 +73,7 @@ pub struct EventInput {
     pub timestamp: Option<DateTime<Utc>>,
     /// A JSON object.
     pub properties: Option<Json<serde_json::Value>>,
+    /// Where the event came from (at most 255 characters); blank means none.
     pub source: Option<String>,
 }
 
@@ -84,9 +91,12 @@ impl From<EventInput> for RawEvent {
     }
 }
 
+/// Narrows a list of events; every condition given must hold.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct EventFilterInput {
+    /// Only events naming this customer external id.
     pub external_customer_id: Option<String>,
+    /// Only events of this name.
     pub event_name: Option<String>,
     /// Inclusive.
     pub from: Option<DateTime<Utc>>,

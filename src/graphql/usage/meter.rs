@@ -7,6 +7,7 @@ use crate::domain::meter::Aggregation;
 use crate::domain::stored::RecordStatus;
 use crate::usage::meters::filters_from_json;
 
+/// How a meter turns matching events into one number.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::meter::Aggregation")]
 pub enum MeterAggregation {
@@ -24,17 +25,23 @@ pub enum MeterAggregation {
     Avg,
 }
 
+/// Whether a meter is in use.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::stored::RecordStatus")]
 pub enum MeterStatus {
+    /// Counts in usage queries that name no meters.
     Active,
+    /// Archived by archiveMeter: keeps its past usage, left out of usage queries that name no
+    /// meters.
     Archived,
 }
 
 /// An event property must equal one of the values.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct MeterFilter {
+    /// The event property.
     pub key: String,
+    /// Accepted values; the event matches when the property equals any of them.
     pub values: Vec<String>,
 }
 
@@ -47,12 +54,16 @@ impl Meter {
     }
 }
 
+/// A meter: which events count (eventName and filters) and how they become a number (aggregation of
+/// a property).
 #[Object]
 impl Meter {
+    /// The meter's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// Display name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -62,6 +73,7 @@ impl Meter {
         &self.0.event_name
     }
 
+    /// How matching events become a number.
     async fn aggregation(&self) -> MeterAggregation {
         self.aggregation_kind().into()
     }
@@ -82,6 +94,7 @@ impl Meter {
             .collect()
     }
 
+    /// ACTIVE, or ARCHIVED after archiveMeter.
     async fn status(&self) -> MeterStatus {
         if self.0.status == RecordStatus::Archived {
             MeterStatus::Archived
@@ -90,13 +103,15 @@ impl Meter {
         }
     }
 
+    /// When the meter was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When the meter was archived; null while active.
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.0.archived_at
     }
 }
 
-crate::graphql::connection::connection_type!(MeterConnection, MeterEdge, Meter);
+pub type MeterConnection = crate::graphql::connection::Connection<Meter>;

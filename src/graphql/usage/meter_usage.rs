@@ -9,10 +9,14 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::usage::loaders::{MeterById, UsageTotals};
 use crate::graphql::usage::meter::Meter;
 
+/// The length of a usage time series' windows, aligned to UTC.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum UsageWindow {
+    /// Clock hours.
     Hour,
+    /// Days from 00:00 UTC.
     Day,
+    /// Calendar months from the 1st, 00:00 UTC.
     Month,
 }
 
@@ -29,20 +33,26 @@ impl From<UsageWindow> for Window {
 /// One window of a usage time series (only windows with events are listed).
 #[derive(SimpleObject, Debug, Clone)]
 pub struct UsageWindowValue {
+    /// The window's start, inclusive (UTC).
     pub start: DateTime<Utc>,
+    /// The window's end, exclusive (UTC).
     pub end: DateTime<Utc>,
+    /// The meter's aggregate over the window's events; null for MAX, AVG and LATEST when none
+    /// counted.
     pub value: Option<Decimal>,
+    /// Events that counted in the window.
     pub event_count: i64,
 }
 
-/// A customer's usage of one meter over a range.
 pub struct MeterUsage {
     pub meter_id: Uuid,
     pub totals: UsageTotals,
 }
 
+/// A customer's usage of one meter over a range.
 #[Object]
 impl MeterUsage {
+    /// The meter measured.
     async fn meter(&self, ctx: &Context<'_>) -> Result<Meter> {
         let row = ctx.loader().load_one(MeterById(self.meter_id)).await?;
         Ok(Meter(row.ok_or_else(|| AppError::not_found("meter"))?))

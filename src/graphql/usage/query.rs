@@ -11,7 +11,7 @@ use crate::domain::stored::RecordStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{PageRequest, decode_text_cursor, encode_text_cursor, page_limit, wants_total_count};
-use crate::graphql::usage::event::{Event, EventConnection, EventEdge};
+use crate::graphql::usage::event::{Event, EventConnection};
 use crate::graphql::usage::inputs::EventFilterInput;
 use crate::graphql::usage::loaders::MeterById;
 use crate::graphql::usage::meter::{Meter, MeterConnection, MeterStatus};
@@ -34,7 +34,8 @@ fn parse_event_position(cursor: &str) -> Option<EventPosition> {
 
 #[Object]
 impl UsageQueryRoot {
-    async fn meter(&self, ctx: &Context<'_>, id: Uuid) -> Result<Meter> {
+    /// The meter with this id, archived or not. Another tenant's id, or none: NOT_FOUND.
+    async fn meter(&self, ctx: &Context<'_>, #[graphql(desc = "The meter's id.")] id: Uuid) -> Result<Meter> {
         let row = ctx.loader().load_one(MeterById(id)).await?;
         Ok(Meter(row.ok_or_else(|| AppError::not_found("meter"))?))
     }
@@ -44,9 +45,15 @@ impl UsageQueryRoot {
     async fn meters(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
-        status: Option<MeterStatus>,
+        #[graphql(desc = "Only meters with this status. Omitted: all.")] status: Option<MeterStatus>,
     ) -> Result<MeterConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
         let status = status.map(RecordStatus::from);
@@ -75,8 +82,14 @@ impl UsageQueryRoot {
     async fn events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<EventFilterInput>,
+        #[graphql(desc = "Narrows the list; omitted: every event.")] filter: Option<EventFilterInput>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<EventConnection> {
         let limit = page_limit(first, ctx.limits())?;
@@ -90,7 +103,7 @@ impl UsageQueryRoot {
         let tenant_id = ctx.tenant_id();
         let with_total = wants_total_count(ctx);
         let position = after.clone();
-        let (mut rows, total_count) = ctx
+        let (rows, total_count) = ctx
             .request()
             .run(move |conn| {
                 async move {
@@ -105,25 +118,13 @@ impl UsageQueryRoot {
                 .boxed()
             })
             .await?;
-        let has_next_page = rows.len() > limit;
-        rows.truncate(limit);
-        let page_info = crate::graphql::pagination::PageInfo {
-            has_next_page,
-            has_previous_page: after.is_some(),
-            start_cursor: rows.first().map(|r| encode_text_cursor(&event_position(r))),
-            end_cursor: rows.last().map(|r| encode_text_cursor(&event_position(r))),
-        };
-        let edges = rows
-            .into_iter()
-            .map(|r| EventEdge {
-                cursor: encode_text_cursor(&event_position(&r)),
-                node: Event(r),
-            })
-            .collect();
-        Ok(EventConnection {
-            edges,
-            page_info,
+        Ok(EventConnection::from_rows_by(
+            rows,
+            limit,
+            after.is_some(),
             total_count,
-        })
+            |r| encode_text_cursor(&event_position(r)),
+            Event,
+        ))
     }
 }

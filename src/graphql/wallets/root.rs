@@ -18,11 +18,14 @@ use crate::graphql::wallets::wallet::{Wallet, WalletTransaction};
 /// Longest wallet name, in characters.
 const MAX_NAME_CHARS: usize = 200;
 
+/// A new wallet.
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateWalletInput {
+    /// The owner, an active customer (NOT_FOUND when unknown).
     pub customer_id: Uuid,
     /// ISO 4217 code; the wallet pays invoices in this currency only.
     pub currency: String,
+    /// Display name, 1 to 255 characters.
     pub name: String,
     /// What one credit is worth in the currency (0.01: 100 credits buy one unit).
     #[graphql(default_with = "Decimal::ONE")]
@@ -50,7 +53,9 @@ impl CreateWalletInput {
 /// Whether a top-up was paid for or granted.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TopUpKind {
+    /// Paid for by the customer.
     Purchased,
+    /// Granted (a promotion, a goodwill credit).
     Free,
 }
 
@@ -63,11 +68,13 @@ impl From<TopUpKind> for LotKind {
     }
 }
 
+/// Credits to add to a wallet.
 #[derive(InputObject, Debug, Clone)]
 pub struct TopUpWalletInput {
     /// Credits to add: above 0, at most 6 decimal places; the balance after
     /// it may hold at most 10^15 credits, worth at most 10^15 in the currency.
     pub credits: Decimal,
+    /// Paid for or granted. Default PURCHASED.
     #[graphql(default_with = "TopUpKind::Purchased")]
     pub kind: TopUpKind,
     /// The credits can be spent strictly before this instant; never expire when null.
@@ -94,13 +101,16 @@ impl TopUpWalletInput {
 /// Why a client debits a wallet; other reasons are the system's own.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum DebitReason {
+    /// A debit the client asked for.
     Manual,
 }
 
+/// Credits to take from a wallet.
 #[derive(InputObject, Debug, Clone)]
 pub struct DebitWalletInput {
     /// Credits to take: above 0, at most 6 decimal places.
     pub credits: Decimal,
+    /// Why. Default MANUAL.
     #[graphql(default_with = "DebitReason::Manual")]
     pub reason: DebitReason,
     /// The client's own note or id for the debit.
@@ -130,7 +140,8 @@ pub struct WalletQueryRoot;
 
 #[Object]
 impl WalletQueryRoot {
-    async fn wallet(&self, ctx: &Context<'_>, id: Uuid) -> Result<Wallet> {
+    /// The wallet with this id. Another tenant's id, or none: NOT_FOUND.
+    async fn wallet(&self, ctx: &Context<'_>, #[graphql(desc = "The wallet's id.")] id: Uuid) -> Result<Wallet> {
         let row = ctx.loader().load_one(WalletById(id)).await?;
         Ok(Wallet(row.ok_or_else(|| AppError::not_found("wallet"))?))
     }
@@ -142,7 +153,14 @@ pub struct WalletMutationRoot;
 #[Object]
 impl WalletMutationRoot {
     /// Opens an empty wallet for an active customer.
-    async fn create_wallet(&self, ctx: &Context<'_>, input: CreateWalletInput) -> Result<Wallet> {
+    async fn create_wallet(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The wallet. VALIDATION names the bad field (`input.currency`, `input.conversionRate`, ...)."
+        )]
+        input: CreateWalletInput,
+    ) -> Result<Wallet> {
         let new = input.validate()?;
         Ok(Wallet(
             wallets::create_wallet(ctx.pool(), ctx.tenant_id(), new, ctx.now()).await?,
@@ -154,7 +172,10 @@ impl WalletMutationRoot {
     async fn set_wallet_low_balance_threshold(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
+        #[graphql(desc = "The wallet. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+        #[graphql(
+            desc = "The threshold in credits (above 0, at most 6 decimal places; VALIDATION on `credits`), or null to clear it."
+        )]
         credits: Option<Decimal>,
     ) -> Result<Wallet> {
         let threshold = credits
@@ -170,7 +191,11 @@ impl WalletMutationRoot {
     async fn top_up_wallet(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The wallet, active (CONFLICT when closed). Another tenant's id, or none: NOT_FOUND.")]
         wallet_id: Uuid,
+        #[graphql(
+            desc = "The credits. VALIDATION names the bad field; CONFLICT when the idempotencyKey was used on this wallet for a different request."
+        )]
         input: TopUpWalletInput,
     ) -> Result<WalletTransaction> {
         let top_up = input.validate(ctx.now())?;
@@ -187,8 +212,12 @@ impl WalletMutationRoot {
     async fn close_wallet(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
-        #[graphql(default = false)] forfeit_credits: bool,
+        #[graphql(desc = "The wallet. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+        #[graphql(
+            default = false,
+            desc = "Write off spendable credits it still holds. Default false (then such a wallet is refused with CONFLICT)."
+        )]
+        forfeit_credits: bool,
     ) -> Result<Wallet> {
         Ok(Wallet(
             wallets::close(ctx.pool(), ctx.tenant_id(), id, forfeit_credits, ctx.now()).await?,
@@ -199,7 +228,11 @@ impl WalletMutationRoot {
     async fn debit_wallet(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The wallet, active (CONFLICT when closed). Another tenant's id, or none: NOT_FOUND.")]
         wallet_id: Uuid,
+        #[graphql(
+            desc = "The credits. More than the spendable balance: INSUFFICIENT_FUNDS, nothing taken; the idempotencyKey used for a different request: CONFLICT."
+        )]
         input: DebitWalletInput,
     ) -> Result<WalletTransaction> {
         let debit = input.validate()?;

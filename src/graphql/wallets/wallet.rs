@@ -9,21 +9,24 @@ use crate::billing::wallets::{balance_amount, wallet_currency};
 use crate::db::wallets::{TransactionPageKey, TransactionRow, WalletRow};
 use crate::domain::money::round_amount;
 use crate::error::AppError;
-use crate::graphql::connection::loaded_connection_type;
+use crate::graphql::connection::{Connection, Total};
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
 use crate::graphql::pagination::{PageRequest, page_complexity};
 use crate::graphql::wallets::loaders::{WalletById, WalletTransactionCount, WalletTransactionsPage};
 
+/// Whether a wallet takes and pays.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::wallet::WalletStatus")]
 pub enum WalletStatus {
+    /// Takes top-ups and debits and pays invoices in its currency.
     Active,
     /// Refuses top-ups, debits and invoice payments.
     Closed,
 }
 
+/// Which way a ledger entry moves credits.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::wallet::TransactionKind")]
 pub enum WalletTransactionKind {
@@ -33,9 +36,11 @@ pub enum WalletTransactionKind {
     Debit,
 }
 
+/// Why a ledger entry was written.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::wallet::TransactionReason")]
 pub enum WalletTransactionReason {
+    /// Credits added by topUpWallet.
     TopUp,
     /// Credits spent on an invoice; the reference is the invoice id.
     InvoicePayment,
@@ -52,16 +57,18 @@ pub enum WalletTransactionReason {
     WalletClosed,
 }
 
-/// A customer's prepaid credits in one currency.
 #[derive(Clone)]
 pub struct Wallet(pub WalletRow);
 
+/// A customer's prepaid credits in one currency.
 #[Object]
 impl Wallet {
+    /// The wallet's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// The customer who owns the wallet.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
         let row = ctx.loader().load_one(CustomerById(self.0.customer_id)).await?;
         Ok(Customer(row.ok_or_else(|| AppError::not_found("customer"))?))
@@ -72,6 +79,7 @@ impl Wallet {
         self.0.currency.code()
     }
 
+    /// Display name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -81,6 +89,7 @@ impl Wallet {
         self.0.conversion_rate
     }
 
+    /// ACTIVE or CLOSED.
     async fn status(&self) -> WalletStatus {
         self.0.status.into()
     }
@@ -105,12 +114,19 @@ impl Wallet {
     async fn transactions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<WalletTransactionConnection> {
         WalletTransactionConnection::load(ctx, self.0.id, first, after).await
     }
 
+    /// When the wallet was opened (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -121,20 +137,23 @@ impl Wallet {
     }
 }
 
-/// One entry of a wallet's append-only ledger.
 #[derive(Clone)]
 pub struct WalletTransaction(pub TransactionRow);
 
+/// One entry of a wallet's append-only ledger.
 #[Object]
 impl WalletTransaction {
+    /// The entry's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// The wallet's id.
     async fn wallet_id(&self) -> Uuid {
         self.0.wallet_id
     }
 
+    /// CREDIT (added) or DEBIT (taken).
     async fn kind(&self) -> WalletTransactionKind {
         self.0.kind.into()
     }
@@ -161,6 +180,7 @@ impl WalletTransaction {
         self.0.balance_after
     }
 
+    /// Why the entry was written.
     async fn reason(&self) -> WalletTransactionReason {
         self.0.reason.into()
     }
@@ -171,18 +191,13 @@ impl WalletTransaction {
         self.0.reference.as_deref()
     }
 
+    /// When the entry was written (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-loaded_connection_type!(
-    WalletTransactionConnection,
-    WalletTransactionEdge,
-    WalletTransaction,
-    TransactionRow,
-    WalletTransactionCount
-);
+pub type WalletTransactionConnection = Connection<WalletTransaction>;
 
 impl WalletTransactionConnection {
     /// One page of a wallet's ledger, through the page loader.
@@ -198,10 +213,12 @@ impl WalletTransactionConnection {
             .load_one(WalletTransactionsPage(key))
             .await?
             .unwrap_or_default();
-        Ok(WalletTransactionConnection::new(
+        Ok(WalletTransactionConnection::from_rows(
             rows,
             &page,
-            WalletTransactionCount(wallet_id),
+            Total::loaded(WalletTransactionCount(wallet_id)),
+            |r| r.id,
+            WalletTransaction,
         ))
     }
 }

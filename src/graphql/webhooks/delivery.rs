@@ -4,13 +4,14 @@ use uuid::Uuid;
 
 use crate::db::webhooks::{WebhookAttemptRow, WebhookDeliveryRow};
 use crate::error::AppError;
-use crate::graphql::connection::loaded_connection_type;
+use crate::graphql::connection::Connection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::outbox::event::WebhookEvent;
 use crate::graphql::outbox::loaders::WebhookEventById;
 use crate::graphql::webhooks::endpoint::WebhookEndpoint;
-use crate::graphql::webhooks::loaders::{AttemptsOfDelivery, WebhookDeliveryCount, WebhookEndpointById};
+use crate::graphql::webhooks::loaders::{AttemptsOfDelivery, WebhookEndpointById};
 
+/// Where a delivery stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::webhook::DeliveryStatus")]
 pub enum WebhookDeliveryStatus {
@@ -22,28 +23,35 @@ pub enum WebhookDeliveryStatus {
     Failed,
 }
 
+/// The outcome of one attempt.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::webhook::AttemptOutcome")]
 pub enum WebhookAttemptStatus {
+    /// The endpoint answered 2xx.
     Succeeded,
+    /// No answer in time (BILLGRAPH_WEBHOOK_TIMEOUT_SECS), a connection error, or a status other
+    /// than 2xx.
     Failed,
 }
 
-/// One event sent to one endpoint, with the outcome of its latest attempt
-/// (`attempts` lists them all). A replay is a new delivery of the same event.
 pub struct WebhookDelivery(pub WebhookDeliveryRow);
 
+/// One event sent to one endpoint, with the outcome of its latest attempt
+/// (`attempts` lists them all). A replay is a new delivery of the same event.
 #[Object]
 impl WebhookDelivery {
+    /// The delivery's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// The event sent.
     async fn event(&self, ctx: &Context<'_>) -> Result<WebhookEvent> {
         let row = ctx.loader().load_one(WebhookEventById(self.0.event_id)).await?;
         Ok(WebhookEvent(row.ok_or_else(|| AppError::not_found("webhook event"))?))
     }
 
+    /// The endpoint it is sent to.
     async fn endpoint(&self, ctx: &Context<'_>) -> Result<WebhookEndpoint> {
         let row = ctx.loader().load_one(WebhookEndpointById(self.0.endpoint_id)).await?;
         Ok(WebhookEndpoint(
@@ -56,6 +64,7 @@ impl WebhookDelivery {
         self.0.attempts
     }
 
+    /// PENDING, SUCCEEDED or FAILED.
     async fn status(&self) -> WebhookDeliveryStatus {
         self.0.status.into()
     }
@@ -85,6 +94,7 @@ impl WebhookDelivery {
         self.0.next_attempt_at
     }
 
+    /// When it was queued (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -105,12 +115,15 @@ impl WebhookDelivery {
 pub struct WebhookDeliveryAttempt {
     /// 1 for the first attempt.
     pub attempt: i32,
+    /// SUCCEEDED or FAILED.
     pub status: WebhookAttemptStatus,
     /// The HTTP status, when the endpoint answered.
     pub response_code: Option<i32>,
+    /// How long the attempt took, in milliseconds.
     pub duration_ms: i32,
     /// Why it failed.
     pub error: Option<String>,
+    /// When it was made (UTC).
     pub attempted_at: DateTime<Utc>,
 }
 
@@ -127,10 +140,4 @@ impl From<WebhookAttemptRow> for WebhookDeliveryAttempt {
     }
 }
 
-loaded_connection_type!(
-    WebhookDeliveryConnection,
-    WebhookDeliveryEdge,
-    WebhookDelivery,
-    WebhookDeliveryRow,
-    WebhookDeliveryCount
-);
+pub type WebhookDeliveryConnection = Connection<WebhookDelivery>;

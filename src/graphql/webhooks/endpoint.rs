@@ -4,12 +4,13 @@ use uuid::Uuid;
 
 use crate::db::prepared::ParentPage;
 use crate::db::webhooks::WebhookEndpointRow;
-use crate::graphql::connection::connection_type;
+use crate::graphql::connection::{Connection, Total};
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{PageRequest, page_complexity};
-use crate::graphql::webhooks::delivery::WebhookDeliveryConnection;
+use crate::graphql::webhooks::delivery::{WebhookDelivery, WebhookDeliveryConnection};
 use crate::graphql::webhooks::loaders::{EndpointDeliveriesPage, WebhookDeliveryCount};
 
+/// Whether an endpoint receives deliveries.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::webhook::EndpointStatus")]
 pub enum WebhookEndpointStatus {
@@ -22,19 +23,22 @@ pub enum WebhookEndpointStatus {
     FailingDisabled,
 }
 
-/// A URL the tenant's events are sent to, signed with the endpoint's secret.
 pub struct WebhookEndpoint(pub WebhookEndpointRow);
 
+/// A URL the tenant's events are sent to, signed with the endpoint's secret.
 #[Object]
 impl WebhookEndpoint {
+    /// The endpoint's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// Where deliveries are POSTed.
     async fn url(&self) -> &str {
         &self.0.url
     }
 
+    /// Free text, if any.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -44,6 +48,7 @@ impl WebhookEndpoint {
         &self.0.event_types
     }
 
+    /// ENABLED, DISABLED or FAILING_DISABLED.
     async fn status(&self) -> WebhookEndpointStatus {
         self.0.status.into()
     }
@@ -63,10 +68,12 @@ impl WebhookEndpoint {
         self.0.previous_secret_expires_at.filter(|at| *at > ctx.now())
     }
 
+    /// When it was registered (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When it last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -76,7 +83,13 @@ impl WebhookEndpoint {
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<WebhookDeliveryConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
@@ -86,19 +99,22 @@ impl WebhookEndpoint {
             limit: page.fetch_limit(),
         });
         let rows = ctx.loader().load_one(key).await?.unwrap_or_default();
-        Ok(WebhookDeliveryConnection::new(
+        Ok(WebhookDeliveryConnection::from_rows(
             rows,
             &page,
-            WebhookDeliveryCount::Endpoint(self.0.id),
+            Total::loaded(WebhookDeliveryCount::Endpoint(self.0.id)),
+            |r| r.id,
+            WebhookDelivery,
         ))
     }
 }
 
-connection_type!(WebhookEndpointConnection, WebhookEndpointEdge, WebhookEndpoint);
+pub type WebhookEndpointConnection = Connection<WebhookEndpoint>;
 
 /// An endpoint with its signing secret, shown this once.
 #[derive(SimpleObject)]
 pub struct WebhookEndpointWithSecret {
+    /// The endpoint.
     pub endpoint: WebhookEndpoint,
     /// `whsec_` and the base64 of the key: verify deliveries with it. It is
     /// stored sealed and never shown again.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::db::webhooks::{self as rows, DeliveryFilter};
 use crate::domain::webhook::{validate_description, validate_event_types};
 use crate::error::{AppError, AppResult};
+use crate::graphql::connection::Total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::pagination::{PageRequest, page_complexity, wants_total_count};
 use crate::graphql::webhooks::delivery::{WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryStatus};
@@ -14,6 +15,8 @@ use crate::graphql::webhooks::endpoint::{WebhookEndpoint, WebhookEndpointConnect
 use crate::graphql::webhooks::loaders::{WebhookDeliveryCount, WebhookEndpointById};
 use crate::webhooks::{self, EndpointDraft, EndpointPatch, target};
 
+/// A new webhook endpoint. VALIDATION names the bad field (`input.url` when not https or not
+/// public, `input.eventTypes` for an unknown type).
 #[derive(InputObject, Debug, Clone)]
 pub struct CreateWebhookEndpointInput {
     /// An https URL whose host resolves only to public addresses (unless
@@ -22,12 +25,16 @@ pub struct CreateWebhookEndpointInput {
     pub url: String,
     /// Event type names such as `customer.created`, or `["*"]` for all.
     pub event_types: Vec<String>,
+    /// Free text, at most 500 characters; blank means none.
     pub description: Option<String>,
 }
 
+/// Changes to an endpoint; only the fields given change.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct UpdateWebhookEndpointInput {
+    /// A new https URL, with the same rules as at creation.
     pub url: Option<String>,
+    /// The new event types (replacing the old ones), or `["*"]` for all.
     pub event_types: Option<Vec<String>>,
     /// A blank description removes it.
     pub description: Option<String>,
@@ -36,10 +43,14 @@ pub struct UpdateWebhookEndpointInput {
     pub enabled: Option<bool>,
 }
 
+/// Narrows the tenant's deliveries; every condition given must hold.
 #[derive(InputObject, Debug, Clone, Copy, Default)]
 pub struct WebhookDeliveryFilterInput {
+    /// Only deliveries to this endpoint.
     pub endpoint_id: Option<Uuid>,
+    /// Only deliveries of this event.
     pub event_id: Option<Uuid>,
+    /// Only deliveries with this status.
     pub status: Option<WebhookDeliveryStatus>,
 }
 
@@ -55,7 +66,12 @@ pub struct WebhookQueryRoot;
 
 #[Object]
 impl WebhookQueryRoot {
-    async fn webhook_endpoint(&self, ctx: &Context<'_>, id: Uuid) -> Result<WebhookEndpoint> {
+    /// The endpoint with this id. Another tenant's id, or none: NOT_FOUND.
+    async fn webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint's id.")] id: Uuid,
+    ) -> Result<WebhookEndpoint> {
         let row = ctx.loader().load_one(WebhookEndpointById(id)).await?;
         Ok(WebhookEndpoint(
             row.ok_or_else(|| AppError::not_found("webhook endpoint"))?,
@@ -67,7 +83,13 @@ impl WebhookQueryRoot {
     async fn webhook_endpoints(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<WebhookEndpointConnection> {
         let page = PageRequest::parse(first, after.as_deref(), ctx.limits())?;
@@ -102,8 +124,14 @@ impl WebhookQueryRoot {
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
-        filter: Option<WebhookDeliveryFilterInput>,
-        #[graphql(desc = "Page size (default 20, at most the maximum page size)")] first: Option<i32>,
+        #[graphql(desc = "Narrows the list; omitted: every delivery.")] filter: Option<WebhookDeliveryFilterInput>,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
         after: Option<String>,
     ) -> Result<WebhookDeliveryConnection> {
         let filter = filter.unwrap_or_default();
@@ -118,10 +146,12 @@ impl WebhookQueryRoot {
             .request()
             .run(move |conn| async move { rows::delivery_page(conn, tenant_id, filter, after, limit).await }.boxed())
             .await?;
-        Ok(WebhookDeliveryConnection::new(
+        Ok(WebhookDeliveryConnection::from_rows(
             rows,
             &page,
-            WebhookDeliveryCount::Filtered(filter),
+            Total::loaded(WebhookDeliveryCount::Filtered(filter)),
+            |r| r.id,
+            WebhookDelivery,
         ))
     }
 }
@@ -136,7 +166,7 @@ impl WebhookMutationRoot {
     async fn create_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
-        input: CreateWebhookEndpointInput,
+        #[graphql(desc = "The endpoint.")] input: CreateWebhookEndpointInput,
     ) -> Result<WebhookEndpointWithSecret> {
         let event_types = validate_event_types("input.eventTypes", &input.event_types).map_err(AppError::from)?;
         let description = match &input.description {
@@ -156,11 +186,12 @@ impl WebhookMutationRoot {
         })
     }
 
+    /// Changes an endpoint; enabling it again resumes its pending deliveries.
     async fn update_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
-        input: UpdateWebhookEndpointInput,
+        #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+        #[graphql(desc = "The changes; VALIDATION names the bad field.")] input: UpdateWebhookEndpointInput,
     ) -> Result<WebhookEndpoint> {
         let mut patch = EndpointPatch {
             enabled: input.enabled,
@@ -181,14 +212,22 @@ impl WebhookMutationRoot {
     }
 
     /// Deletes the endpoint with its deliveries; true when it existed.
-    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+    async fn delete_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+    ) -> Result<bool> {
         webhooks::delete(ctx.pool(), ctx.tenant_id(), id).await?;
         Ok(true)
     }
 
     /// A new signing secret, shown this once. The previous secret keeps
     /// signing beside it for 24 hours (deliveries carry both signatures).
-    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: Uuid) -> Result<WebhookEndpointWithSecret> {
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint. Another tenant's id, or none: NOT_FOUND.")] id: Uuid,
+    ) -> Result<WebhookEndpointWithSecret> {
         let (row, secret) = webhooks::rotate_secret(ctx.state(), ctx.tenant_id(), id).await?;
         Ok(WebhookEndpointWithSecret {
             endpoint: WebhookEndpoint(row),
@@ -201,7 +240,8 @@ impl WebhookMutationRoot {
     async fn replay_webhook_event(
         &self,
         ctx: &Context<'_>,
-        event_id: Uuid,
+        #[graphql(desc = "The event. Another tenant's id, or none: NOT_FOUND.")] event_id: Uuid,
+        #[graphql(desc = "The endpoint, enabled (CONFLICT otherwise). Another tenant's id, or none: NOT_FOUND.")]
         endpoint_id: Uuid,
     ) -> Result<WebhookDelivery> {
         Ok(WebhookDelivery(
