@@ -1,6 +1,8 @@
 //! `X-API-Key` authentication: a key maps to exactly one tenant. The
 //! tenant's request is then admitted under its share of the server.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,6 +14,7 @@ use crate::domain::api_key::ApiKey;
 use crate::error::ErrorCode;
 use crate::http::admission::Admitted;
 use crate::http::problem::error_response;
+use crate::http::request_log::RequestFacts;
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -31,6 +34,9 @@ impl FromRequestParts<AppState> for Tenant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let id = tenant_of_key(parts, state).await?;
+        if let Some(facts) = parts.extensions.get::<Arc<RequestFacts>>() {
+            facts.set_tenant(id);
+        }
         let limits = &state.config.limits;
         match tokio::time::timeout(limits.request_timeout, state.admission.admit(id)).await {
             Ok(Ok(admitted)) => Ok(Tenant {

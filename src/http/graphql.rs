@@ -1,5 +1,7 @@
 //! POST /graphql runs a query for the key's tenant; GET /graphql is GraphiQL.
 
+use std::sync::Arc;
+
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
@@ -13,10 +15,13 @@ use crate::graphql::batching::{dispatch_queue, run_with_dispatches};
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::finish_errors;
 use crate::graphql::input_rules;
+use crate::graphql::operation_name::operation_name;
 use crate::http::auth::Tenant;
 use crate::http::body::read_body;
 use crate::http::problem::error_response;
+use crate::http::request_log::RequestFacts;
 use crate::state::AppState;
+use crate::telemetry::metrics::METRICS;
 
 pub async fn graphiql() -> Html<String> {
     Html(
@@ -30,6 +35,7 @@ pub async fn graphiql() -> Html<String> {
 pub async fn execute(
     State(state): State<AppState>,
     Extension(schema): Extension<BillgraphSchema>,
+    facts: Option<Extension<Arc<RequestFacts>>>,
     tenant: Tenant,
     body: Body,
 ) -> Response {
@@ -48,6 +54,11 @@ pub async fn execute(
             );
         }
     };
+    if let (Some(Extension(facts)), Some(name)) =
+        (facts, operation_name(request.operation_name.as_deref(), &request.query))
+    {
+        facts.set_operation(name.to_owned());
+    }
     if let Some(refused) = input_rules::refusal(&mut request) {
         return finished(async_graphql::Response::from_errors(vec![refused]), limits);
     }
@@ -56,14 +67,17 @@ pub async fn execute(
     let run = run_with_dispatches(schema.execute(request), dispatches);
     match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(response) => finished(response, limits),
-        Err(_) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Timeout,
-            &format!(
-                "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
-                limits.request_timeout.as_secs()
-            ),
-        ),
+        Err(_) => {
+            METRICS.record_graphql_error(ErrorCode::Timeout);
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Timeout,
+                &format!(
+                    "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
+                    limits.request_timeout.as_secs()
+                ),
+            )
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod input_rules;
 mod integrations;
 mod limits;
 mod load;
+mod operations;
 mod outbox;
 mod pagination;
 mod plans;
