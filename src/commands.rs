@@ -82,6 +82,23 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("billgraph listening on http://{addr}");
     println!("  GraphiQL:  http://{addr}/graphql  (asks for the API key, sent as X-API-Key)");
+    let header_read_timeout = config.limits.header_read_timeout;
+    if let Some(metrics_addr) = config.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("binding {metrics_addr} (BILLGRAPH_METRICS_LISTEN)"))?;
+        println!("  metrics:   http://{}/metrics", metrics_listener.local_addr()?);
+        let metrics_app = crate::http::metrics::router(state.clone());
+        // Ends with the process; a scrape in flight at shutdown is simply cut.
+        tokio::spawn(crate::http::server::serve(
+            metrics_listener,
+            metrics_app,
+            header_read_timeout,
+            std::future::pending(),
+        ));
+    } else {
+        println!("  metrics:   http://{addr}/metrics");
+    }
     if config.dev_tenant {
         let key = dev_api_key(config, &database.url).await?;
         println!("  dev API key (tenant \"{DEV_TENANT}\"): {key}");
@@ -91,7 +108,6 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
             state.dev_api_key = Some(key);
         }
     }
-    let header_read_timeout = config.limits.header_read_timeout;
     crate::http::server::serve(
         listener,
         crate::build_app(state),

@@ -13,6 +13,8 @@ pub struct Config {
     pub database_url: Option<String>,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// Serves /metrics on this address only; None serves it on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     pub db_pool_size: usize,
     pub limits: Limits,
     /// How requests share the server's connections.
@@ -295,6 +297,12 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".billgraph")),
             listen: parse(&get, "BILLGRAPH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            metrics_listen: match get("BILLGRAPH_METRICS_LISTEN").filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(addr) => Some(addr.parse().with_context(|| {
+                    format!("BILLGRAPH_METRICS_LISTEN must be an address like 127.0.0.1:9090, not {addr:?}")
+                })?),
+            },
             db_pool_size,
             limits,
             sharing,
@@ -450,6 +458,15 @@ mod tests {
         .unwrap();
         assert_eq!(c.limits.max_backdate_days, 30);
         assert_eq!(c.billing.max_boundaries_per_run, 7);
+    }
+
+    #[test]
+    fn metrics_are_on_the_main_listener_unless_given_their_own() {
+        assert_eq!(config(&[]).unwrap().metrics_listen, None);
+        let c = config(&[("BILLGRAPH_METRICS_LISTEN", "127.0.0.1:9090")]).unwrap();
+        assert_eq!(c.metrics_listen, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+        let err = config(&[("BILLGRAPH_METRICS_LISTEN", "9090")]).unwrap_err();
+        assert!(err.to_string().contains("BILLGRAPH_METRICS_LISTEN"), "{err}");
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! cursor unmoved, without holding up the other subscriptions.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -40,6 +40,8 @@ use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
 use crate::outbox::objects::emit_invoices;
 use crate::subscriptions::{lifecycle_of, phase_terms, phases_by_subscription};
+use crate::telemetry::error_detail;
+use crate::telemetry::metrics::{BillingCounts, METRICS};
 
 /// Subscriptions billed per transaction.
 const BATCH: i64 = 500;
@@ -59,6 +61,31 @@ pub struct RunSummary {
     /// Boundaries and drafts left alone because a charge exceeds the amount
     /// bound (each is logged).
     pub refused: usize,
+}
+
+/// "12 invoices created, 10 finalized, 3 overdue", then what else happened.
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} invoices created, {} finalized, {} overdue",
+            self.invoices_created, self.invoices_finalized, self.invoices_overdue
+        )?;
+        if self.credits_expired > 0 {
+            write!(f, ", {} wallet credits expired", self.credits_expired)?;
+        }
+        if self.subscriptions_deferred > 0 {
+            write!(
+                f,
+                ", {} subscriptions deferred to the next run",
+                self.subscriptions_deferred
+            )?;
+        }
+        if self.refused > 0 {
+            write!(f, ", {} refused (a charge exceeds the amount bound)", self.refused)?;
+        }
+        Ok(())
+    }
 }
 
 /// Bills the boundaries up to `until` (at most now), at most
@@ -111,6 +138,10 @@ pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>
         }
     }
     summary.credits_expired = wallets::expire_due_lots(pool, Utc::now()).await?;
+    METRICS.record_billing_run(BillingCounts {
+        invoices_created: summary.invoices_created as u64,
+        invoices_finalized: summary.invoices_finalized as u64,
+    });
     Ok(summary)
 }
 
@@ -122,12 +153,14 @@ pub fn spawn_worker(pool: DbPool, settings: BillingSettings, interval: Duration)
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
+            let started = Instant::now();
             match run(&pool, &settings, Utc::now()).await {
                 Ok(summary) if summary != RunSummary::default() => {
-                    tracing::info!(?summary, "billing run");
+                    let ms = started.elapsed().as_millis();
+                    tracing::info!("billing run: {summary} in {ms} ms");
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = ?e, "billing run failed; will retry"),
+                Err(e) => tracing::error!("billing run failed, will retry: {}", error_detail(&e)),
             }
         }
     });

@@ -274,6 +274,28 @@ pub async fn pending_days(
     .await
 }
 
+/// Where the earliest day with usage before `cutoff` still to roll up
+/// stands (its `rolled_to`); None when the rollups are current. Reads only the
+/// days not rolled up (the partial index `usage_days_pending`).
+pub async fn oldest_pending(
+    conn: &mut AsyncPgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<Option<chrono::DateTime<chrono::Utc>>> {
+    #[derive(QueryableByName)]
+    struct Oldest {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+        rolled_to: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    let oldest: Oldest = diesel::sql_query(
+        "SELECT min(rolled_to) AS rolled_to FROM usage_days
+         WHERE NOT rolled_up AND day < $1 AND rolled_to < LEAST(day + interval '24 hours', $1)",
+    )
+    .bind::<Timestamptz, _>(cutoff)
+    .get_result(conn)
+    .await?;
+    Ok(oldest.rolled_to)
+}
+
 /// The first step of a slice: from now on ingestion adds the day's new
 /// events before `to` to the buckets itself. Call inside a transaction
 /// holding the ingestion lock exclusively (no batch is then half-way), and

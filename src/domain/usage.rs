@@ -23,6 +23,16 @@ pub fn rollup_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
     ready.duration_trunc(Duration::hours(1)).unwrap_or(ready)
 }
 
+/// How long the oldest usage not yet rolled up has been due, given where
+/// the earliest unfinished day stands (`rolled_to`, an hour boundary): its
+/// next hour is due a delay after it ends. Zero when nothing waits.
+pub fn rollup_lag(now: DateTime<Utc>, oldest_rolled_to: Option<DateTime<Utc>>) -> std::time::Duration {
+    oldest_rolled_to
+        .map(|rolled_to| now - (rolled_to + Duration::hours(1) + ROLLUP_DELAY))
+        .and_then(|late| late.to_std().ok())
+        .unwrap_or_default()
+}
+
 /// The top level of the dyadic day buckets: a bucket of level `l` covers
 /// the 2^l UTC days from a multiple of 2^l (days since 1970-01-01).
 pub const TOP_LEVEL: u32 = 9;
@@ -122,6 +132,16 @@ pub fn empty_value(aggregation: Aggregation) -> Option<Decimal> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_rollup_lag_counts_from_when_the_oldest_waiting_hour_was_due() {
+        use chrono::TimeZone;
+        let rolled_to = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap();
+        let due = rolled_to + Duration::hours(1) + ROLLUP_DELAY;
+        assert_eq!(rollup_lag(due + Duration::seconds(90), Some(rolled_to)).as_secs(), 90);
+        assert_eq!(rollup_lag(due - Duration::seconds(90), Some(rolled_to)).as_secs(), 0);
+        assert_eq!(rollup_lag(due, None).as_secs(), 0);
+    }
+
     use super::*;
     use chrono::TimeZone;
     use proptest::prelude::*;

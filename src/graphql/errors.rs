@@ -7,6 +7,7 @@ use async_graphql::{ErrorExtensionValues, ServerError};
 
 use crate::config::Limits;
 use crate::error::{AppError, ErrorCode};
+use crate::telemetry::metrics::METRICS;
 
 /// Sets the code (and the field, for VALIDATION) of each error, hides
 /// internal messages, and names the limit a refused query exceeded.
@@ -51,6 +52,7 @@ pub fn finish_errors(errors: &mut [ServerError], limits: &Limits) {
                 (ErrorCode::Validation, None)
             }
         };
+        METRICS.record_graphql_error(code);
         let ext = err.extensions.get_or_insert_with(ErrorExtensionValues::default);
         ext.set("code", code.as_str());
         if let Some(field) = field {

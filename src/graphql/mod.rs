@@ -16,6 +16,7 @@ pub mod errors;
 pub mod input_rules;
 pub mod invoices;
 pub mod loaders;
+pub mod operation_name;
 pub mod outbox;
 pub mod pagination;
 pub mod plans;

@@ -1,6 +1,8 @@
 //! `X-API-Key` authentication: a key maps to exactly one tenant. The
 //! tenant's request is then admitted under its share of the server.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -12,6 +14,7 @@ use crate::domain::api_key::ApiKey;
 use crate::error::ErrorCode;
 use crate::http::admission::Admitted;
 use crate::http::problem::Refusal;
+use crate::http::request_log::RequestFacts;
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -37,6 +40,9 @@ impl FromRequestParts<AppState> for Tenant {
 /// The request's tenant, admitted to run; each API shapes the refusal its own way.
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Tenant, Refusal> {
     let id = tenant_of_key(parts, state).await?;
+    if let Some(facts) = parts.extensions.get::<Arc<RequestFacts>>() {
+        facts.set_tenant(id);
+    }
     let limits = &state.config.limits;
     match tokio::time::timeout(limits.request_timeout, state.admission.admit(id)).await {
         Ok(Ok(admitted)) => Ok(Tenant {

@@ -3,6 +3,8 @@
 //! and shows GraphiQL to a browser. The Accept header chooses between
 //! `application/json` and `application/graphql-response+json`.
 
+use std::sync::Arc;
+
 use async_graphql::ServerError;
 use axum::Extension;
 use axum::body::Body;
@@ -19,12 +21,15 @@ use crate::graphql::batching::{dispatch_queue, run_with_dispatches};
 use crate::graphql::context::RequestContext;
 use crate::graphql::errors::finish_errors;
 use crate::graphql::input_rules;
+use crate::graphql::operation_name::operation_name;
 use crate::http::auth::Tenant;
 use crate::http::body::read_body;
 use crate::http::graphiql;
 use crate::http::negotiation::{ResponseType, is_json_body, wants_page};
 use crate::http::problem::error_response;
+use crate::http::request_log::RequestFacts;
 use crate::state::AppState;
+use crate::telemetry::metrics::METRICS;
 
 pub async fn get(
     State(state): State<AppState>,
@@ -56,13 +61,15 @@ pub async fn get(
         Ok(tenant) => tenant,
         Err(refusal) => return refusal,
     };
-    run(&state, &schema, tenant, request, answer).await
+    let facts = parts.extensions.get::<Arc<RequestFacts>>().cloned();
+    run(&state, &schema, tenant, request, answer, facts).await
 }
 
 pub async fn post(
     State(state): State<AppState>,
     Extension(schema): Extension<BillgraphSchema>,
     headers: HeaderMap,
+    facts: Option<Extension<Arc<RequestFacts>>>,
     tenant: Tenant,
     body: Body,
 ) -> Response {
@@ -83,7 +90,7 @@ pub async fn post(
         Err(e) => Err(format!("request body is not a GraphQL request: {e}")),
     };
     match request {
-        Ok(request) => run(&state, &schema, tenant, request, answer).await,
+        Ok(request) => run(&state, &schema, tenant, request, answer, facts.map(|Extension(f)| f)).await,
         Err(message) => bad_request(&message),
     }
 }
@@ -94,8 +101,12 @@ async fn run(
     tenant: Tenant,
     mut request: async_graphql::Request,
     answer: ResponseType,
+    facts: Option<Arc<RequestFacts>>,
 ) -> Response {
     let limits = &state.config.limits;
+    if let (Some(facts), Some(name)) = (facts, operation_name(request.operation_name.as_deref(), &request.query)) {
+        facts.set_operation(name.to_owned());
+    }
     if let Some(refused) = input_rules::refusal(&mut request).or_else(|| missing_variable(&mut request)) {
         return finished(async_graphql::Response::from_errors(vec![refused]), limits, answer);
     }
@@ -104,14 +115,17 @@ async fn run(
     let run = run_with_dispatches(schema.execute(request), dispatches);
     match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(response) => finished(response, limits, answer),
-        Err(_) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Timeout,
-            &format!(
-                "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
-                limits.request_timeout.as_secs()
-            ),
-        ),
+        Err(_) => {
+            METRICS.record_graphql_error(ErrorCode::Timeout);
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Timeout,
+                &format!(
+                    "request exceeded the timeout of {} s (BILLGRAPH_REQUEST_TIMEOUT_SECS)",
+                    limits.request_timeout.as_secs()
+                ),
+            )
+        }
     }
 }
 

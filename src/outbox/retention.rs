@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::db::outbox::delete_older_than;
 use crate::db::{DbPool, connection};
 use crate::error::AppResult;
+use crate::telemetry::error_detail;
 
 /// Events deleted per statement.
 const BATCH: i64 = 1_000;
@@ -50,8 +51,10 @@ pub fn spawn_worker(pool: DbPool, retention_days: u32) {
             ticker.tick().await;
             match delete_expired(&pool, retention_days, Utc::now()).await {
                 Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "expired outbox events deleted"),
-                Err(e) => tracing::error!(error = ?e, "outbox retention failed; will retry"),
+                Ok(deleted) => {
+                    tracing::info!("outbox retention: {deleted} events older than {retention_days} days deleted")
+                }
+                Err(e) => tracing::error!("outbox retention failed, will retry: {}", error_detail(&e)),
             }
         }
     });

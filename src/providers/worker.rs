@@ -24,6 +24,7 @@ use crate::domain::money::Currency;
 use crate::domain::provider::{TaskKind, task_backoff, to_minor_units};
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretBox;
+use crate::telemetry::error_detail;
 
 /// Tasks leased per round.
 const BATCH: i32 = 20;
@@ -100,7 +101,7 @@ pub fn spawn_worker(pool: DbPool, secrets: SecretBox, settings: ProviderSettings
         loop {
             ticker.tick().await;
             if let Err(e) = run_due(&pool, &secrets, &settings, Utc::now()).await {
-                tracing::error!(error = ?e, "provider worker failed; will retry");
+                tracing::error!("provider worker failed, will retry: {}", error_detail(&e));
             }
         }
     });

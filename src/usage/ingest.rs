@@ -12,6 +12,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::db::{DbPool, connection, customers, events, usage_rollups};
 use crate::domain::event::{MAX_BATCH, RawEvent, ValidEvent, validate_event};
 use crate::error::{AppError, AppResult};
+use crate::telemetry::metrics::METRICS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -101,6 +102,7 @@ pub async fn ingest(pool: &DbPool, tenant_id: Uuid, batch: Vec<RawEvent>) -> App
             }
         }
     }
+    count_outcomes(&outcomes);
     Ok(outcomes)
 }
 
@@ -137,4 +139,16 @@ async fn refuse_mismatched_customers(
         *checked = Err(reason);
     }
     Ok(())
+}
+
+fn count_outcomes(outcomes: &[EventOutcome]) {
+    let (mut accepted, mut duplicate, mut refused) = (0, 0, 0);
+    for outcome in outcomes {
+        match outcome.outcome {
+            Outcome::Accepted => accepted += 1,
+            Outcome::Duplicate => duplicate += 1,
+            Outcome::Refused(_) => refused += 1,
+        }
+    }
+    METRICS.record_events(accepted, duplicate, refused);
 }

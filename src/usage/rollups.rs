@@ -3,7 +3,7 @@
 //! rows per meter and customer instead of every event. Safe to run in several server processes at once: each day is
 //! claimed under a row lock and rolled up once.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -12,6 +12,7 @@ use crate::db::usage_rollups::{self, lock_ingestion};
 use crate::db::{DbPool, connection};
 use crate::domain::usage::rollup_cutoff;
 use crate::error::{AppError, AppResult};
+use crate::telemetry::error_detail;
 
 const DAYS_PER_ROUND: i64 = 100;
 /// How long the first step may wait for the ingestion lock (new batches
@@ -82,10 +83,14 @@ pub fn spawn_worker(pool: DbPool, interval: Duration) {
         let mut ticker = tokio::time::interval(interval);
         loop {
             ticker.tick().await;
+            let started = Instant::now();
             match roll_up_ended_days(&pool, Utc::now()).await {
                 Ok(0) => {}
-                Ok(days) => tracing::info!(days, "usage days rolled up"),
-                Err(e) => tracing::error!(error = ?e, "rolling up usage failed; will retry"),
+                Ok(days) => {
+                    let ms = started.elapsed().as_millis();
+                    tracing::info!("usage rollup: {days} tenant-days completed in {ms} ms");
+                }
+                Err(e) => tracing::error!("usage rollup failed, will retry: {}", error_detail(&e)),
             }
         }
     });

@@ -26,6 +26,7 @@ use crate::domain::webhook::{
 };
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::telemetry::error_detail;
 use crate::webhooks::target::{self, Unreachable};
 
 const USER_AGENT: &str = concat!("billgraph-webhooks/", env!("CARGO_PKG_VERSION"));
@@ -109,7 +110,10 @@ impl Deliverer {
             handles.push(tokio::spawn(async move {
                 let endpoint = delivery.endpoint_id;
                 if let Err(e) = this.deliver(delivery, now).await {
-                    tracing::error!(error = ?e, "recording a webhook attempt failed; the lease will expire and it is retried");
+                    tracing::error!(
+                        "recording a webhook attempt failed (the lease will expire and it is retried): {}",
+                        error_detail(&e)
+                    );
                 }
                 let mut in_flight = this.in_flight.lock().expect("in-flight map");
                 if let Some(n) = in_flight.get_mut(&endpoint) {
@@ -332,7 +336,7 @@ pub fn spawn_worker(state: AppState) {
         loop {
             ticker.tick().await;
             if let Err(e) = deliverer.dispatch(Utc::now()).await {
-                tracing::error!(error = ?e, "claiming webhook deliveries failed; will retry");
+                tracing::error!("claiming webhook deliveries failed, will retry: {}", error_detail(&e));
             }
         }
     });

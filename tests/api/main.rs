@@ -20,6 +20,7 @@ mod input_rules;
 mod integrations;
 mod limits;
 mod load;
+mod operations;
 mod outbox;
 mod pagination;
 mod plans;
