@@ -90,6 +90,10 @@ pub struct CustomerPatch {
     /// Set string values, remove keys given as null.
     pub metadata_patch: Option<serde_json::Value>,
     pub collection_method: Option<CollectionMethod>,
+    /// The `updatedAt` of the customer this patch was built on, when it was
+    /// built on it (an address merged part by part): a customer changed in
+    /// between is refused with CONFLICT rather than losing that change.
+    pub built_on: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CustomerDraft, limits: &Limits) -> AppResult<CustomerRow> {
@@ -133,6 +137,11 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
         let current = live_customer_for_update(conn, tenant_id, id).await?;
+        if patch.built_on.is_some_and(|at| at != current.updated_at) {
+            return Err(AppError::conflict(
+                "the customer changed while this update was being applied; read it and send the update again",
+            ));
+        }
         if let Some(new_id) = &patch.external_customer_id
             && *new_id != current.external_customer_id
             && events::exist_for_customer(conn, tenant_id, &current.external_customer_id).await?

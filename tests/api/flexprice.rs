@@ -520,3 +520,49 @@ async fn the_official_flexprice_python_sdk_works_against_billgraph() {
     assert_eq!(customer["metadata"], json!({ "source": "sdk" }));
     assert_eq!(customer["address"], json!({ "city": "Paris", "country": "FR" }));
 }
+
+/// A PUT merges the address parts it gives into the stored ones; a change
+/// that lands between that read and the update is refused, never lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_built_on_a_stale_customer_is_refused_not_merged_over_a_change() {
+    use billgraph::customers::{self, CustomerPatch};
+    let app = TestApp::new().await;
+    let id = app.create_customer("stale-1", None).await;
+    let id: uuid::Uuid = id.parse().unwrap();
+    let mut conn = billgraph::db::connection(&app.state.pool).await.unwrap();
+    let tenant = billgraph::db::tenants::ensure_tenant(&mut conn, "acme")
+        .await
+        .unwrap()
+        .id;
+    let before = billgraph::db::customers::find_by_ids(&mut conn, tenant, &[id])
+        .await
+        .unwrap()[0]
+        .updated_at;
+    drop(conn);
+    // Someone else changes the customer after `before` was read.
+    let (status, _) = as_acme(
+        &app,
+        "PUT",
+        &format!("/v1/customers/{id}"),
+        Some(json!({ "name": "Renamed" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let stale = CustomerPatch {
+        built_on: Some(before),
+        ..CustomerPatch::default()
+    };
+    let refused = customers::update(&app.state.pool, tenant, id, stale).await.unwrap_err();
+    assert_eq!(refused.code().as_str(), "CONFLICT", "{refused:?}");
+    let fresh = CustomerPatch {
+        name: Some("Renamed again".into()),
+        ..CustomerPatch::default()
+    };
+    assert_eq!(
+        customers::update(&app.state.pool, tenant, id, fresh)
+            .await
+            .unwrap()
+            .name,
+        "Renamed again"
+    );
+}

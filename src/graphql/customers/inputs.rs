@@ -141,6 +141,8 @@ impl UpdateCustomerInput {
             },
             metadata_patch: self.metadata.map(|m| m.0),
             collection_method: self.collection_method.map(Into::into),
+            // Every change is applied as given, inside the update's transaction.
+            built_on: None,
         })
     }
 }

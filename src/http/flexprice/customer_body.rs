@@ -155,6 +155,8 @@ impl UpdateCustomerBody {
             },
             metadata_patch: self.metadata,
             collection_method: None,
+            // The address parts not given were read from `current`.
+            built_on: (!self.address.is_empty()).then_some(current.updated_at),
         })
     }
 }
