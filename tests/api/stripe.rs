@@ -38,6 +38,18 @@ const FAILED_EVENTS: &str =
     "SELECT count(*) AS n FROM outbox_events WHERE event_type = 'invoice.payment_failed' AND object_id::text = $1";
 const STRIPE_EVENTS: &str = "SELECT count(*) AS n FROM provider_events WHERE event_type = $1";
 
+/// Links the customer to a Stripe customer now; returns the Stripe id.
+async fn sync_customer(app: &TestApp, id: &str) -> String {
+    app.ok(
+        "mutation($c: UUID!) { syncCustomerToProvider(customerId: $c) }",
+        json!({ "c": id }),
+    )
+    .await["syncCustomerToProvider"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn connect(app: &TestApp, stripe: &LocalStripe) -> Value {
     app.ok(
         CONNECT,
@@ -174,15 +186,7 @@ async fn customers_are_created_through_the_mapping_and_kept_current_through_the_
     assert_eq!(customer["collectionMethod"], "SEND_INVOICE");
     let id = customer["id"].as_str().unwrap();
 
-    let stripe_id = app
-        .ok(
-            "mutation($c: UUID!) { syncCustomerToProvider(customerId: $c) }",
-            json!({ "c": id }),
-        )
-        .await["syncCustomerToProvider"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let stripe_id = sync_customer(&app, id.as_ref()).await;
     assert!(stripe_id.starts_with("cus_"), "{stripe_id}");
     let mapped = app.ok(CUSTOMER, json!({ "id": id })).await["customer"]["integrations"].clone();
     assert_eq!(mapped, json!([{ "provider": "STRIPE", "providerEntityId": stripe_id }]));
@@ -225,15 +229,7 @@ async fn a_sync_waits_out_an_outage_and_is_never_lost() {
     let app = TestApp::new().await;
     connect(&app, &stripe).await;
     let id = app.create_customer("c-out", None).await;
-    let stripe_id = app
-        .ok(
-            "mutation($c: UUID!) { syncCustomerToProvider(customerId: $c) }",
-            json!({ "c": id }),
-        )
-        .await["syncCustomerToProvider"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let stripe_id = sync_customer(&app, id.as_ref()).await;
     let first_base = stripe.base.clone();
     drop(stripe);
     app.ok(
