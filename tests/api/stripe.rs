@@ -186,7 +186,7 @@ async fn customers_are_created_through_the_mapping_and_kept_current_through_the_
     assert_eq!(customer["collectionMethod"], "SEND_INVOICE");
     let id = customer["id"].as_str().unwrap();
 
-    let stripe_id = sync_customer(&app, id.as_ref()).await;
+    let stripe_id = sync_customer(&app, id).await;
     assert!(stripe_id.starts_with("cus_"), "{stripe_id}");
     let mapped = app.ok(CUSTOMER, json!({ "id": id })).await["customer"]["integrations"].clone();
     assert_eq!(mapped, json!([{ "provider": "STRIPE", "providerEntityId": stripe_id }]));
@@ -229,7 +229,7 @@ async fn a_sync_waits_out_an_outage_and_is_never_lost() {
     let app = TestApp::new().await;
     connect(&app, &stripe).await;
     let id = app.create_customer("c-out", None).await;
-    let stripe_id = sync_customer(&app, id.as_ref()).await;
+    let stripe_id = sync_customer(&app, &id).await;
     let first_base = stripe.base.clone();
     drop(stripe);
     app.ok(
