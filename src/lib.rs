@@ -5,6 +5,7 @@ pub mod commands;
 pub mod config;
 pub mod customers;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod billed_fees;
+pub mod coupons;
 pub mod credit_balances;
 pub mod credit_notes;
 pub mod customers;
@@ -21,6 +22,7 @@ pub mod providers;
 pub mod schema;
 pub mod statement_counter;
 pub mod subscriptions;
+pub mod tax_rates;
 pub mod tenants;
 pub mod usage;
 pub mod usage_rollups;

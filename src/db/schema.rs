@@ -51,6 +51,7 @@ diesel::table! {
         wallet_id -> Nullable<Uuid>,
         idempotency_key -> Nullable<Text>,
         created_at -> Timestamptz,
+        tax_amount -> Numeric,
     }
 }
 
@@ -99,6 +100,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         archived_at -> Nullable<Timestamptz>,
         collection_method -> Text,
+        tax_exempt -> Bool,
+        tax_id -> Nullable<Text>,
     }
 }
 
@@ -152,6 +155,9 @@ diesel::table! {
         period_end -> Nullable<Timestamptz>,
         proration_fraction -> Nullable<Numeric>,
         id -> Uuid,
+        discount_amount -> Numeric,
+        tax_amount -> Numeric,
+        tax_added -> Numeric,
     }
 }
 
@@ -183,6 +189,11 @@ diesel::table! {
         invoice_date -> Timestamptz,
         payment_status -> Text,
         overdue_announced_at -> Nullable<Timestamptz>,
+        discount_total -> Numeric,
+        tax_total -> Numeric,
+        tax_added -> Numeric,
+        billed_to -> Nullable<Jsonb>,
+        issued_by -> Nullable<Jsonb>,
     }
 }
 
@@ -317,6 +328,16 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+        display_name -> Nullable<Text>,
+        address_line1 -> Nullable<Text>,
+        address_line2 -> Nullable<Text>,
+        address_city -> Nullable<Text>,
+        address_state -> Nullable<Text>,
+        address_postal_code -> Nullable<Text>,
+        address_country -> Nullable<Text>,
+        email -> Nullable<Text>,
+        logo_url -> Nullable<Text>,
+        invoice_footer -> Nullable<Text>,
     }
 }
 
@@ -529,6 +550,121 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    coupons (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        percent_off -> Nullable<Numeric>,
+        amount_off -> Nullable<Numeric>,
+        currency -> Nullable<Text>,
+        duration -> Text,
+        duration_periods -> Nullable<Int4>,
+        max_redemptions -> Nullable<Int4>,
+        times_redeemed -> Int4,
+        redeem_by -> Nullable<Timestamptz>,
+        applies_to_price_ids -> Nullable<Array<Uuid>>,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    discounts (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        coupon_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        subscription_id -> Nullable<Uuid>,
+        periods_applied -> Int4,
+        removed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tax_rates (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        percentage -> Numeric,
+        inclusive -> Bool,
+        country -> Nullable<Text>,
+        state -> Nullable<Text>,
+        description -> Nullable<Text>,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_tax_rates (tenant_id, customer_id, tax_rate_id) {
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        tax_rate_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    invoice_discounts (tenant_id, invoice_id, discount_id) {
+        tenant_id -> Uuid,
+        invoice_id -> Uuid,
+        discount_id -> Uuid,
+        coupon_id -> Uuid,
+        position -> Int4,
+        description -> Text,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    invoice_line_discounts (tenant_id, invoice_id, line_item_id, discount_id) {
+        tenant_id -> Uuid,
+        invoice_id -> Uuid,
+        line_item_id -> Uuid,
+        discount_id -> Uuid,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    invoice_taxes (tenant_id, invoice_id, tax_rate_id) {
+        tenant_id -> Uuid,
+        invoice_id -> Uuid,
+        tax_rate_id -> Uuid,
+        position -> Int4,
+        name -> Text,
+        percentage -> Numeric,
+        inclusive -> Bool,
+        taxable_amount -> Numeric,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    invoice_line_taxes (tenant_id, invoice_id, line_item_id, tax_rate_id) {
+        tenant_id -> Uuid,
+        invoice_id -> Uuid,
+        line_item_id -> Uuid,
+        tax_rate_id -> Uuid,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    credit_note_taxes (tenant_id, credit_note_id, tax_rate_id) {
+        tenant_id -> Uuid,
+        credit_note_id -> Uuid,
+        tax_rate_id -> Uuid,
+        name -> Text,
+        percentage -> Numeric,
+        inclusive -> Bool,
+        amount -> Numeric,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(credit_note_counters -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -541,16 +677,24 @@ diesel::joinable!(usage_days -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    coupons,
     credit_note_counters,
     credit_note_lines,
+    credit_note_taxes,
     credit_notes,
     customer_credit_balances,
     customer_credit_entries,
+    customer_tax_rates,
     customers,
+    discounts,
     events,
     integration_mappings,
     invoice_counters,
+    invoice_discounts,
+    invoice_line_discounts,
     invoice_line_items,
+    invoice_line_taxes,
+    invoice_taxes,
     invoices,
     meters,
     outbox_events,
@@ -564,6 +708,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     subscription_pauses,
     subscriptions,
+    tax_rates,
     tenants,
     usage_buckets,
     usage_days,

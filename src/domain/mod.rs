@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod charges;
 pub mod country;
+pub mod coupon;
 pub mod credit_balance;
 pub mod credit_note;
 pub mod customer;
