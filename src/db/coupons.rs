@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -47,4 +48,63 @@ pub struct DiscountRow {
     pub periods_applied: i32,
     pub removed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A discount with its coupon.
+#[derive(Debug, Clone)]
+pub struct DiscountWithCoupon {
+    pub discount: DiscountRow,
+    pub coupon: CouponRow,
+}
+
+/// The discounts not removed of these payers (customer discounts) and these
+/// subscriptions, oldest first, the order they apply in. With `lock`, the
+/// discount rows are locked, so two invoices finalized at once count a
+/// discount's periods one after the other. Exhausted ones are included;
+/// `coupon::still_applies` tells them apart.
+pub async fn discounts_for_invoicing(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    customer_ids: &[Uuid],
+    subscription_ids: &[Uuid],
+    lock: bool,
+) -> QueryResult<Vec<DiscountWithCoupon>> {
+    if customer_ids.is_empty() && subscription_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = discounts::table
+        .filter(discounts::tenant_id.eq(tenant_id))
+        .filter(discounts::removed_at.is_null())
+        .filter(
+            discounts::customer_id
+                .eq_any(customer_ids)
+                .or(discounts::subscription_id.eq_any(subscription_ids)),
+        )
+        .order((discounts::created_at, discounts::id))
+        .select(DiscountRow::as_select());
+    let found: Vec<DiscountRow> = if lock {
+        query.for_update().load(conn).await?
+    } else {
+        query.load(conn).await?
+    };
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let coupon_ids: Vec<Uuid> = found.iter().map(|d| d.coupon_id).collect();
+    let coupons: std::collections::HashMap<Uuid, CouponRow> = coupons::table
+        .filter(coupons::tenant_id.eq(tenant_id))
+        .filter(coupons::id.eq_any(&coupon_ids))
+        .select(CouponRow::as_select())
+        .load(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(found
+        .into_iter()
+        .filter_map(|discount| {
+            let coupon = coupons.get(&discount.coupon_id)?.clone();
+            Some(DiscountWithCoupon { discount, coupon })
+        })
+        .collect())
 }
