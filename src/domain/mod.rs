@@ -1,6 +1,7 @@
 //! Pure business rules: no I/O. Every input the API accepts is checked here,
 //! so the rules can be tested without a database or an HTTP server.
 
+pub mod adjustments;
 pub mod api_key;
 pub mod charges;
 pub mod country;
