@@ -15,6 +15,7 @@ use crate::billing::credit_balance::{self, Movement};
 use crate::billing::wallets;
 use crate::db::credit_notes::{self as rows, CreditNoteLineRow, CreditNoteRow, IDEMPOTENCY_INDEX, RefundRow};
 use crate::db::errors::unique_violation;
+use crate::db::invoice_adjustments::{self, CreditNoteTaxRow};
 use crate::db::invoices::{self as invoice_rows, InvoiceRow};
 use crate::db::wallets::WalletRow;
 use crate::db::{DbPool, connection};
@@ -23,7 +24,9 @@ use crate::domain::credit_note::{
     CreditNoteReason, CreditRefusal, CreditRequest, CreditSplit, CreditableInvoice, LineCredit, RefundDestination,
     check_credit_amount, format_credit_note_number, plan_credit_note,
 };
+use crate::domain::adjustments::reversed_taxes;
 use crate::domain::invoice::InvoiceStatus;
+use crate::domain::money::round_amount;
 use crate::domain::outbox::EventType;
 use crate::error::{AppError, AppResult};
 use crate::outbox::objects::emit_invoice_if_paid;
@@ -125,7 +128,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
         }
         let (request, lines) = checked_request(conn, &invoice, &draft.credit).await?;
         let creditable = CreditableInvoice {
-            charged: invoice.subtotal.max(Decimal::ZERO),
+            charged: invoice.charged().max(Decimal::ZERO),
             credited: invoice.credit_note_total,
             amount_due: invoice.amount_due(),
         };
@@ -155,9 +158,11 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
             _ => None,
         };
         let number = rows::take_credit_note_number(conn, tenant_id).await?;
+        let note_id = Uuid::now_v7();
+        let taxes = reversed_tax_rows(conn, &invoice, note_id, split.total, &lines).await?;
         let note = CreditNoteRow {
             tenant_id,
-            id: Uuid::now_v7(),
+            id: note_id,
             number: format_credit_note_number(number),
             invoice_id: invoice.id,
             customer_id: invoice.customer_id,
@@ -171,6 +176,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
             wallet_id: wallet.as_ref().map(|w| w.id),
             idempotency_key: draft.idempotency_key.clone(),
             created_at: now,
+            tax_amount: taxes.iter().map(|t| t.amount).sum(),
         };
         let note = rows::insert_credit_note(conn, &note)
             .await
@@ -189,6 +195,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
             })
             .collect();
         rows::insert_lines(conn, &note_lines).await?;
+        invoice_adjustments::insert_credit_note_taxes(conn, &taxes).await?;
         let before = invoice_payment_status(&invoice);
         invoice.credit_note_total += split.total;
         invoice.amount_credited += split.amount_credited;
@@ -204,6 +211,64 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
         Ok(note)
     })
     .await
+}
+
+/// The tax a credit note reverses, per rate of the invoice: each credited
+/// line gives back its share of the line's taxes, a credit of an amount
+/// its share of the invoice's (`domain::adjustments::reversed_taxes`).
+async fn reversed_tax_rows(
+    conn: &mut AsyncPgConnection,
+    invoice: &InvoiceRow,
+    credit_note_id: Uuid,
+    total: Decimal,
+    lines: &[(Uuid, Decimal)],
+) -> AppResult<Vec<CreditNoteTaxRow>> {
+    let (tenant_id, currency) = (invoice.tenant_id, invoice.currency);
+    let rates = invoice_adjustments::taxes_of(conn, tenant_id, &[invoice.id]).await?;
+    if rates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut reversed = vec![Decimal::ZERO; rates.len()];
+    if lines.is_empty() {
+        let taxes: Vec<Decimal> = rates.iter().map(|r| r.amount).collect();
+        reversed = reversed_taxes(total, invoice.charged(), &taxes, currency);
+    } else {
+        let line_taxes = invoice_adjustments::line_taxes_of(conn, tenant_id, &[invoice.id]).await?;
+        let ids: Vec<Uuid> = lines.iter().map(|l| l.0).collect();
+        let charged: HashMap<Uuid, Decimal> = invoice_rows::lines_by_ids(conn, tenant_id, &ids)
+            .await?
+            .into_iter()
+            .map(|line| (line.id, line.charged()))
+            .collect();
+        for &(line_id, amount) in lines {
+            let taxes: Vec<Decimal> = rates
+                .iter()
+                .map(|rate| {
+                    line_taxes
+                        .iter()
+                        .find(|t| t.line_item_id == line_id && t.tax_rate_id == rate.tax_rate_id)
+                        .map_or(Decimal::ZERO, |t| t.amount)
+                })
+                .collect();
+            let line_charged = charged.get(&line_id).copied().unwrap_or_default();
+            for (sum, part) in reversed.iter_mut().zip(reversed_taxes(amount, line_charged, &taxes, currency)) {
+                *sum += part;
+            }
+        }
+    }
+    Ok(rates
+        .into_iter()
+        .zip(reversed)
+        .map(|(rate, amount)| CreditNoteTaxRow {
+            tenant_id,
+            credit_note_id,
+            tax_rate_id: rate.tax_rate_id,
+            name: rate.name,
+            percentage: rate.percentage,
+            inclusive: rate.inclusive,
+            amount: round_amount(amount, currency),
+        })
+        .collect())
 }
 
 /// The request checked against the invoice: amounts in its currency, lines
@@ -234,7 +299,7 @@ async fn checked_request(
         .await?
         .into_iter()
         .filter(|line| line.invoice_id == invoice.id)
-        .map(|line| (line.id, line.amount))
+        .map(|line| (line.id, line.charged()))
         .collect();
     let credited: HashMap<Uuid, Decimal> = rows::credited_per_line(conn, invoice.tenant_id, &ids)
         .await?

@@ -9,7 +9,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::billing::adjustments::{self, Purpose};
 use crate::billing::credit_balance::{self, LockedBalances, Movement};
+use crate::db::invoice_adjustments;
 use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
@@ -20,7 +22,7 @@ use crate::db::{DbPool, connection, plans, subscriptions};
 use crate::domain::credit_balance::{CreditBalanceReason, settle_with_balance};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::invoice::PaymentStatus;
-use crate::domain::invoice::{format_invoice_number, totals};
+use crate::domain::invoice::{format_invoice_number, totals, totals_of_charge};
 use crate::domain::money::{AmountOverflow, Currency};
 use crate::domain::outbox::{EventType, newly_paid};
 use crate::domain::period::Period;
@@ -89,6 +91,11 @@ pub fn build_invoice(
         credit_balance_applied: Decimal::ZERO,
         credit_note_total: Decimal::ZERO,
         amount_credited: Decimal::ZERO,
+        discount_total: Decimal::ZERO,
+        tax_total: Decimal::ZERO,
+        tax_added: Decimal::ZERO,
+        billed_to: None,
+        issued_by: None,
     };
     let lines = (0..)
         .zip(lines)
@@ -107,6 +114,9 @@ pub fn build_invoice(
             period_start: line.period.map(|p| p.start),
             period_end: line.period.map(|p| p.end),
             proration_fraction: line.proration_fraction,
+            discount_amount: Decimal::ZERO,
+            tax_amount: Decimal::ZERO,
+            tax_added: Decimal::ZERO,
         })
         .collect();
     Ok((invoice, lines))
@@ -223,7 +233,8 @@ async fn finalize_locked(
     let mut tenants: Vec<Uuid> = drafts.iter().map(|d| d.tenant_id).collect();
     tenants.sort();
     tenants.dedup();
-    let mut amounts: HashMap<Uuid, Vec<Decimal>> = HashMap::new();
+    // The drafts with their discounts and taxes worked out.
+    let mut adjusted: HashMap<Uuid, InvoiceRow> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
     let mut wallet_holders: HashSet<(Uuid, Currency)> = HashSet::new();
     let mut balances = LockedBalances::default();
@@ -240,8 +251,16 @@ async fn finalize_locked(
             .filter(|d| !overflowed.iter().any(|(id, _)| *id == d.id))
             .collect();
         refused.extend(overflowed);
-        for line in &lines {
-            amounts.entry(line.invoice_id).or_default().push(line.amount);
+        // Discounts and taxes on the recomputed lines, with the discounts
+        // and rates as they are now; the discounts count this period.
+        let mut adjusting: Vec<InvoiceRow> = of_tenant.iter().map(|d| (*d).clone()).collect();
+        let ids: Vec<Uuid> = adjusting.iter().map(|d| d.id).collect();
+        lines.retain(|line| ids.contains(&line.invoice_id));
+        let computed = adjustments::compute(conn, tenant_id, &mut adjusting, &mut lines, Purpose::Finalize).await?;
+        invoice_adjustments::replace(conn, tenant_id, &ids, &computed.rows, &lines).await?;
+        invoice_adjustments::count_periods(conn, tenant_id, &computed.applied_discounts).await?;
+        for invoice in adjusting {
+            adjusted.insert(invoice.id, invoice);
         }
         final_lines.extend(lines);
         let first = rows::take_invoice_numbers(conn, tenant_id, of_tenant.len() as i64).await?;
@@ -256,19 +275,21 @@ async fn finalize_locked(
         }
     }
     let mut finalized = Vec::with_capacity(drafts.len());
-    for mut invoice in drafts {
-        if refused.iter().any(|(id, _)| *id == invoice.id) {
+    for draft in drafts {
+        if refused.iter().any(|(id, _)| *id == draft.id) {
             continue;
         }
+        let Some(mut invoice) = adjusted.remove(&draft.id) else {
+            continue;
+        };
         let currency = invoice.currency;
-        let amounts = amounts.remove(&invoice.id).unwrap_or_default();
         // Numbers follow the drafts' order within each tenant.
         let next = numbers.entry(invoice.tenant_id).or_default();
         let number = *next;
         *next += 1;
-        let subtotal = totals(&amounts, Decimal::ZERO, Decimal::ZERO, currency)?.subtotal;
+        let charged = invoice.charged();
         let (tenant_id, payer) = (invoice.tenant_id, invoice.customer_id);
-        let settlement = settle_with_balance(subtotal, balances.available(tenant_id, payer, currency), currency);
+        let settlement = settle_with_balance(charged, balances.available(tenant_id, payer, currency), currency);
         let movement = |amount, reason| Movement {
             customer_id: payer,
             currency,
@@ -285,17 +306,23 @@ async fn finalize_locked(
             let kept = movement(settlement.granted, CreditBalanceReason::NegativeInvoice);
             balances.record(conn, tenant_id, kept, now).await?;
         }
-        let left = subtotal.max(Decimal::ZERO) - settlement.applied;
+        let left = charged.max(Decimal::ZERO) - settlement.applied;
         let wallet_credits = if left > Decimal::ZERO && wallet_holders.contains(&(payer, currency)) {
             wallets::pay_invoice(conn, tenant_id, payer, currency, invoice.id, left, now).await?
         } else {
             Decimal::ZERO
         };
-        // Both kinds of prepaid credit come off the subtotal; they are shown apart.
-        let sums = totals(&amounts, settlement.applied + wallet_credits, Decimal::ZERO, currency)?;
+        // Both kinds of prepaid credit come off what the invoice charges;
+        // they are shown apart.
+        let sums = totals_of_charge(
+            invoice.subtotal,
+            charged,
+            settlement.applied + wallet_credits,
+            Decimal::ZERO,
+            currency,
+        );
         invoice.status = InvoiceStatus::Finalized;
         invoice.number = Some(format_invoice_number(number));
-        invoice.subtotal = sums.subtotal;
         invoice.credit_balance_applied = settlement.applied;
         invoice.credits_applied = sums.credits_applied - settlement.applied;
         invoice.total = sums.total;
@@ -494,7 +521,7 @@ async fn return_credit_balance(
     invoice: &InvoiceRow,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let granted = (-invoice.subtotal).max(Decimal::ZERO);
+    let granted = (-invoice.charged()).max(Decimal::ZERO);
     if invoice.credit_balance_applied.is_zero() && granted.is_zero() {
         return Ok(());
     }
@@ -560,7 +587,7 @@ pub async fn create_one_off(
                 })
             })
             .collect::<Result<_, AmountOverflow>>()?;
-        let (invoice, lines) = build_invoice(
+        let (invoice, mut lines) = build_invoice(
             tenant_id,
             customer_id,
             None,
@@ -570,8 +597,12 @@ pub async fn create_one_off(
             grace_end(settings, now),
             now,
         )?;
+        let mut invoices = [invoice];
+        let computed = adjustments::compute(conn, tenant_id, &mut invoices, &mut lines, Purpose::Draft).await?;
+        let [invoice] = invoices;
         rows::insert_invoices(conn, std::slice::from_ref(&invoice)).await?;
         rows::insert_lines(conn, &lines).await?;
+        invoice_adjustments::insert(conn, &computed.rows).await?;
         emit_invoices(conn, EventType::InvoiceCreated, &[&invoice], &lines).await?;
         Ok(invoice)
     })

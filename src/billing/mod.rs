@@ -2,6 +2,7 @@
 //! credit balances and wallets. Each operation is one transaction that
 //! locks what it checks; the rules come from domain/, the SQL from db/.
 
+pub mod adjustments;
 pub mod credit_balance;
 pub mod credit_notes;
 pub mod invoices;

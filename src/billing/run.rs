@@ -39,6 +39,8 @@ use crate::domain::proration::PeriodShare;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
 use crate::outbox::objects::emit_invoices;
+use crate::billing::adjustments::{self, Purpose};
+use crate::db::invoice_adjustments::{self, AdjustmentRows};
 use crate::subscriptions::{lifecycle_of, phase_terms, phases_by_subscription};
 use crate::telemetry::error_detail;
 use crate::telemetry::metrics::{BillingCounts, METRICS};
@@ -196,14 +198,16 @@ async fn bill_due_batch(
         }
         let now = Utc::now();
         let (mut invoices, mut lines, mut moves, mut refused) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut adjustments = AdjustmentRows::default();
         for (tenant_id, subs) in by_tenant {
+            let (mut tenant_invoices, mut tenant_lines) = (Vec::new(), Vec::new());
             for (subscription, outcome) in bill_tenant(conn, settings, tenant_id, &subs, now).await? {
                 match outcome {
                     Ok((next, invoice)) => {
                         moves.push((tenant_id, subscription, next));
                         if let Some((invoice, invoice_lines)) = invoice {
-                            invoices.push(invoice);
-                            lines.extend(invoice_lines);
+                            tenant_invoices.push(invoice);
+                            tenant_lines.extend(invoice_lines);
                         }
                     }
                     Err(why) => {
@@ -212,9 +216,14 @@ async fn bill_due_batch(
                     }
                 }
             }
+            let computed = adjustments::compute(conn, tenant_id, &mut tenant_invoices, &mut tenant_lines, Purpose::Draft).await?;
+            adjustments.extend(computed.rows);
+            invoices.extend(tenant_invoices);
+            lines.extend(tenant_lines);
         }
         invoice_rows::insert_invoices(conn, &invoices).await?;
         invoice_rows::insert_lines(conn, &lines).await?;
+        invoice_adjustments::insert(conn, &adjustments).await?;
         let created: Vec<&InvoiceRow> = invoices.iter().collect();
         emit_invoices(conn, EventType::InvoiceCreated, &created, &lines).await?;
         invoice_rows::advance_billing(conn, &moves).await?;

@@ -42,6 +42,8 @@ pub struct CreditNoteRow {
     pub wallet_id: Option<Uuid>,
     pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The part of `total` that reverses the invoice's taxes.
+    pub tax_amount: Decimal,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]

@@ -53,9 +53,26 @@ pub struct InvoiceRow {
     pub credit_note_total: Decimal,
     /// The part of `credit_note_total` that cancelled what was still due.
     pub amount_credited: Decimal,
+    /// What discounts took off the subtotal.
+    pub discount_total: Decimal,
+    /// Every tax shown on the invoice.
+    pub tax_total: Decimal,
+    /// The exclusive part of `tax_total`, added to the total.
+    pub tax_added: Decimal,
+    /// The payer as it was at finalization (`billing::parties::PartySnapshot`).
+    pub billed_to: Option<serde_json::Value>,
+    /// The tenant as it was at finalization.
+    pub issued_by: Option<serde_json::Value>,
 }
 
 impl InvoiceRow {
+    /// What the invoice charges before prepaid credits: the subtotal less
+    /// discounts, plus exclusive taxes. Negative when credit lines outweigh
+    /// the charges; that part went to the payer's credit balance.
+    pub fn charged(&self) -> Decimal {
+        self.subtotal - self.discount_total + self.tax_added
+    }
+
     /// What the invoice asks for: nothing once voided (a draft shows what
     /// it would ask for if finalized as it stands).
     pub fn amount_due(&self) -> Decimal {
@@ -85,6 +102,20 @@ pub struct LineRow {
     pub period_end: Option<DateTime<Utc>>,
     /// The billable fraction of its period a prorated fixed fee bills.
     pub proration_fraction: Option<Decimal>,
+    /// What discounts took off the line.
+    pub discount_amount: Decimal,
+    /// Every tax on the line.
+    pub tax_amount: Decimal,
+    /// The exclusive part of `tax_amount`.
+    pub tax_added: Decimal,
+}
+
+impl LineRow {
+    /// What the line asks the customer for: after discounts, with its
+    /// exclusive taxes. Credit notes credit a line up to this.
+    pub fn charged(&self) -> Decimal {
+        self.amount - self.discount_amount + self.tax_added
+    }
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -329,6 +360,11 @@ pub async fn save_invoice(conn: &mut AsyncPgConnection, row: &InvoiceRow) -> Que
         invoices::credit_balance_applied.eq(row.credit_balance_applied),
         invoices::credit_note_total.eq(row.credit_note_total),
         invoices::amount_credited.eq(row.amount_credited),
+        invoices::discount_total.eq(row.discount_total),
+        invoices::tax_total.eq(row.tax_total),
+        invoices::tax_added.eq(row.tax_added),
+        invoices::billed_to.eq(&row.billed_to),
+        invoices::issued_by.eq(&row.issued_by),
     ))
     .returning(InvoiceRow::as_returning())
     .get_result(conn)
@@ -346,14 +382,20 @@ pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -
     let numbers: Vec<Option<String>> = rows.iter().map(|r| r.number.clone()).collect();
     let issued: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.issued_at).collect();
     let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.due_at).collect();
+    let billed_to: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.billed_to.clone()).collect();
+    let issued_by: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.issued_by.clone()).collect();
     diesel::sql_query(
         "UPDATE invoices i SET status = 'FINALIZED', number = u.number, subtotal = u.subtotal,
                 credits_applied = u.credits_applied, credit_balance_applied = u.credit_balance_applied,
                 total = u.total, issued_at = u.issued_at, due_at = u.due_at,
-                finalized_at = u.issued_at, updated_at = u.issued_at
+                finalized_at = u.issued_at, updated_at = u.issued_at,
+                discount_total = u.discount_total, tax_total = u.tax_total, tax_added = u.tax_added,
+                billed_to = u.billed_to, issued_by = u.issued_by
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
-                     $7::numeric[], $8::timestamptz[], $9::timestamptz[])
-             AS u(tenant_id, id, number, subtotal, credits_applied, credit_balance_applied, total, issued_at, due_at)
+                     $7::numeric[], $8::timestamptz[], $9::timestamptz[], $10::numeric[], $11::numeric[],
+                     $12::numeric[], $13::jsonb[], $14::jsonb[])
+             AS u(tenant_id, id, number, subtotal, credits_applied, credit_balance_applied, total, issued_at, due_at,
+                  discount_total, tax_total, tax_added, billed_to, issued_by)
          WHERE i.tenant_id = u.tenant_id AND i.id = u.id",
     )
     .bind::<Array<SqlUuid>, _>(tenants)
@@ -365,6 +407,11 @@ pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -
     .bind::<Array<Numeric>, _>(column(|r| r.total))
     .bind::<Array<Nullable<Timestamptz>>, _>(issued)
     .bind::<Array<Nullable<Timestamptz>>, _>(due)
+    .bind::<Array<Numeric>, _>(column(|r| r.discount_total))
+    .bind::<Array<Numeric>, _>(column(|r| r.tax_total))
+    .bind::<Array<Numeric>, _>(column(|r| r.tax_added))
+    .bind::<Array<Nullable<diesel::sql_types::Jsonb>>, _>(billed_to)
+    .bind::<Array<Nullable<diesel::sql_types::Jsonb>>, _>(issued_by)
     .execute(conn)
     .await
     .map(drop)

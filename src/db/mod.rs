@@ -11,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod hierarchy;
 pub mod integrations;
+pub mod invoice_adjustments;
 pub mod invoice_lists;
 pub mod invoices;
 pub mod meters;

@@ -144,7 +144,21 @@ pub fn totals(
         currency,
     })?;
     let subtotal = round_amount(sum, currency);
-    let ceiling = subtotal.max(Decimal::ZERO);
+    Ok(totals_of_charge(subtotal, subtotal, credits_applied, amount_paid, currency))
+}
+
+/// Works out an invoice's totals when discounts and taxes made what it
+/// charges (`charged`: subtotal - discounts + exclusive taxes) differ from
+/// its `subtotal`. Credits and payments are clamped as in [`totals`], with
+/// `charged` in the subtotal's place.
+pub fn totals_of_charge(
+    subtotal: Decimal,
+    charged: Decimal,
+    credits_applied: Decimal,
+    amount_paid: Decimal,
+    currency: Currency,
+) -> InvoiceTotals {
+    let ceiling = round_amount(charged, currency).max(Decimal::ZERO);
     let credits_applied = round_amount(
         round_amount(credits_applied, currency).clamp(Decimal::ZERO, ceiling),
         currency,
@@ -153,13 +167,13 @@ pub fn totals(
     let total = round_amount(ceiling - credits_applied, currency);
     let amount_paid = round_amount(round_amount(amount_paid, currency).max(Decimal::ZERO), currency);
     let amount_due = round_amount((total - amount_paid).max(Decimal::ZERO), currency);
-    Ok(InvoiceTotals {
-        subtotal,
+    InvoiceTotals {
+        subtotal: round_amount(subtotal, currency),
         credits_applied,
         total,
         amount_paid,
         amount_due,
-    })
+    }
 }
 
 /// Where an invoice stands with payment.
