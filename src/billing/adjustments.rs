@@ -16,6 +16,7 @@ use crate::db::tax_rates::{TaxRateRow, applicable_rates};
 use crate::domain::adjustments::{DiscountTerms, DiscountValue, PricedLine, RateTerms, adjust};
 use crate::domain::coupon::still_applies;
 use crate::domain::invoice::totals_of_charge;
+use crate::domain::money::Currency;
 use crate::error::AppResult;
 
 /// The discounts and taxes of a set of invoices, ready to store.
@@ -58,7 +59,10 @@ pub async fn compute(
         discounts_for_invoicing(conn, tenant_id, &payers, &subscriptions, purpose == Purpose::Finalize).await?;
     let mut rates_of: HashMap<Uuid, Vec<TaxRateRow>> = HashMap::new();
     for applicable in applicable_rates(conn, tenant_id, &payers).await? {
-        rates_of.entry(applicable.customer_id).or_default().push(applicable.rate);
+        rates_of
+            .entry(applicable.customer_id)
+            .or_default()
+            .push(applicable.rate);
     }
     let mut periods_used: HashMap<Uuid, i32> = discounts
         .iter()
@@ -72,15 +76,17 @@ pub async fn compute(
     for invoice in invoices.iter_mut() {
         let mut own = line_index.remove(&invoice.id).unwrap_or_default();
         own.sort_by_key(|&i| lines[i].position);
-        let applying: Vec<&DiscountWithCoupon> = discounts
-            .iter()
-            .filter(|d| applies_to_invoice(d, invoice))
-            .filter(|d| {
-                let used = periods_used.get(&d.discount.id).copied().unwrap_or_default();
-                still_applies(d.coupon.duration, d.coupon.duration_periods, used)
-            })
-            .collect();
-        let rates: &[TaxRateRow] = rates_of.get(&invoice.customer_id).map(Vec::as_slice).unwrap_or_default();
+        let applying = applicable_discounts(
+            &discounts,
+            invoice.customer_id,
+            invoice.subscription_id,
+            invoice.currency,
+            &periods_used,
+        );
+        let rates: &[TaxRateRow] = rates_of
+            .get(&invoice.customer_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let priced: Vec<PricedLine> = own
             .iter()
             .map(|&i| PricedLine {
@@ -169,17 +175,37 @@ pub async fn compute(
     Ok(computed)
 }
 
-/// A customer discount reduces the invoices its customer pays; a
-/// subscription discount, that subscription's. A coupon of an amount
-/// reduces only invoices in its currency.
-fn applies_to_invoice(d: &DiscountWithCoupon, invoice: &InvoiceRow) -> bool {
-    let owner = d.discount.customer_id == Some(invoice.customer_id)
-        || (d.discount.subscription_id.is_some() && d.discount.subscription_id == invoice.subscription_id);
-    let currency = d.coupon.amount_off.is_none() || d.coupon.currency == Some(invoice.currency);
-    owner && currency
+/// The discounts, of `discounts`, that reduce an invoice of `payer` (and
+/// of `subscription`) in `currency`, in the order they apply: a customer
+/// discount reduces the invoices its customer pays, a subscription
+/// discount that subscription's; a coupon of an amount reduces only
+/// invoices in its currency; and a discount reduces only as many invoices
+/// as its duration allows (`periods_used`: what each has reduced so far,
+/// defaulting to its stored count).
+pub fn applicable_discounts<'a>(
+    discounts: &'a [DiscountWithCoupon],
+    payer: Uuid,
+    subscription: Option<Uuid>,
+    currency: Currency,
+    periods_used: &HashMap<Uuid, i32>,
+) -> Vec<&'a DiscountWithCoupon> {
+    discounts
+        .iter()
+        .filter(|d| {
+            let owner = d.discount.customer_id == Some(payer)
+                || (d.discount.subscription_id.is_some() && d.discount.subscription_id == subscription);
+            let in_currency = d.coupon.amount_off.is_none() || d.coupon.currency == Some(currency);
+            let used = periods_used
+                .get(&d.discount.id)
+                .copied()
+                .unwrap_or(d.discount.periods_applied);
+            owner && in_currency && still_applies(d.coupon.duration, d.coupon.duration_periods, used)
+        })
+        .collect()
 }
 
-fn terms_of(d: &DiscountWithCoupon) -> DiscountTerms {
+/// The arithmetic's view of a discount's coupon.
+pub fn terms_of(d: &DiscountWithCoupon) -> DiscountTerms {
     let value = match (d.coupon.percent_off, d.coupon.amount_off) {
         (Some(percent), _) => DiscountValue::PercentOff(percent),
         (None, Some(amount)) => DiscountValue::AmountOff(amount),

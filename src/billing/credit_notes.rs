@@ -19,12 +19,12 @@ use crate::db::invoice_adjustments::{self, CreditNoteTaxRow};
 use crate::db::invoices::{self as invoice_rows, InvoiceRow};
 use crate::db::wallets::WalletRow;
 use crate::db::{DbPool, connection};
+use crate::domain::adjustments::reversed_taxes;
 use crate::domain::credit_balance::CreditBalanceReason;
 use crate::domain::credit_note::{
     CreditNoteReason, CreditRefusal, CreditRequest, CreditSplit, CreditableInvoice, LineCredit, RefundDestination,
     check_credit_amount, format_credit_note_number, plan_credit_note,
 };
-use crate::domain::adjustments::reversed_taxes;
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::money::round_amount;
 use crate::domain::outbox::EventType;
@@ -251,7 +251,10 @@ async fn reversed_tax_rows(
                 })
                 .collect();
             let line_charged = charged.get(&line_id).copied().unwrap_or_default();
-            for (sum, part) in reversed.iter_mut().zip(reversed_taxes(amount, line_charged, &taxes, currency)) {
+            for (sum, part) in reversed
+                .iter_mut()
+                .zip(reversed_taxes(amount, line_charged, &taxes, currency))
+            {
                 *sum += part;
             }
         }

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use crate::billing::adjustments::{self, Purpose};
 use crate::billing::credit_balance::{self, LockedBalances, Movement};
-use crate::db::invoice_adjustments;
 use crate::billing::wallets;
 use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
+use crate::db::invoice_adjustments;
 use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;

@@ -148,7 +148,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, rows: &AdjustmentRows) -> Quer
             .await?;
     }
     for chunk in rows.taxes.chunks(5000) {
-        diesel::insert_into(invoice_taxes::table).values(chunk).execute(conn).await?;
+        diesel::insert_into(invoice_taxes::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
     }
     for chunk in rows.line_discounts.chunks(10000) {
         diesel::insert_into(invoice_line_discounts::table)

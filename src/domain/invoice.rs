@@ -144,7 +144,13 @@ pub fn totals(
         currency,
     })?;
     let subtotal = round_amount(sum, currency);
-    Ok(totals_of_charge(subtotal, subtotal, credits_applied, amount_paid, currency))
+    Ok(totals_of_charge(
+        subtotal,
+        subtotal,
+        credits_applied,
+        amount_paid,
+        currency,
+    ))
 }
 
 /// Works out an invoice's totals when discounts and taxes made what it

@@ -136,6 +136,28 @@ impl CreditNote {
         Ok(ctx.loader().load_one(WalletById(id)).await?.map(Wallet))
     }
 
+    /// The part of total that reverses the invoice's taxes, in proportion
+    /// to what it credits.
+    async fn tax_amount(&self) -> Decimal {
+        self.money(self.0.tax_amount)
+    }
+
+    /// The taxes reversed, per rate of the invoice.
+    async fn taxes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::invoices::adjustments::CreditNoteTax>> {
+        let rows = ctx
+            .loader()
+            .load_one(crate::graphql::invoices::loaders::TaxesOfCreditNote(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| crate::graphql::invoices::adjustments::CreditNoteTax {
+                row,
+                currency: self.0.currency,
+            })
+            .collect())
+    }
+
     /// The lines credited; empty for a credit note of an amount.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<CreditNoteLine>> {
         let rows = ctx

@@ -14,8 +14,10 @@ use crate::graphql::credit_notes::credit_note::CreditNote;
 use crate::graphql::credit_notes::loaders::CreditNotesOfInvoice;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::adjustments::{InvoiceDiscount, InvoiceTax};
 use crate::graphql::invoices::loaders::{
-    InvoiceCount, InvoicesPage, LinesOf, PaymentsOf, SubscriptionInvoicesPage, TenantInvoicesPage,
+    DiscountsOfInvoice, InvoiceCount, InvoicesPage, LineTaxesOfInvoice, LinesOf, PaymentsOf, SubscriptionInvoicesPage,
+    TaxesOfInvoice, TenantInvoicesPage,
 };
 use crate::graphql::pagination::{DatedPageRequest, PageRequest, encode_dated_cursor};
 use crate::graphql::plans::plan::Price;
@@ -188,6 +190,71 @@ impl InvoiceLineItem {
     async fn proration_fraction(&self) -> Option<Decimal> {
         self.row.proration_fraction
     }
+
+    /// What discounts took off the line (never more than its amount).
+    async fn discount_amount(&self) -> Decimal {
+        round_amount(self.row.discount_amount, self.currency)
+    }
+
+    /// Every tax on the line after discounts, inclusive and exclusive,
+    /// each rate rounded once (negative on a credit line).
+    async fn tax_amount(&self) -> Decimal {
+        round_amount(self.row.tax_amount, self.currency)
+    }
+
+    /// What the line asks for: amount - discountAmount + its exclusive taxes.
+    async fn total(&self) -> Decimal {
+        round_amount(self.row.charged(), self.currency)
+    }
+
+    /// The line's tax per rate.
+    async fn taxes(&self, ctx: &Context<'_>) -> Result<Vec<LineTax>> {
+        let rates = ctx
+            .loader()
+            .load_one(TaxesOfInvoice(self.row.invoice_id))
+            .await?
+            .unwrap_or_default();
+        let taxes = ctx
+            .loader()
+            .load_one(LineTaxesOfInvoice(self.row.invoice_id))
+            .await?
+            .unwrap_or_default();
+        Ok(rates
+            .into_iter()
+            .filter_map(|rate| {
+                let tax = taxes
+                    .iter()
+                    .find(|t| t.line_item_id == self.row.id && t.tax_rate_id == rate.tax_rate_id)?;
+                Some(LineTax {
+                    amount: round_amount(tax.amount, self.currency),
+                    rate: InvoiceTax {
+                        row: rate,
+                        currency: self.currency,
+                    },
+                })
+            })
+            .collect())
+    }
+}
+
+/// One rate's tax on one line.
+#[derive(Clone)]
+pub struct LineTax {
+    rate: InvoiceTax,
+    amount: Decimal,
+}
+
+#[Object]
+impl LineTax {
+    /// The rate, with the invoice's total for it.
+    async fn tax(&self) -> &InvoiceTax {
+        &self.rate
+    }
+
+    /// The rate's tax on this line, rounded once.
+    async fn amount(&self) -> Decimal {
+        self.amount
+    }
 }
 
 #[derive(Clone)]
@@ -285,6 +352,57 @@ impl Invoice {
         self.money(self.0.subtotal)
     }
 
+    /// What discounts took off the subtotal: the sum of `discounts`.
+    async fn discount_total(&self) -> Decimal {
+        self.money(self.0.discount_total)
+    }
+
+    /// Every tax on the invoice, inclusive and exclusive: the sum of the
+    /// per-line taxes, each rounded once (never rounded again as a whole).
+    async fn tax_total(&self) -> Decimal {
+        self.money(self.0.tax_total)
+    }
+
+    /// The exclusive part of taxTotal: what taxes added to the subtotal
+    /// (inclusive taxes are already inside the line amounts).
+    async fn tax_added(&self) -> Decimal {
+        self.money(self.0.tax_added)
+    }
+
+    /// The discounts applied, in the order they applied (each after the
+    /// ones before it): one line each on the invoice.
+    async fn discounts(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceDiscount>> {
+        let rows = ctx
+            .loader()
+            .load_one(DiscountsOfInvoice(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| InvoiceDiscount {
+                row,
+                currency: self.0.currency,
+            })
+            .collect())
+    }
+
+    /// The taxes charged, one per rate, with the rate as it was when the
+    /// invoice was finalized (a draft's follow the payer's current rates).
+    async fn taxes(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceTax>> {
+        let rows = ctx
+            .loader()
+            .load_one(TaxesOfInvoice(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| InvoiceTax {
+                row,
+                currency: self.0.currency,
+            })
+            .collect())
+    }
+
     /// Taken from the payer's credit balance at finalization, before wallets.
     async fn credit_balance_applied(&self) -> Decimal {
         self.money(self.0.credit_balance_applied)
@@ -295,19 +413,20 @@ impl Invoice {
         self.money(self.0.credits_applied)
     }
 
-    /// The subtotal (0 when negative) less creditBalanceApplied and
-    /// creditsApplied: what is left to pay by payment.
+    /// subtotal - discountTotal + taxAdded (0 when negative), less
+    /// creditBalanceApplied and creditsApplied: what is left to pay by payment.
     async fn total(&self) -> Decimal {
         self.money(self.0.total)
     }
 
-    /// The negative part of a subtotal below zero, added to the payer's
-    /// credit balance when the invoice was finalized (0 for a draft).
+    /// The negative part of subtotal - discountTotal + taxAdded below
+    /// zero, added to the payer's credit balance when the invoice was
+    /// finalized (0 for a draft).
     async fn credit_balance_granted(&self) -> Decimal {
         if self.0.status == InvoiceStatus::Draft {
             return self.money(Decimal::ZERO);
         }
-        self.money((-self.0.subtotal).max(Decimal::ZERO))
+        self.money((-self.0.charged()).max(Decimal::ZERO))
     }
 
     /// Sum of its payments.

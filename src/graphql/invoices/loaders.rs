@@ -6,12 +6,17 @@ use async_graphql::dataloader::Loader;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::coupons::{DiscountWithCoupon, discounts_for_invoicing};
+use crate::db::invoice_adjustments::{
+    self, CreditNoteTaxRow, InvoiceDiscountRow, InvoiceTaxRow, LineDiscountRow, LineTaxRow,
+};
 use crate::db::invoice_lists::{self, InvoiceFilter, SubscriptionInvoicePageKey, TenantInvoicePageKey};
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
+use crate::db::tax_rates::{TaxRateRow, applicable_rates};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::money::Currency;
 use crate::error::SharedError;
-use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
+use crate::graphql::loaders::{TenantLoader, grouped, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
 rows_by_id! {
     InvoiceById => InvoiceRow, invoices::invoices_by_ids
@@ -225,5 +230,102 @@ impl Loader<PayerOf> for TenantLoader {
             payers.entry(*key).or_insert(key.0);
         }
         Ok(payers)
+    }
+}
+
+rows_of_parent! {
+    /// The discounts of invoices, in their order.
+    DiscountsOfInvoice => InvoiceDiscountRow, invoice_adjustments::discounts_of, invoice_id
+}
+
+rows_of_parent! {
+    /// What each discount took off each line, per invoice.
+    LineDiscountsOfInvoice => LineDiscountRow, invoice_adjustments::line_discounts_of, invoice_id
+}
+
+rows_of_parent! {
+    /// The taxes of invoices, per rate, in their order.
+    TaxesOfInvoice => InvoiceTaxRow, invoice_adjustments::taxes_of, invoice_id
+}
+
+rows_of_parent! {
+    /// The tax of each line per rate, per invoice.
+    LineTaxesOfInvoice => LineTaxRow, invoice_adjustments::line_taxes_of, invoice_id
+}
+
+rows_of_parent! {
+    /// The taxes credit notes reversed.
+    TaxesOfCreditNote => CreditNoteTaxRow, invoice_adjustments::credit_note_taxes_of, credit_note_id
+}
+
+/// The discounts (not removed) a customer holds for the invoices it pays,
+/// with their coupons, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomerDiscounts(pub Uuid);
+
+impl Loader<CustomerDiscounts> for TenantLoader {
+    type Value = Vec<DiscountWithCoupon>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[CustomerDiscounts],
+    ) -> Result<HashMap<CustomerDiscounts, Vec<DiscountWithCoupon>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = discounts_for_invoicing(&mut *self.conn().await?, self.tenant_id(), &ids, &[], false)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .filter_map(|d| Some((CustomerDiscounts(d.discount.customer_id?), d))),
+        ))
+    }
+}
+
+/// The discounts (not removed) of a subscription, with their coupons, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionDiscounts(pub Uuid);
+
+impl Loader<SubscriptionDiscounts> for TenantLoader {
+    type Value = Vec<DiscountWithCoupon>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[SubscriptionDiscounts],
+    ) -> Result<HashMap<SubscriptionDiscounts, Vec<DiscountWithCoupon>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = discounts_for_invoicing(&mut *self.conn().await?, self.tenant_id(), &[], &ids, false)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .filter_map(|d| Some((SubscriptionDiscounts(d.discount.subscription_id?), d))),
+        ))
+    }
+}
+
+/// The tax rates a customer's next invoices are charged (`db::tax_rates::applicable_rates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ApplicableTaxRates(pub Uuid);
+
+impl Loader<ApplicableTaxRates> for TenantLoader {
+    type Value = Vec<TaxRateRow>;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[ApplicableTaxRates],
+    ) -> Result<HashMap<ApplicableTaxRates, Vec<TaxRateRow>>, SharedError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = applicable_rates(&mut *self.conn().await?, self.tenant_id(), &ids)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter().map(|r| (ApplicableTaxRates(r.customer_id), r.rate)),
+        ))
     }
 }

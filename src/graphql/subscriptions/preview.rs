@@ -8,18 +8,25 @@ use futures_util::try_join;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use std::collections::HashMap;
+
+use crate::billing::adjustments::{applicable_discounts, terms_of};
+use crate::db::coupons::DiscountWithCoupon;
 use crate::db::plans::PriceRow;
 use crate::db::subscriptions::{PauseRow, SubscriptionRow};
+use crate::domain::adjustments::{Adjusted, PricedLine, RateTerms, adjust};
 use crate::domain::charges::{PlanUsage, PriceLine, period_lines, subtotal as charges_subtotal, usage_groups};
 use crate::domain::money::{self, in_minor_units};
 use crate::domain::period::Period;
 use crate::domain::phase::phases_in;
 use crate::domain::pricing::TierCharge;
 use crate::domain::subscription as rules;
+use crate::domain::subscription::Payer;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::invoices::loaders::{ApplicableTaxRates, CustomerDiscounts, PayerOf, SubscriptionDiscounts};
 use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
 use crate::graphql::plans::plan::Price;
 use crate::graphql::subscriptions::loaders::{PausesOf, PhasesOf};
@@ -159,6 +166,39 @@ pub struct UpcomingInvoice {
     period: Period,
     line_items: Vec<LineItem>,
     subtotal: Decimal,
+    adjusted: Adjusted,
+    discounts: Vec<UpcomingDiscount>,
+    taxes: Vec<UpcomingTax>,
+}
+
+/// A discount the upcoming invoice would apply.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UpcomingDiscount {
+    /// The discount (a coupon applied to the payer or the subscription).
+    pub discount_id: Uuid,
+    /// Its coupon.
+    pub coupon_id: Uuid,
+    /// The coupon's name and code.
+    pub description: String,
+    /// What it would take off.
+    pub amount: Decimal,
+}
+
+/// A tax rate's share of the upcoming invoice.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UpcomingTax {
+    /// The rate.
+    pub tax_rate_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// In percent.
+    pub percentage: Decimal,
+    /// Carved out of the lines (true) or added to them (false).
+    pub inclusive: bool,
+    /// What the rate is charged on: the lines after discounts, without inclusive taxes.
+    pub taxable_amount: Decimal,
+    /// The tax: the sum of the per-line taxes, each rounded once.
+    pub amount: Decimal,
 }
 
 /// What a subscription's current period would bill if it ended now, computed as the invoice would
@@ -203,6 +243,33 @@ impl UpcomingInvoice {
     async fn subtotal(&self) -> Decimal {
         self.subtotal
     }
+
+    /// The discounts the invoice would apply now (the payer's and the
+    /// subscription's that still have periods left), in order.
+    async fn discounts(&self) -> &[UpcomingDiscount] {
+        &self.discounts
+    }
+
+    /// What they would take off.
+    async fn discount_total(&self) -> Decimal {
+        self.adjusted.discount_total
+    }
+
+    /// The taxes, one per rate the payer is charged now.
+    async fn taxes(&self) -> &[UpcomingTax] {
+        &self.taxes
+    }
+
+    /// Every tax, inclusive and exclusive.
+    async fn tax_total(&self) -> Decimal {
+        self.adjusted.tax_total
+    }
+
+    /// subtotal - discountTotal + exclusive taxes (0 when negative), before
+    /// the payer's credit balance and wallets.
+    async fn total(&self) -> Decimal {
+        self.adjusted.charged.max(Decimal::ZERO)
+    }
 }
 
 /// An amount in one currency.
@@ -235,11 +302,12 @@ pub struct UpcomingCharges {
 
 impl UpcomingCharges {
     pub fn new(invoices: Vec<UpcomingInvoice>) -> Result<Self, AppError> {
-        let sums = money::sums_per_currency(
-            invoices
-                .iter()
-                .map(|invoice| (invoice.subscription.currency.code(), invoice.subtotal)),
-        )
+        let sums = money::sums_per_currency(invoices.iter().map(|invoice| {
+            (
+                invoice.subscription.currency.code(),
+                invoice.adjusted.charged.max(Decimal::ZERO),
+            )
+        }))
         .ok_or_else(|| AppError::conflict("the upcoming charges add up beyond what an amount can hold"))?;
         let totals = sums
             .into_iter()
@@ -305,7 +373,7 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
         .collect();
     let lines = period_lines(&terms, &usage, &share, currency).map_err(AppError::from)?;
     let subtotal = charges_subtotal(&lines, currency).map_err(AppError::from)?;
-    let line_items = lines
+    let line_items: Vec<LineItem> = lines
         .into_iter()
         .filter_map(|billed| {
             let price = prices.iter().find(|p| p.id == billed.line.price_id)?.clone();
@@ -318,10 +386,82 @@ pub async fn upcoming_invoice(ctx: &Context<'_>, subscription: SubscriptionRow) 
             })
         })
         .collect();
+    let (adjusted, discounts, taxes) = upcoming_adjustments(ctx, &subscription, &line_items).await?;
     Ok(UpcomingInvoice {
         subscription,
         period,
         line_items,
         subtotal,
+        adjusted,
+        discounts,
+        taxes,
     })
+}
+
+/// The discounts and taxes the upcoming invoice would carry: its payer's
+/// rates and discounts and its subscription's, as finalization would apply
+/// them now.
+async fn upcoming_adjustments(
+    ctx: &Context<'_>,
+    subscription: &SubscriptionRow,
+    lines: &[LineItem],
+) -> Result<(Adjusted, Vec<UpcomingDiscount>, Vec<UpcomingTax>)> {
+    let loader = ctx.loader();
+    let payer = match subscription.payer {
+        Payer::Parent => loader
+            .load_one(PayerOf(subscription.customer_id))
+            .await?
+            .unwrap_or(subscription.customer_id),
+        Payer::Customer => subscription.customer_id,
+    };
+    let (payer_discounts, own_discounts, rates) = try_join!(
+        loader.load_one(CustomerDiscounts(payer)),
+        loader.load_one(SubscriptionDiscounts(subscription.id)),
+        loader.load_one(ApplicableTaxRates(payer)),
+    )?;
+    let mut all: Vec<DiscountWithCoupon> = payer_discounts.unwrap_or_default();
+    all.extend(own_discounts.unwrap_or_default());
+    all.sort_by_key(|d| (d.discount.created_at, d.discount.id));
+    let currency = subscription.currency;
+    let applying = applicable_discounts(&all, payer, Some(subscription.id), currency, &HashMap::new());
+    let rates = rates.unwrap_or_default();
+    let priced: Vec<PricedLine> = lines
+        .iter()
+        .map(|l| PricedLine {
+            amount: l.line.charge.amount,
+            price_id: Some(l.price.id),
+        })
+        .collect();
+    let terms: Vec<_> = applying.iter().map(|d| terms_of(d)).collect();
+    let rate_terms: Vec<RateTerms> = rates
+        .iter()
+        .map(|r| RateTerms {
+            percentage: r.percentage,
+            inclusive: r.inclusive,
+        })
+        .collect();
+    let adjusted = adjust(&priced, &terms, &rate_terms, currency);
+    let discounts = applying
+        .iter()
+        .zip(&adjusted.discounts)
+        .map(|(d, amount)| UpcomingDiscount {
+            discount_id: d.discount.id,
+            coupon_id: d.coupon.id,
+            description: format!("{} ({})", d.coupon.name, d.coupon.code),
+            amount: *amount,
+        })
+        .collect();
+    let taxes = rates
+        .iter()
+        .zip(&adjusted.rates)
+        .map(|(rate, total)| UpcomingTax {
+            tax_rate_id: rate.id,
+            name: rate.name.clone(),
+            percentage: rate.percentage.normalize(),
+            inclusive: rate.inclusive,
+            taxable_amount: total.taxable,
+            amount: total.amount,
+        })
+        .collect();
+    Ok((adjusted, discounts, taxes))
 }
