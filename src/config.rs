@@ -35,6 +35,17 @@ pub struct Config {
     /// Seals stored secrets (base64 of 32 bytes); None uses the data folder's key.
     pub secret_key: Option<String>,
     pub webhooks: WebhookSettings,
+    pub documents: DocumentSettings,
+}
+
+/// How invoice documents are offered to their recipients.
+#[derive(Debug, Clone)]
+pub struct DocumentSettings {
+    /// Where clients reach this server, without a trailing slash: hosted
+    /// links start with it.
+    pub public_url: String,
+    /// Days a hosted link stays valid.
+    pub hosted_link_days: u32,
 }
 
 /// How webhook deliveries are sent.
@@ -289,14 +300,34 @@ impl Config {
                 "BILLGRAPH_WEBHOOK_PER_ENDPOINT, BILLGRAPH_WEBHOOK_INTERVAL_MS and BILLGRAPH_WEBHOOK_TIMEOUT_SECS must be at least 1"
             );
         }
+        let listen: SocketAddr = parse(&get, "BILLGRAPH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        let public_url = match get("BILLGRAPH_PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                let parsed = url::Url::parse(&url).context("BILLGRAPH_PUBLIC_URL")?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    bail!("BILLGRAPH_PUBLIC_URL must be an http or https URL, such as https://billing.example.com");
+                }
+                url
+            }
+            None => format!("http://{listen}"),
+        };
+        let hosted_link_days: u32 = parse(&get, "BILLGRAPH_HOSTED_LINK_DAYS", 30)?;
+        if !(1..=3650).contains(&hosted_link_days) {
+            bail!("BILLGRAPH_HOSTED_LINK_DAYS must be between 1 and 3650");
+        }
         Ok(Config {
+            documents: DocumentSettings {
+                public_url,
+                hosted_link_days,
+            },
             webhooks,
             secret_key: get("BILLGRAPH_SECRET_KEY").filter(|v| !v.trim().is_empty()),
             database_url,
             data_dir: get("BILLGRAPH_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".billgraph")),
-            listen: parse(&get, "BILLGRAPH_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            listen,
             metrics_listen: match get("BILLGRAPH_METRICS_LISTEN").filter(|v| !v.trim().is_empty()) {
                 None => None,
                 Some(addr) => Some(addr.parse().with_context(|| {

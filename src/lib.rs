@@ -10,6 +10,7 @@ pub mod domain;
 pub mod embedded_pg;
 pub mod error;
 pub mod graphql;
+pub mod hosted_links;
 pub mod http;
 pub mod outbound;
 pub mod outbox;

@@ -29,6 +29,9 @@ pub const TEST_KEY: &str = "dGVzdC1rZXktZm9yLWJpbGxncmFwaC10ZXN0cy0zMmI=";
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// Signs hosted document links; derived from the key, so rotating the
+    /// key also ends every link.
+    link_key: [u8; KEY_BYTES],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -39,9 +42,20 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &[u8; KEY_BYTES]) -> Self {
+        use hmac::{Hmac, Mac};
+        // A key of its own for links: a sealing key is never used to sign.
+        let mut derive =
+            <Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+        derive.update(b"billgraph hosted document links v1");
         SecretBox {
             cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)),
+            link_key: derive.finalize().into_bytes().into(),
         }
+    }
+
+    /// The key hosted document links are signed with.
+    pub fn link_key(&self) -> &[u8; KEY_BYTES] {
+        &self.link_key
     }
 
     /// The box for this server: the configured key, else the data folder's.

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::{self, DbPool, StatementCounter};
+use crate::hosted_links::HostedLinks;
 use crate::http::admission::Admission;
 use crate::secrets::SecretBox;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     /// Seals and opens the secrets stored in the database.
     pub secrets: SecretBox,
+    /// Makes and opens hosted document links.
+    pub links: HostedLinks,
     /// The dev tenant's key, written into the GraphiQL page; set only when
     /// the server runs its private cluster.
     pub dev_api_key: Option<String>,
@@ -36,6 +39,7 @@ impl AppState {
         let auth_pool = db::build_pool(url, AUTH_POOL_SIZE, wait, statements.clone())?;
         let secrets = SecretBox::for_config(&config)?;
         Ok(AppState {
+            links: HostedLinks::new(&secrets, &config.documents),
             secrets,
             pool,
             auth_pool,
@@ -49,6 +53,7 @@ impl AppState {
     /// The same pools, served with other settings.
     pub fn reconfigured(&self, config: Config) -> Self {
         AppState {
+            links: HostedLinks::new(&self.secrets, &config.documents),
             admission: Arc::new(Admission::new(config.sharing)),
             config: Arc::new(config),
             ..self.clone()

@@ -73,6 +73,11 @@ pub async fn discounts_for_invoicing(
         return Ok(Vec::new());
     }
     let query = discounts::table
+        .inner_join(
+            coupons::table.on(coupons::tenant_id
+                .eq(discounts::tenant_id)
+                .and(coupons::id.eq(discounts::coupon_id))),
+        )
         .filter(discounts::tenant_id.eq(tenant_id))
         .filter(discounts::removed_at.is_null())
         .filter(
@@ -81,30 +86,16 @@ pub async fn discounts_for_invoicing(
                 .or(discounts::subscription_id.eq_any(subscription_ids)),
         )
         .order((discounts::created_at, discounts::id))
-        .select(DiscountRow::as_select());
-    let found: Vec<DiscountRow> = if lock {
+        .select((DiscountRow::as_select(), CouponRow::as_select()));
+    // Locking takes the coupons' rows too; nothing else locks a coupon
+    // while holding a discount, so the order cannot deadlock.
+    let found: Vec<(DiscountRow, CouponRow)> = if lock {
         query.for_update().load(conn).await?
     } else {
         query.load(conn).await?
     };
-    if found.is_empty() {
-        return Ok(Vec::new());
-    }
-    let coupon_ids: Vec<Uuid> = found.iter().map(|d| d.coupon_id).collect();
-    let coupons: std::collections::HashMap<Uuid, CouponRow> = coupons::table
-        .filter(coupons::tenant_id.eq(tenant_id))
-        .filter(coupons::id.eq_any(&coupon_ids))
-        .select(CouponRow::as_select())
-        .load(conn)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
     Ok(found
         .into_iter()
-        .filter_map(|discount| {
-            let coupon = coupons.get(&discount.coupon_id)?.clone();
-            Some(DiscountWithCoupon { discount, coupon })
-        })
+        .map(|(discount, coupon)| DiscountWithCoupon { discount, coupon })
         .collect())
 }

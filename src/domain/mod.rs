@@ -11,6 +11,7 @@ pub mod credit_note;
 pub mod customer;
 pub mod event;
 pub mod hierarchy;
+pub mod hosted_link;
 pub mod instant;
 pub mod integration;
 pub mod invoice;

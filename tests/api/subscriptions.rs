@@ -602,7 +602,8 @@ async fn a_page_of_subscriptions_with_previews_costs_a_constant_number_of_statem
         small, large,
         "statements grew with the page: {small} for 5, {large} for 50"
     );
-    assert!(large <= 12, "{large} statements");
+    // 12, plus the payers' discounts and tax rates.
+    assert!(large <= 14, "{large} statements");
     for edge in &all {
         let sub = &edge["node"]["subscriptions"]["edges"][0]["node"];
         let invoice = &sub["upcomingInvoice"];

@@ -16,6 +16,7 @@ pub struct InvoiceDiscount {
     pub currency: Currency,
 }
 
+/// A discount as one invoice applied it: its own line on the invoice.
 #[Object]
 impl InvoiceDiscount {
     /// The discount (the coupon applied to the customer or subscription).
@@ -65,6 +66,7 @@ pub struct LineDiscount {
     currency: Currency,
 }
 
+/// What a discount took off one line.
 #[Object]
 impl LineDiscount {
     /// The line reduced.
@@ -95,6 +97,8 @@ pub struct InvoiceTax {
     pub currency: Currency,
 }
 
+/// One tax rate's share of an invoice, with the rate as it was when the
+/// invoice was computed.
 #[Object]
 impl InvoiceTax {
     /// The tax rate.
@@ -136,6 +140,7 @@ pub struct CreditNoteTax {
     pub currency: Currency,
 }
 
+/// The tax a credit note gave back for one rate.
 #[Object]
 impl CreditNoteTax {
     /// The tax rate.

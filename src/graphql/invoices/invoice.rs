@@ -244,6 +244,7 @@ pub struct LineTax {
     amount: Decimal,
 }
 
+/// One rate's tax on one line.
 #[Object]
 impl LineTax {
     /// The rate, with the invoice's total for it.
@@ -413,8 +414,9 @@ impl Invoice {
         self.money(self.0.credits_applied)
     }
 
-    /// subtotal - discountTotal + taxAdded (0 when negative), less
-    /// creditBalanceApplied and creditsApplied: what is left to pay by payment.
+    /// The subtotal less discountTotal plus taxAdded (0 when negative),
+    /// less creditBalanceApplied and creditsApplied: what is left to pay by
+    /// payment.
     async fn total(&self) -> Decimal {
         self.money(self.0.total)
     }

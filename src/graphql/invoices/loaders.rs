@@ -258,52 +258,48 @@ rows_of_parent! {
     TaxesOfCreditNote => CreditNoteTaxRow, invoice_adjustments::credit_note_taxes_of, credit_note_id
 }
 
-/// The discounts (not removed) a customer holds for the invoices it pays,
-/// with their coupons, oldest first.
+/// The discounts (not removed) that may reduce an invoice of `payer` for
+/// `subscription`: the payer's own and the subscription's, with their
+/// coupons, oldest first; one statement for every key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CustomerDiscounts(pub Uuid);
-
-impl Loader<CustomerDiscounts> for TenantLoader {
-    type Value = Vec<DiscountWithCoupon>;
-    type Error = SharedError;
-
-    async fn load(
-        &self,
-        keys: &[CustomerDiscounts],
-    ) -> Result<HashMap<CustomerDiscounts, Vec<DiscountWithCoupon>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = discounts_for_invoicing(&mut *self.conn().await?, self.tenant_id(), &ids, &[], false)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .filter_map(|d| Some((CustomerDiscounts(d.discount.customer_id?), d))),
-        ))
-    }
+pub struct InvoicingDiscounts {
+    pub payer: Uuid,
+    pub subscription: Uuid,
 }
 
-/// The discounts (not removed) of a subscription, with their coupons, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SubscriptionDiscounts(pub Uuid);
-
-impl Loader<SubscriptionDiscounts> for TenantLoader {
+impl Loader<InvoicingDiscounts> for TenantLoader {
     type Value = Vec<DiscountWithCoupon>;
     type Error = SharedError;
 
     async fn load(
         &self,
-        keys: &[SubscriptionDiscounts],
-    ) -> Result<HashMap<SubscriptionDiscounts, Vec<DiscountWithCoupon>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = discounts_for_invoicing(&mut *self.conn().await?, self.tenant_id(), &[], &ids, false)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .filter_map(|d| Some((SubscriptionDiscounts(d.discount.subscription_id?), d))),
-        ))
+        keys: &[InvoicingDiscounts],
+    ) -> Result<HashMap<InvoicingDiscounts, Vec<DiscountWithCoupon>>, SharedError> {
+        let payers: Vec<Uuid> = keys.iter().map(|k| k.payer).collect();
+        let subscriptions: Vec<Uuid> = keys.iter().map(|k| k.subscription).collect();
+        let rows = discounts_for_invoicing(
+            &mut *self.conn().await?,
+            self.tenant_id(),
+            &payers,
+            &subscriptions,
+            false,
+        )
+        .await
+        .map_err(shared)?;
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let own = rows
+                    .iter()
+                    .filter(|d| {
+                        d.discount.customer_id == Some(key.payer)
+                            || d.discount.subscription_id == Some(key.subscription)
+                    })
+                    .cloned()
+                    .collect();
+                (*key, own)
+            })
+            .collect())
     }
 }
 

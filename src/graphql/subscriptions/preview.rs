@@ -26,7 +26,7 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
-use crate::graphql::invoices::loaders::{ApplicableTaxRates, CustomerDiscounts, PayerOf, SubscriptionDiscounts};
+use crate::graphql::invoices::loaders::{ApplicableTaxRates, InvoicingDiscounts, PayerOf};
 use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
 use crate::graphql::plans::plan::Price;
 use crate::graphql::subscriptions::loaders::{PausesOf, PhasesOf};
@@ -265,8 +265,8 @@ impl UpcomingInvoice {
         self.adjusted.tax_total
     }
 
-    /// subtotal - discountTotal + exclusive taxes (0 when negative), before
-    /// the payer's credit balance and wallets.
+    /// The subtotal less discountTotal plus exclusive taxes (0 when
+    /// negative), before the payer's credit balance and wallets.
     async fn total(&self) -> Decimal {
         self.adjusted.charged.max(Decimal::ZERO)
     }
@@ -414,14 +414,12 @@ async fn upcoming_adjustments(
             .unwrap_or(subscription.customer_id),
         Payer::Customer => subscription.customer_id,
     };
-    let (payer_discounts, own_discounts, rates) = try_join!(
-        loader.load_one(CustomerDiscounts(payer)),
-        loader.load_one(SubscriptionDiscounts(subscription.id)),
-        loader.load_one(ApplicableTaxRates(payer)),
-    )?;
-    let mut all: Vec<DiscountWithCoupon> = payer_discounts.unwrap_or_default();
-    all.extend(own_discounts.unwrap_or_default());
-    all.sort_by_key(|d| (d.discount.created_at, d.discount.id));
+    let key = InvoicingDiscounts {
+        payer,
+        subscription: subscription.id,
+    };
+    let (discounts, rates) = try_join!(loader.load_one(key), loader.load_one(ApplicableTaxRates(payer)))?;
+    let all: Vec<DiscountWithCoupon> = discounts.unwrap_or_default();
     let currency = subscription.currency;
     let applying = applicable_discounts(&all, payer, Some(subscription.id), currency, &HashMap::new());
     let rates = rates.unwrap_or_default();
