@@ -65,7 +65,7 @@ async fn serve_on(config: &Config, database: &Database) -> anyhow::Result<()> {
         crate::usage::rollups::spawn_worker(state.pool.clone(), interval);
     }
     if let Some(interval) = config.billing_interval {
-        crate::billing::run::spawn_worker(state.pool.clone(), config.billing, interval);
+        crate::billing::run::spawn_worker(state.pool.clone(), config.billing, state.links.clone(), interval);
     }
     crate::outbox::retention::spawn_worker(state.pool.clone(), config.event_retention_days);
     crate::webhooks::worker::spawn_worker(state.clone());
@@ -210,7 +210,9 @@ async fn bill_on(
     db::run_migrations(&database.url).await?;
     let pool = db::build_pool(&database.url, 2, Duration::from_secs(10), StatementCounter::default())?;
     let until = until.unwrap_or_else(chrono::Utc::now);
-    Ok(crate::billing::run::run(&pool, &config.billing, until).await?)
+    let links =
+        crate::hosted_links::HostedLinks::new(&crate::secrets::SecretBox::for_config(config)?, &config.documents);
+    Ok(crate::billing::run::run(&pool, &config.billing, &links, until).await?)
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {

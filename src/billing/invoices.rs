@@ -30,7 +30,8 @@ use crate::domain::phase::{Phase, clip, phases_in};
 use crate::domain::pricing::{Charge, price_usage};
 use crate::domain::subscription as rules;
 use crate::error::{AppError, AppResult};
-use crate::outbox::objects::{emit_invoice, emit_invoices};
+use crate::hosted_links::HostedLinks;
+use crate::outbox::objects::{emit_finalized_invoices, emit_invoice, emit_invoices};
 use crate::outbox::views::invoice_payment_status;
 use crate::plans::model_json;
 use crate::subscriptions::{lifecycle_of, phases_by_subscription};
@@ -144,6 +145,7 @@ pub struct FinalizedBatch {
 pub async fn finalize_due_batch(
     pool: &DbPool,
     settings: &BillingSettings,
+    links: &HostedLinks,
     now: DateTime<Utc>,
     skip: &[Uuid],
 ) -> AppResult<FinalizedBatch> {
@@ -151,7 +153,7 @@ pub async fn finalize_due_batch(
     conn.transaction(async |conn| {
         let drafts = rows::due_drafts_for_update(conn, now, skip, FINALIZE_BATCH).await?;
         let due = drafts.len();
-        let (finalized, refused) = finalize_locked(conn, settings, drafts, now).await?;
+        let (finalized, refused) = finalize_locked(conn, settings, links, drafts, now).await?;
         for (invoice, why) in &refused {
             tracing::error!(%invoice, error = %why, "invoice left as a draft: a charge exceeds the amount bound");
         }
@@ -191,7 +193,13 @@ pub async fn announce_overdue_batch(pool: &DbPool, now: DateTime<Utc>) -> AppRes
 }
 
 /// Finalizes a draft now (finalizeInvoice).
-pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid, id: Uuid) -> AppResult<InvoiceRow> {
+pub async fn finalize(
+    pool: &DbPool,
+    settings: &BillingSettings,
+    links: &HostedLinks,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<InvoiceRow> {
     let mut conn = connection(pool).await?;
     conn.transaction(async |conn| {
         let invoice = rows::invoice_for_update(conn, tenant_id, id)
@@ -203,7 +211,7 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
                 invoice.status
             )));
         }
-        let (mut finalized, mut refused) = finalize_locked(conn, settings, vec![invoice], Utc::now()).await?;
+        let (mut finalized, mut refused) = finalize_locked(conn, settings, links, vec![invoice], Utc::now()).await?;
         if let Some((_, why)) = refused.pop() {
             return Err(why.into());
         }
@@ -227,6 +235,7 @@ pub async fn finalize(pool: &DbPool, settings: &BillingSettings, tenant_id: Uuid
 async fn finalize_locked(
     conn: &mut AsyncPgConnection,
     settings: &BillingSettings,
+    links: &HostedLinks,
     drafts: Vec<InvoiceRow>,
     now: DateTime<Utc>,
 ) -> AppResult<(Vec<InvoiceRow>, Vec<(Uuid, AmountOverflow)>)> {
@@ -335,7 +344,7 @@ async fn finalize_locked(
     }
     rows::save_finalized(conn, &finalized).await?;
     let all: Vec<&InvoiceRow> = finalized.iter().collect();
-    emit_invoices(conn, EventType::InvoiceFinalized, &all, &final_lines).await?;
+    emit_finalized_invoices(conn, &all, &final_lines, links).await?;
     // Covered by credits, or with nothing to pay: settled as it is issued.
     let paid: Vec<&InvoiceRow> = all
         .into_iter()

@@ -40,6 +40,7 @@ use crate::domain::period::Period;
 use crate::domain::proration::PeriodShare;
 use crate::domain::subscription::{self as rules, Payer};
 use crate::error::{AppError, AppResult};
+use crate::hosted_links::HostedLinks;
 use crate::outbox::objects::emit_invoices;
 use crate::subscriptions::{lifecycle_of, phase_terms, phases_by_subscription};
 use crate::telemetry::error_detail;
@@ -93,7 +94,12 @@ impl std::fmt::Display for RunSummary {
 /// Bills the boundaries up to `until` (at most now), at most
 /// `settings.max_boundaries_per_run` per subscription, finalizes the drafts
 /// whose grace is over, and expires wallet credits that are due.
-pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>) -> AppResult<RunSummary> {
+pub async fn run(
+    pool: &DbPool,
+    settings: &BillingSettings,
+    links: &HostedLinks,
+    until: DateTime<Utc>,
+) -> AppResult<RunSummary> {
     let now = Utc::now();
     if until > now {
         return Err(AppError::validation("until", "must not be in the future"));
@@ -124,7 +130,7 @@ pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>
     }
     let mut skip_drafts: Vec<Uuid> = Vec::new();
     loop {
-        let batch = invoices::finalize_due_batch(pool, settings, Utc::now(), &skip_drafts).await?;
+        let batch = invoices::finalize_due_batch(pool, settings, links, Utc::now(), &skip_drafts).await?;
         if batch.due == 0 {
             break;
         }
@@ -149,14 +155,14 @@ pub async fn run(pool: &DbPool, settings: &BillingSettings, until: DateTime<Utc>
 
 /// Runs the billing every `interval` until the process ends; failures are
 /// logged and retried on the next tick.
-pub fn spawn_worker(pool: DbPool, settings: BillingSettings, interval: Duration) {
+pub fn spawn_worker(pool: DbPool, settings: BillingSettings, links: HostedLinks, interval: Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
             let started = Instant::now();
-            match run(&pool, &settings, Utc::now()).await {
+            match run(&pool, &settings, &links, Utc::now()).await {
                 Ok(summary) if summary != RunSummary::default() => {
                     let ms = started.elapsed().as_millis();
                     tracing::info!("billing run: {summary} in {ms} ms");

@@ -13,6 +13,7 @@ use crate::db::subscriptions::SubscriptionRow;
 use crate::domain::invoice::PaymentStatus;
 use crate::domain::outbox::{EventType, newly_paid};
 use crate::error::AppResult;
+use crate::hosted_links::HostedLinks;
 use crate::outbox::views::{InvoiceView, SubscriptionView, invoice_payment_status};
 use crate::outbox::{emit, emit_many};
 use crate::subscriptions::phases_by_subscription;
@@ -42,6 +43,27 @@ pub async fn emit_invoices(
     rows: &[&InvoiceRow],
     lines: &[LineRow],
 ) -> AppResult<()> {
+    emit_invoice_views(conn, event, rows, lines, None).await
+}
+
+/// Records invoice.finalized about each of `rows`, with the hosted page
+/// each recipient can open (valid from now for the configured lifetime).
+pub async fn emit_finalized_invoices(
+    conn: &mut AsyncPgConnection,
+    rows: &[&InvoiceRow],
+    lines: &[LineRow],
+    links: &HostedLinks,
+) -> AppResult<()> {
+    emit_invoice_views(conn, EventType::InvoiceFinalized, rows, lines, Some(links)).await
+}
+
+async fn emit_invoice_views(
+    conn: &mut AsyncPgConnection,
+    event: EventType,
+    rows: &[&InvoiceRow],
+    lines: &[LineRow],
+    links: Option<&HostedLinks>,
+) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -60,7 +82,9 @@ pub async fn emit_invoices(
                 .get(&(r.tenant_id, r.id))
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            (r.tenant_id, r.id, InvoiceView::new(r, own, now))
+            let mut view = InvoiceView::new(r, own, now);
+            view.hosted_url = links.map(|links| links.invoice_url(r.tenant_id, r.id, now));
+            (r.tenant_id, r.id, view)
         })
         .collect();
     emit_many(conn, event, &items).await?;

@@ -231,6 +231,8 @@ pub struct LineItemView {
     pub period_start: Option<String>,
     pub period_end: Option<String>,
     pub proration_fraction: Option<String>,
+    pub discount_amount: String,
+    pub tax_amount: String,
 }
 
 /// An invoice as the API shows it at `at` (which decides `overdue`), with
@@ -251,6 +253,9 @@ pub struct InvoiceView {
     pub period_end: Option<String>,
     pub line_items: Vec<LineItemView>,
     pub subtotal: String,
+    pub discount_total: String,
+    pub tax_total: String,
+    pub tax_added: String,
     pub credit_balance_applied: String,
     pub credits_applied: String,
     pub total: String,
@@ -265,6 +270,10 @@ pub struct InvoiceView {
     pub voided_at: Option<String>,
     pub finalize_after: Option<String>,
     pub created_at: String,
+    /// On invoice.finalized: the page its recipient can open without a key
+    /// (`Invoice.hostedUrl`), so a mailer or CRM can send it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosted_url: Option<String>,
 }
 
 impl InvoiceView {
@@ -275,7 +284,7 @@ impl InvoiceView {
         let granted = if r.status == InvoiceStatus::Draft {
             Decimal::ZERO
         } else {
-            (-r.subtotal).max(Decimal::ZERO)
+            (-r.charged()).max(Decimal::ZERO)
         };
         InvoiceView {
             id: r.id,
@@ -299,9 +308,14 @@ impl InvoiceView {
                     period_start: optional_time(l.period_start),
                     period_end: optional_time(l.period_end),
                     proration_fraction: l.proration_fraction.map(decimal),
+                    discount_amount: money(l.discount_amount, c),
+                    tax_amount: money(l.tax_amount, c),
                 })
                 .collect(),
             subtotal: money(r.subtotal, c),
+            discount_total: money(r.discount_total, c),
+            tax_total: money(r.tax_total, c),
+            tax_added: money(r.tax_added, c),
             credit_balance_applied: money(r.credit_balance_applied, c),
             credits_applied: money(r.credits_applied, c),
             total: money(r.total, c),
@@ -316,6 +330,7 @@ impl InvoiceView {
             voided_at: optional_time(r.voided_at),
             finalize_after: (r.status == InvoiceStatus::Draft).then(|| time(r.finalize_after)),
             created_at: time(r.created_at),
+            hosted_url: None,
         }
     }
 }

@@ -86,7 +86,7 @@ async fn calls(app: &TestApp, customer: &str, prefix: &str, at: DateTime<Utc>, n
 }
 
 async fn bill(app: &TestApp) -> RunSummary {
-    run(&app.state.pool, &app.state.config.billing, Utc::now())
+    run(&app.state.pool, &app.state.config.billing, &app.state.links, Utc::now())
         .await
         .unwrap()
 }
@@ -275,6 +275,7 @@ async fn drafts_finalize_by_themselves_after_the_grace_period() {
     let err = run(
         &app.state.pool,
         &app.state.config.billing,
+        &app.state.links,
         Utc::now() + Duration::hours(1),
     )
     .await;
@@ -292,8 +293,12 @@ async fn concurrent_billing_runs_never_invoice_a_period_twice() {
     }
     let runs: Vec<_> = (0..4)
         .map(|_| {
-            let (pool, settings) = (app.state.pool.clone(), app.state.config.billing);
-            tokio::spawn(async move { run(&pool, &settings, Utc::now()).await.unwrap() })
+            let (pool, settings, links) = (
+                app.state.pool.clone(),
+                app.state.config.billing,
+                app.state.links.clone(),
+            );
+            tokio::spawn(async move { run(&pool, &settings, &links, Utc::now()).await.unwrap() })
         })
         .collect();
     let mut created = 0;

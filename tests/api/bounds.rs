@@ -53,7 +53,7 @@ async fn subscribe(app: &TestApp, customer: &str, plan: &str, start: DateTime<Ut
 }
 
 async fn bill(app: &TestApp) -> RunSummary {
-    run(&app.state.pool, &app.state.config.billing, Utc::now())
+    run(&app.state.pool, &app.state.config.billing, &app.state.links, Utc::now())
         .await
         .unwrap()
 }
@@ -431,9 +431,10 @@ async fn late_usage_beyond_the_bound_leaves_the_draft_unfinalized_and_others_go_
     app.ok(INGEST, json!({ "events": [call("c-1")] })).await;
     let settings = app.state.config.billing;
     let later = Utc::now() + Duration::hours(2);
-    let batch = billgraph::billing::invoices::finalize_due_batch(&app.state.pool, &settings, later, &[])
-        .await
-        .unwrap();
+    let batch =
+        billgraph::billing::invoices::finalize_due_batch(&app.state.pool, &settings, &app.state.links, later, &[])
+            .await
+            .unwrap();
     assert_eq!((batch.due, batch.finalized), (3, 2));
     assert_eq!(batch.refused.len(), 1);
     assert_eq!(batch.refused[0].to_string(), draft["id"].as_str().unwrap());
@@ -444,9 +445,15 @@ async fn late_usage_beyond_the_bound_leaves_the_draft_unfinalized_and_others_go_
     );
     assert!(invoices(&app, &light).await.iter().all(|i| i["status"] == "FINALIZED"));
     // Skipped for the rest of the run, so the run ends.
-    let next = billgraph::billing::invoices::finalize_due_batch(&app.state.pool, &settings, later, &batch.refused)
-        .await
-        .unwrap();
+    let next = billgraph::billing::invoices::finalize_due_batch(
+        &app.state.pool,
+        &settings,
+        &app.state.links,
+        later,
+        &batch.refused,
+    )
+    .await
+    .unwrap();
     assert_eq!(next.due, 0);
 
     let res = app.gql(FINALIZE, json!({ "id": draft["id"] })).await;

@@ -524,7 +524,7 @@ async fn a_subscription_lists_its_own_invoices_newest_first() {
     let first = subscribe(&app, &customer, &plan, start).await;
     let second = subscribe(&app, &customer, &plan, start + Duration::hours(12)).await;
     // The start and four day ends for the first, the start and three for the second.
-    let summary = run(&app.state.pool, &app.state.config.billing, Utc::now())
+    let summary = run(&app.state.pool, &app.state.config.billing, &app.state.links, Utc::now())
         .await
         .unwrap();
     assert_eq!(summary.invoices_created, 9);

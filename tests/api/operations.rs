@@ -148,9 +148,10 @@ async fn metrics_parse_and_move_with_requests_errors_events_and_billing() {
         json!({ "c": customer, "p": plan, "s": (Utc::now() - Duration::hours(49)).to_rfc3339() }),
     )
     .await;
-    let summary = billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, Utc::now())
-        .await
-        .unwrap();
+    let summary =
+        billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, &app.state.links, Utc::now())
+            .await
+            .unwrap();
     assert_eq!(summary.invoices_created, 3);
 
     let (page, after) = scrape(&app).await;

@@ -65,7 +65,9 @@ pub async fn subscribe(app: &TestApp, customer: &str, plan: &str, extra: Value) 
 }
 
 pub async fn bill_until(app: &TestApp, until: DateTime<Utc>) {
-    run(&app.state.pool, &app.state.config.billing, until).await.unwrap();
+    run(&app.state.pool, &app.state.config.billing, &app.state.links, until)
+        .await
+        .unwrap();
 }
 
 pub async fn change(app: &TestApp, mutation: &str, id: &str, when: DateTime<Utc>) {

@@ -138,9 +138,14 @@ async fn a_page_of_subscriptions_with_their_invoices_costs_a_constant_number_of_
         .await;
     }
     // The start and two day ends: three invoices per subscription.
-    let summary = billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, chrono::Utc::now())
-        .await
-        .unwrap();
+    let summary = billgraph::billing::run::run(
+        &app.state.pool,
+        &app.state.config.billing,
+        &app.state.links,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.invoices_created, 90);
 
     let statements_for = async |first: usize| {

@@ -647,9 +647,10 @@ async fn the_billing_run_queues_charges_for_subscriptions_collected_automaticall
         assert_eq!(subscription["collectionMethod"], method);
         subscribers.push(customer);
     }
-    let summary = billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, Utc::now())
-        .await
-        .unwrap();
+    let summary =
+        billgraph::billing::run::run(&app.state.pool, &app.state.config.billing, &app.state.links, Utc::now())
+            .await
+            .unwrap();
     assert_eq!(summary.invoices_finalized, 2, "{summary:?}");
     assert_eq!(run_worker(&app, Utc::now()).await, 1, "one charge queued by the batch");
     let statuses =

@@ -644,7 +644,7 @@ async fn billing_run(
 
     let settings = state.config.billing;
     let started = Instant::now();
-    let summary = billgraph::billing::run::run(&state.pool, &settings, Utc::now()).await?;
+    let summary = billgraph::billing::run::run(&state.pool, &settings, &state.links, Utc::now()).await?;
     let bill_s = started.elapsed().as_secs_f64();
     eprintln!(
         "  {} invoices for {} boundaries in {bill_s:.1} s",
@@ -657,6 +657,7 @@ async fn billing_run(
         let batch = billgraph::billing::invoices::finalize_due_batch(
             &state.pool,
             &settings,
+            &state.links,
             Utc::now() + chrono::Duration::hours(2),
             &[],
         )

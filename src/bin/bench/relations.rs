@@ -69,12 +69,13 @@ pub async fn seed(api: &Api, state: &AppState, call_meter: Uuid, now: DateTime<U
         api.gql(&format!("mutation {{ {top_ups} }}"), json!({})).await?;
     }
     let settings = state.config.billing;
-    let summary = billgraph::billing::run::run(&state.pool, &settings, Utc::now()).await?;
+    let summary = billgraph::billing::run::run(&state.pool, &settings, &state.links, Utc::now()).await?;
     let mut finalized = 0;
     loop {
         let batch = billgraph::billing::invoices::finalize_due_batch(
             &state.pool,
             &settings,
+            &state.links,
             Utc::now() + Duration::hours(2),
             &[],
         )

@@ -172,7 +172,7 @@ impl BillingMutationRoot {
     ) -> Result<Invoice> {
         let settings = ctx.state().config.billing;
         Ok(Invoice(
-            invoices::finalize(ctx.pool(), &settings, ctx.tenant_id(), id).await?,
+            invoices::finalize(ctx.pool(), &settings, &ctx.state().links, ctx.tenant_id(), id).await?,
         ))
     }
 
