@@ -1,4 +1,5 @@
 //! Invoice and credit note documents: an HTML page and a PDF, rendered from
-//! one [`model::Document`].
+//! one [`model::Document`] so the two always show the same figures.
 
+pub mod format;
 pub mod model;
