@@ -2,4 +2,11 @@
 //! one [`model::Document`] so the two always show the same figures.
 
 pub mod format;
+mod helvetica;
 pub mod model;
+mod pdf;
+
+pub use pdf::render_pdf;
+
+#[cfg(test)]
+mod samples;
