@@ -3,9 +3,11 @@
 
 pub mod format;
 mod helvetica;
+mod html;
 pub mod model;
 mod pdf;
 
+pub use html::render_html;
 pub use pdf::render_pdf;
 
 #[cfg(test)]
