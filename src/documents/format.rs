@@ -43,7 +43,11 @@ pub fn unit_price(value: Decimal, minor_units: u32) -> String {
         exact.set_sign_positive(true);
     }
     let text = exact.to_string();
-    if exact.scale() >= scale { text } else { pad_decimals(text, scale) }
+    if exact.scale() >= scale {
+        text
+    } else {
+        pad_decimals(text, scale)
+    }
 }
 
 /// A quantity without trailing zeros: 1500, 2.5.

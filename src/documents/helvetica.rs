@@ -194,7 +194,13 @@ mod tests {
         assert_eq!(text_width("W", Face::Regular, 1000.0), 944.0);
         assert_eq!(text_width("i", Face::Regular, 1000.0), 222.0);
         assert_eq!(text_width("i", Face::Bold, 1000.0), 278.0);
-        assert_eq!(text_width("Total", Face::Bold, 1000.0), (611 + 611 + 333 + 556 + 278) as f32);
-        assert_eq!(text_width("\u{0}", Face::Regular, 10.0), text_width("?", Face::Regular, 10.0));
+        assert_eq!(
+            text_width("Total", Face::Bold, 1000.0),
+            (611 + 611 + 333 + 556 + 278) as f32
+        );
+        assert_eq!(
+            text_width("\u{0}", Face::Regular, 10.0),
+            text_width("?", Face::Regular, 10.0)
+        );
     }
 }

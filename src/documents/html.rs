@@ -64,7 +64,11 @@ fn header(page: &mut String, doc: &Document) {
     page.push_str("</dl>\n");
     let _ = writeln!(page, "<p class=\"currency\">{}</p>", escape(&format::amounts_in(doc)));
     if let Some(link) = doc.pdf_link.as_deref().filter(|link| is_safe_link(link)) {
-        let _ = writeln!(page, "<p class=\"download\"><a href=\"{}\">Download PDF</a></p>", escape(link));
+        let _ = writeln!(
+            page,
+            "<p class=\"download\"><a href=\"{}\">Download PDF</a></p>",
+            escape(link)
+        );
     }
     page.push_str("</section>\n</header>\n");
     page.push_str("<section class=\"recipient\">\n<h3>Bill to</h3>\n");
@@ -98,7 +102,9 @@ fn notes(page: &mut String, doc: &Document) {
 
 fn lines(page: &mut String, doc: &Document) {
     page.push_str("<div class=\"scroll\">\n<table class=\"lines\">\n<thead><tr><th>Description</th>");
-    page.push_str("<th class=\"num\">Quantity</th><th class=\"num\">Unit price</th><th class=\"num\">Amount</th></tr></thead>\n");
+    page.push_str(
+        "<th class=\"num\">Quantity</th><th class=\"num\">Unit price</th><th class=\"num\">Amount</th></tr></thead>\n",
+    );
     if doc.lines.is_empty() {
         page.push_str("<tbody><tr><td colspan=\"4\">No lines</td></tr></tbody>\n");
     }
@@ -111,7 +117,10 @@ fn lines(page: &mut String, doc: &Document) {
 /// A line and, under it, whom it is for, its period, its tiers and its
 /// discounts and taxes; one `tbody` so the rows stay together in print.
 fn line_rows(page: &mut String, line: &DocumentLine, minor_units: u32) {
-    let unit = line.unit_amount.map(|unit| format::unit_price(unit, minor_units)).unwrap_or_default();
+    let unit = line
+        .unit_amount
+        .map(|unit| format::unit_price(unit, minor_units))
+        .unwrap_or_default();
     let _ = writeln!(
         page,
         "<tbody><tr class=\"line\"><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -127,7 +136,12 @@ fn line_rows(page: &mut String, line: &DocumentLine, minor_units: u32) {
         );
     };
     if let Some(name) = &line.for_customer {
-        detail(escape(&format::for_customer(name)), String::new(), String::new(), String::new());
+        detail(
+            escape(&format::for_customer(name)),
+            String::new(),
+            String::new(),
+            String::new(),
+        );
     }
     if let Some(period) = line.period {
         detail(format::period(period), String::new(), String::new(), String::new());
@@ -141,7 +155,12 @@ fn line_rows(page: &mut String, line: &DocumentLine, minor_units: u32) {
         );
     }
     for (label, value) in &line.adjustments {
-        detail(escape(label), String::new(), String::new(), format::amount(*value, minor_units));
+        detail(
+            escape(label),
+            String::new(),
+            String::new(),
+            format::amount(*value, minor_units),
+        );
     }
     page.push_str("</tbody>\n");
 }
@@ -214,7 +233,9 @@ mod tests {
 
     /// The table row (up to its `</tr>`) that holds `marker`, or a panic.
     fn row_with<'h>(html: &'h str, marker: &str) -> &'h str {
-        let start = html.find(marker).unwrap_or_else(|| panic!("{marker:?} missing from:\n{html}"));
+        let start = html
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker:?} missing from:\n{html}"));
         let row_start = html[..start].rfind("<tr").expect("inside a row");
         let end = start + html[start..].find("</tr>").expect("a closed row");
         &html[row_start..end]
@@ -258,20 +279,44 @@ mod tests {
         ] {
             assert!(html.contains(fact), "{fact:?} missing from:\n{html}");
         }
-        assert_eq!(cells(row_with(&html, "Pro plan")), ["Pro plan", "1", "1000.00", "1000.00"]);
+        assert_eq!(
+            cells(row_with(&html, "Pro plan")),
+            ["Pro plan", "1", "1000.00", "1000.00"]
+        );
         assert_eq!(cells(row_with(&html, "API calls")), ["API calls", "1500", "", "145.75"]);
-        assert_eq!(cells(row_with(&html, "Storage GB-months")), ["Storage GB-months", "2.5", "40.00", "100.00"]);
-        assert_eq!(cells(row_with(&html, "for Globex Labs")), ["for Globex Labs", "", "", ""]);
-        assert_eq!(cells(row_with(&html, "1 to 1000")), ["1 to 1000", "1000", "0.10", "100.00"]);
-        assert_eq!(cells(row_with(&html, "(flat fee 5.00)")), ["1001 and above (flat fee 5.00)", "500", "0.0815", "45.75"]);
-        assert_eq!(cells(row_with(&html, "<td>Discount SPRING20")), ["Discount SPRING20", "", "", "-200.00"]);
+        assert_eq!(
+            cells(row_with(&html, "Storage GB-months")),
+            ["Storage GB-months", "2.5", "40.00", "100.00"]
+        );
+        assert_eq!(
+            cells(row_with(&html, "for Globex Labs")),
+            ["for Globex Labs", "", "", ""]
+        );
+        assert_eq!(
+            cells(row_with(&html, "1 to 1000")),
+            ["1 to 1000", "1000", "0.10", "100.00"]
+        );
+        assert_eq!(
+            cells(row_with(&html, "(flat fee 5.00)")),
+            ["1001 and above (flat fee 5.00)", "500", "0.0815", "45.75"]
+        );
+        assert_eq!(
+            cells(row_with(&html, "<td>Discount SPRING20")),
+            ["Discount SPRING20", "", "", "-200.00"]
+        );
         assert_eq!(cells(row_with(&html, "<td>VAT 19%")), ["VAT 19%", "", "", "152.00"]);
         for row in &doc.summary {
-            let printed = format!("<th>{}</th><td class=\"num\">{}</td>", row.label, format::money(row.amount, "USD", 2));
+            let printed = format!(
+                "<th>{}</th><td class=\"num\">{}</td>",
+                row.label,
+                format::money(row.amount, "USD", 2)
+            );
             assert!(html.contains(&printed), "{printed:?} missing from:\n{html}");
         }
         assert!(html.contains("<tr class=\"emphasis\"><th>Amount due</th><td class=\"num\">USD 723.89</td>"));
-        assert!(html.contains("<tr><td>2026-12-03</td><td>CARD</td><td>ch_3PzXy</td><td class=\"num\">500.00</td></tr>"));
+        assert!(
+            html.contains("<tr><td>2026-12-03</td><td>CARD</td><td>ch_3PzXy</td><td class=\"num\">500.00</td></tr>")
+        );
         assert!(!html.contains("DRAFT") && !html.contains("Download PDF"));
     }
 
@@ -296,9 +341,18 @@ mod tests {
         let html = render_html(&doc);
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{html}");
-        assert!(html.contains("A &amp; B &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt;"), "{html}");
-        assert!(html.contains("src=\"https://evil.example/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("A &amp; B &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("src=\"https://evil.example/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""),
+            "{html}"
+        );
         assert!(!html.contains('\u{0}'));
     }
 
@@ -316,7 +370,10 @@ mod tests {
         let mut doc = samples::invoice();
         doc.pdf_link = Some("/v1/hosted/invoices/abc?sig=1&exp=2".into());
         let html = render_html(&doc);
-        assert!(html.contains("<a href=\"/v1/hosted/invoices/abc?sig=1&amp;exp=2\">Download PDF</a>"), "{html}");
+        assert!(
+            html.contains("<a href=\"/v1/hosted/invoices/abc?sig=1&amp;exp=2\">Download PDF</a>"),
+            "{html}"
+        );
         doc.pdf_link = Some("javascript:alert(1)".into());
         assert!(!render_html(&doc).contains("Download PDF"));
         doc.pdf_link = Some("//evil.example/x.pdf".into());
@@ -329,7 +386,10 @@ mod tests {
         draft.watermark = Some("DRAFT".into());
         draft.number = None;
         let html = render_html(&draft);
-        assert!(html.contains("<p class=\"mark\">DRAFT</p>") && html.contains("<p class=\"number\">Draft</p>"), "{html}");
+        assert!(
+            html.contains("<p class=\"mark\">DRAFT</p>") && html.contains("<p class=\"number\">Draft</p>"),
+            "{html}"
+        );
         assert!(!html.contains("INV-"));
 
         let mut void = samples::invoice();
@@ -350,7 +410,11 @@ mod tests {
         yen.minor_units = 0;
         yen.lines[0].unit_amount = Some(dec("1500"));
         yen.lines[0].amount = dec("1500");
-        yen.summary = vec![SummaryRow { label: "Amount due".into(), amount: dec("1650"), emphasis: true }];
+        yen.summary = vec![SummaryRow {
+            label: "Amount due".into(),
+            amount: dec("1650"),
+            emphasis: true,
+        }];
         let html = render_html(&yen);
         assert_eq!(cells(row_with(&html, "Pro plan")), ["Pro plan", "1", "1500", "1500"]);
         assert!(html.contains("<th>Amount due</th><td class=\"num\">JPY 1650</td>"));
@@ -378,5 +442,15 @@ mod tests {
         doc.footer = None;
         let html = render_html(&doc);
         assert!(html.contains("No lines") && html.ends_with("</html>\n"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_document_renders_to_a_closed_page(doc in samples::any_document()) {
+            let html = render_html(&doc);
+            proptest::prop_assert!(html.ends_with("</html>\n"));
+            proptest::prop_assert!(!html.contains("<script"));
+        }
     }
 }

@@ -81,11 +81,20 @@ impl<'a> Sheet<'a> {
             .map(|text| wrap(text, Face::Regular, SMALL, RIGHT - LEFT, MAX_FOOTER_LINES))
             .unwrap_or_default();
         let bottom = PAGE_NUMBER_BASELINE + SMALL * LEADING * (footer.len() as f32 + 1.0) + 12.0;
-        Sheet { doc, pages: Vec::new(), y: TOP, bottom, footer, in_table: false }
+        Sheet {
+            doc,
+            pages: Vec::new(),
+            y: TOP,
+            bottom,
+            footer,
+            in_table: false,
+        }
     }
 
     fn content(&mut self) -> &mut Content {
-        self.pages.last_mut().expect("a page is started before anything is drawn")
+        self.pages
+            .last_mut()
+            .expect("a page is started before anything is drawn")
     }
 
     fn start_page(&mut self) {
@@ -95,7 +104,11 @@ impl<'a> Sheet<'a> {
             self.watermark(word);
         }
         if self.pages.len() > 1 {
-            let heading = format!("{} {} (continued)", format::title(self.doc.kind), format::number(self.doc));
+            let heading = format!(
+                "{} {} (continued)",
+                format::title(self.doc.kind),
+                format::number(self.doc)
+            );
             self.text(LEFT, self.y, Face::Regular, SMALL, MUTED, &helvetica::encode(&heading));
             self.y -= SMALL * LEADING * 2.0;
         }
@@ -129,7 +142,15 @@ impl<'a> Sheet<'a> {
         let title = helvetica::encode(format::title(doc.kind));
         self.text_right(RIGHT, self.y, Face::Bold, 20.0, INK, &title, column);
         self.advance(20.0);
-        self.text_right(RIGHT, self.y, Face::Bold, 11.0, INK, &helvetica::encode(format::number(doc)), column);
+        self.text_right(
+            RIGHT,
+            self.y,
+            Face::Bold,
+            11.0,
+            INK,
+            &helvetica::encode(format::number(doc)),
+            column,
+        );
         self.advance(11.0);
         let mut facts = Vec::new();
         if let Some(at) = doc.issued_at {
@@ -143,7 +164,15 @@ impl<'a> Sheet<'a> {
         }
         facts.push(format::amounts_in(doc));
         for fact in facts {
-            self.text_right(RIGHT, self.y, Face::Regular, BODY, INK, &helvetica::encode(&fact), column);
+            self.text_right(
+                RIGHT,
+                self.y,
+                Face::Regular,
+                BODY,
+                INK,
+                &helvetica::encode(&fact),
+                column,
+            );
             self.advance(BODY);
         }
 
@@ -210,7 +239,13 @@ impl<'a> Sheet<'a> {
 
     fn line(&mut self, line: &DocumentLine) {
         let minor_units = self.doc.minor_units;
-        let description = wrap(&line.description, Face::Regular, BODY, DESCRIPTION_WIDTH, MAX_DESCRIPTION_LINES);
+        let description = wrap(
+            &line.description,
+            Face::Regular,
+            BODY,
+            DESCRIPTION_WIDTH,
+            MAX_DESCRIPTION_LINES,
+        );
         let mut details: Vec<Row> = Vec::new();
         if let Some(name) = &line.for_customer {
             let text = format::for_customer(name);
@@ -222,7 +257,13 @@ impl<'a> Sheet<'a> {
             details.push(Row::label(helvetica::encode(&format::period(period))));
         }
         for tier in &line.tiers {
-            let label = wrap(&format::tier_label(tier, minor_units), Face::Regular, SMALL, DESCRIPTION_WIDTH - INDENT, 1);
+            let label = wrap(
+                &format::tier_label(tier, minor_units),
+                Face::Regular,
+                SMALL,
+                DESCRIPTION_WIDTH - INDENT,
+                1,
+            );
             details.push(Row {
                 label: label.into_iter().next().unwrap_or_default(),
                 quantity: Some(format::quantity(tier.quantity)),
@@ -248,13 +289,37 @@ impl<'a> Sheet<'a> {
 
         self.make_room(BODY * LEADING);
         let first = self.y;
-        self.text_right(QUANTITY_RIGHT, first, Face::Regular, BODY, INK, format::quantity(line.quantity).as_bytes(), FIGURE_WIDTH);
+        self.text_right(
+            QUANTITY_RIGHT,
+            first,
+            Face::Regular,
+            BODY,
+            INK,
+            format::quantity(line.quantity).as_bytes(),
+            FIGURE_WIDTH,
+        );
         if let Some(unit) = line.unit_amount {
             let unit = format::unit_price(unit, minor_units);
-            self.text_right(UNIT_RIGHT, first, Face::Regular, BODY, INK, unit.as_bytes(), FIGURE_WIDTH);
+            self.text_right(
+                UNIT_RIGHT,
+                first,
+                Face::Regular,
+                BODY,
+                INK,
+                unit.as_bytes(),
+                FIGURE_WIDTH,
+            );
         }
         let amount = format::amount(line.amount, minor_units);
-        self.text_right(AMOUNT_RIGHT, first, Face::Regular, BODY, INK, amount.as_bytes(), FIGURE_WIDTH);
+        self.text_right(
+            AMOUNT_RIGHT,
+            first,
+            Face::Regular,
+            BODY,
+            INK,
+            amount.as_bytes(),
+            FIGURE_WIDTH,
+        );
         for (index, row) in description.iter().enumerate() {
             if index > 0 {
                 self.make_room(BODY * LEADING);
@@ -269,7 +334,11 @@ impl<'a> Sheet<'a> {
             self.make_room(SMALL * LEADING);
             let y = self.y;
             self.text(LEFT + INDENT, y, Face::Regular, SMALL, MUTED, &row.label);
-            let figures = [(QUANTITY_RIGHT, row.quantity), (UNIT_RIGHT, row.unit), (AMOUNT_RIGHT, row.amount)];
+            let figures = [
+                (QUANTITY_RIGHT, row.quantity),
+                (UNIT_RIGHT, row.unit),
+                (AMOUNT_RIGHT, row.amount),
+            ];
             for (right, figure) in figures {
                 if let Some(figure) = figure {
                     self.text_right(right, y, Face::Regular, SMALL, MUTED, figure.as_bytes(), FIGURE_WIDTH);
@@ -287,18 +356,34 @@ impl<'a> Sheet<'a> {
     fn summary(&mut self) {
         let doc = self.doc;
         let rows = &doc.summary;
-        let height = rows.iter().map(|row| if row.emphasis { 11.0 * LEADING + 6.0 } else { BODY * LEADING }).sum::<f32>();
+        let height = rows
+            .iter()
+            .map(|row| {
+                if row.emphasis {
+                    11.0 * LEADING + 6.0
+                } else {
+                    BODY * LEADING
+                }
+            })
+            .sum::<f32>();
         self.make_room(height.min(TOP - self.bottom - 60.0));
         let label_left = RIGHT - 260.0;
         for row in rows {
-            let (face, size) = if row.emphasis { (Face::Bold, 11.0) } else { (Face::Regular, BODY) };
+            let (face, size) = if row.emphasis {
+                (Face::Bold, 11.0)
+            } else {
+                (Face::Regular, BODY)
+            };
             self.make_room(size * LEADING + 6.0);
             if row.emphasis {
                 self.y -= 3.0;
                 self.rule_between(label_left, RIGHT, self.y + size + 2.0, RULE, 0.8);
             }
             let y = self.y;
-            let label = wrap(&row.label, face, size, 120.0, 1).into_iter().next().unwrap_or_default();
+            let label = wrap(&row.label, face, size, 120.0, 1)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
             self.text(label_left, y, face, size, INK, &label);
             let figure = format::money(row.amount, &doc.currency, doc.minor_units);
             self.text_right(RIGHT, y, face, size, INK, &helvetica::encode(&figure), 135.0);
@@ -330,12 +415,45 @@ impl<'a> Sheet<'a> {
         for payment in &doc.payments {
             self.make_room(BODY * LEADING);
             let y = self.y;
-            self.text(LEFT, y, Face::Regular, BODY, INK, format::date(payment.paid_at).as_bytes());
-            let method = wrap(&payment.method, Face::Regular, BODY, reference_left - method_left - 8.0, 1);
-            self.text(method_left, y, Face::Regular, BODY, INK, method.first().map_or(&[][..], Vec::as_slice));
+            self.text(
+                LEFT,
+                y,
+                Face::Regular,
+                BODY,
+                INK,
+                format::date(payment.paid_at).as_bytes(),
+            );
+            let method = wrap(
+                &payment.method,
+                Face::Regular,
+                BODY,
+                reference_left - method_left - 8.0,
+                1,
+            );
+            self.text(
+                method_left,
+                y,
+                Face::Regular,
+                BODY,
+                INK,
+                method.first().map_or(&[][..], Vec::as_slice),
+            );
             if let Some(reference) = &payment.reference {
-                let reference = wrap(reference, Face::Regular, BODY, RIGHT - FIGURE_WIDTH - 8.0 - reference_left, 1);
-                self.text(reference_left, y, Face::Regular, BODY, INK, reference.first().map_or(&[][..], Vec::as_slice));
+                let reference = wrap(
+                    reference,
+                    Face::Regular,
+                    BODY,
+                    RIGHT - FIGURE_WIDTH - 8.0 - reference_left,
+                    1,
+                );
+                self.text(
+                    reference_left,
+                    y,
+                    Face::Regular,
+                    BODY,
+                    INK,
+                    reference.first().map_or(&[][..], Vec::as_slice),
+                );
             }
             let amount = format::amount(payment.amount, doc.minor_units);
             self.text_right(RIGHT, y, Face::Regular, BODY, INK, amount.as_bytes(), FIGURE_WIDTH);
@@ -350,10 +468,21 @@ impl<'a> Sheet<'a> {
         let encoded = helvetica::encode(word);
         let size = WATERMARK_SIZE;
         let natural = helvetica::width(&encoded, Face::Bold, size);
-        let size = if natural > RIGHT - LEFT { size * (RIGHT - LEFT) / natural } else { size };
+        let size = if natural > RIGHT - LEFT {
+            size * (RIGHT - LEFT) / natural
+        } else {
+            size
+        };
         let width = helvetica::width(&encoded, Face::Bold, size);
         let baseline = self.y - 0.718 * WATERMARK_SIZE;
-        self.text((PAGE_WIDTH - width) / 2.0, baseline, Face::Bold, size, WATERMARK, &encoded);
+        self.text(
+            (PAGE_WIDTH - width) / 2.0,
+            baseline,
+            Face::Bold,
+            size,
+            WATERMARK,
+            &encoded,
+        );
         self.y = baseline - 24.0;
     }
 
@@ -379,7 +508,11 @@ impl<'a> Sheet<'a> {
     #[allow(clippy::too_many_arguments)]
     fn text_right(&mut self, right: f32, y: f32, face: Face, size: f32, gray: f32, encoded: &[u8], max_width: f32) {
         let natural = helvetica::width(encoded, face, size);
-        let size = if natural > max_width { size * max_width / natural } else { size };
+        let size = if natural > max_width {
+            size * max_width / natural
+        } else {
+            size
+        };
         let width = helvetica::width(encoded, face, size);
         self.text(right - width, y, face, size, gray, encoded);
     }
@@ -411,7 +544,15 @@ impl<'a> Sheet<'a> {
             }
             let number = format!("Page {} of {}", index + 1, total);
             let width = helvetica::text_width(&number, Face::Regular, SMALL);
-            draw_text(page, RIGHT - width, PAGE_NUMBER_BASELINE, REGULAR_FONT, SMALL, MUTED, number.as_bytes());
+            draw_text(
+                page,
+                RIGHT - width,
+                PAGE_NUMBER_BASELINE,
+                REGULAR_FONT,
+                SMALL,
+                MUTED,
+                number.as_bytes(),
+            );
         }
         write_file(self.doc, self.pages)
     }
@@ -427,7 +568,12 @@ struct Row {
 
 impl Row {
     fn label(label: Vec<u8>) -> Self {
-        Row { label, quantity: None, unit: None, amount: None }
+        Row {
+            label,
+            quantity: None,
+            unit: None,
+            amount: None,
+        }
     }
 }
 
@@ -447,16 +593,24 @@ fn write_file(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
     let bold_id = Ref::new(4);
     let info_id = Ref::new(5);
     let first_page = 6;
-    let page_ids: Vec<Ref> = (0..pages.len()).map(|index| Ref::new(first_page + 2 * index as i32)).collect();
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|index| Ref::new(first_page + 2 * index as i32))
+        .collect();
 
     let mut pdf = Pdf::new();
     pdf.catalog(catalog_id).pages(tree_id);
-    pdf.pages(tree_id).kids(page_ids.iter().copied()).count(pages.len() as i32);
+    pdf.pages(tree_id)
+        .kids(page_ids.iter().copied())
+        .count(pages.len() as i32);
     for (id, face) in [(regular_id, Face::Regular), (bold_id, Face::Bold)] {
-        pdf.type1_font(id).base_font(Name(face.base_font())).encoding_predefined(Name(b"WinAnsiEncoding"));
+        pdf.type1_font(id)
+            .base_font(Name(face.base_font()))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
     }
     let title = format!("{} {}", format::title(doc.kind), format::number(doc));
-    pdf.document_info(info_id).title(TextStr(&title)).producer(TextStr("billgraph"));
+    pdf.document_info(info_id)
+        .title(TextStr(&title))
+        .producer(TextStr("billgraph"));
 
     for (page_id, content) in page_ids.into_iter().zip(pages) {
         let content_id = Ref::new(page_id.get() + 1);
@@ -465,7 +619,10 @@ fn write_file(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
         page.parent(tree_id);
         page.contents(content_id);
         let mut resources = page.resources();
-        resources.fonts().pair(REGULAR_FONT, regular_id).pair(BOLD_FONT, bold_id);
+        resources
+            .fonts()
+            .pair(REGULAR_FONT, regular_id)
+            .pair(BOLD_FONT, bold_id);
         resources.finish();
         page.finish();
         pdf.stream(content_id, &content.finish());
@@ -586,7 +743,10 @@ mod tests {
         assert_eq!(row_starting(&text, "API calls"), ["1500", "145.75"]);
         assert_eq!(row_starting(&text, "Storage GB-months"), ["2.5", "40.00", "100.00"]);
         assert_eq!(row_starting(&text, "1 to 1000"), ["1000", "0.10", "100.00"]);
-        assert_eq!(row_starting(&text, "1001 and above (flat fee 5.00)"), ["500", "0.0815", "45.75"]);
+        assert_eq!(
+            row_starting(&text, "1001 and above (flat fee 5.00)"),
+            ["500", "0.0815", "45.75"]
+        );
         assert_eq!(row_starting(&text, "Discount SPRING20   "), ["-200.00"]);
         assert_eq!(row_starting(&text, "VAT 19%    "), ["152.00"]);
 
@@ -606,7 +766,13 @@ mod tests {
         let text = pdf_text(&render_pdf(&samples::invoice()));
         let ends: Vec<usize> = ["Pro plan", "API calls", "Storage GB-months"]
             .iter()
-            .map(|start| text.lines().find(|row| row.trim_start().starts_with(start)).unwrap().trim_end().len())
+            .map(|start| {
+                text.lines()
+                    .find(|row| row.trim_start().starts_with(start))
+                    .unwrap()
+                    .trim_end()
+                    .len()
+            })
             .collect();
         assert!(ends.windows(2).all(|pair| pair[0] == pair[1]), "{ends:?} in:\n{text}");
     }
@@ -616,12 +782,18 @@ mod tests {
         let doc = samples::long_invoice(100);
         let text = pdf_text(&render_pdf(&doc));
 
-        let pages = text.split('\u{c}').filter(|page| !page.trim().is_empty()).collect::<Vec<_>>();
+        let pages = text
+            .split('\u{c}')
+            .filter(|page| !page.trim().is_empty())
+            .collect::<Vec<_>>();
         assert!(pages.len() >= 3, "100 lines fit on {} pages", pages.len());
         for (index, page) in pages.iter().enumerate() {
             let numbered = format!("Page {} of {}", index + 1, pages.len());
             assert!(page.contains(&numbered), "{numbered:?} missing from page:\n{page}");
-            assert!(page.contains("Pay within 14 days."), "the footer is missing from page:\n{page}");
+            assert!(
+                page.contains("Pay within 14 days."),
+                "the footer is missing from page:\n{page}"
+            );
         }
         // Every page the table runs on repeats its header.
         let table_pages = pages.iter().filter(|page| page.contains("Line item")).count();
@@ -678,7 +850,11 @@ mod tests {
         yen.lines[0].unit_amount = Some(dec("1500"));
         yen.lines[0].amount = dec("1500");
         yen.lines[0].adjustments = vec![("Consumption tax 10%".into(), dec("150"))];
-        yen.summary = vec![SummaryRow { label: "Amount due".into(), amount: dec("1650"), emphasis: true }];
+        yen.summary = vec![SummaryRow {
+            label: "Amount due".into(),
+            amount: dec("1650"),
+            emphasis: true,
+        }];
         let text = pdf_text(&render_pdf(&yen));
         assert_eq!(row_starting(&text, "Pro plan"), ["1", "1500", "1500"]);
         assert_eq!(row_starting(&text, "Consumption tax 10%"), ["150"]);
@@ -691,7 +867,11 @@ mod tests {
         dinar.lines[0].unit_amount = Some(dec("1.5"));
         dinar.lines[0].amount = dec("1.5");
         dinar.lines[0].adjustments = vec![];
-        dinar.summary = vec![SummaryRow { label: "Amount due".into(), amount: dec("-1.5"), emphasis: true }];
+        dinar.summary = vec![SummaryRow {
+            label: "Amount due".into(),
+            amount: dec("-1.5"),
+            emphasis: true,
+        }];
         let text = pdf_text(&render_pdf(&dinar));
         assert_eq!(row_starting(&text, "Pro plan"), ["1", "1.500", "1.500"]);
         assert_eq!(row_starting(&text, "Amount due"), ["KWD", "-1.500"]);
@@ -714,7 +894,14 @@ mod tests {
         doc.lines[1].description = "x".repeat(5000);
         let text = pdf_text(&render_pdf(&doc));
         // The wrapped description never runs into the figures.
-        assert_eq!(row_starting(&text, "word word"), ["word"; 8].iter().copied().chain(["1", "1000.00", "1000.00"]).collect::<Vec<_>>());
+        assert_eq!(
+            row_starting(&text, "word word"),
+            ["word"; 8]
+                .iter()
+                .copied()
+                .chain(["1", "1000.00", "1000.00"])
+                .collect::<Vec<_>>()
+        );
         let cut = text.lines().filter(|row| row.trim_start().starts_with("xxx")).count();
         assert_eq!(cut, MAX_DESCRIPTION_LINES);
         assert!(text.contains("x..."), "{text}");
@@ -741,7 +928,11 @@ mod tests {
                 amount: Decimal::MIN,
             })
             .collect();
-        doc.summary.push(SummaryRow { label: "x".repeat(1000), amount: Decimal::MIN, emphasis: true });
+        doc.summary.push(SummaryRow {
+            label: "x".repeat(1000),
+            amount: Decimal::MIN,
+            emphasis: true,
+        });
         doc.minor_units = u32::MAX;
         let pdf = render_pdf(&doc);
         assert!(pdf.starts_with(b"%PDF-"));
@@ -758,5 +949,15 @@ mod tests {
         empty.issuer = Party::default();
         let text = pdf_text(&render_pdf(&empty));
         assert!(text.contains("No lines") && text.contains("Page 1 of 1"), "{text}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_document_renders_to_a_whole_pdf(doc in samples::any_document()) {
+            let pdf = render_pdf(&doc);
+            proptest::prop_assert!(pdf.starts_with(b"%PDF-"));
+            proptest::prop_assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
+        }
     }
 }

@@ -33,7 +33,11 @@ pub fn invoice() -> Document {
         recipient: Party {
             name: "Globex Corporation".into(),
             email: Some("ap@globex.example".into()),
-            address: vec!["1 Market Street".into(), "San Francisco CA 94105".into(), "United States".into()],
+            address: vec![
+                "1 Market Street".into(),
+                "San Francisco CA 94105".into(),
+                "United States".into(),
+            ],
             tax_id: Some("US-98-7654321".into()),
             logo_url: None,
         },
@@ -50,7 +54,10 @@ pub fn invoice() -> Document {
                 unit_amount: Some(dec("1000.00")),
                 tiers: vec![],
                 amount: dec("1000.00"),
-                adjustments: vec![("Discount SPRING20".into(), dec("-200.00")), ("VAT 19%".into(), dec("152.00"))],
+                adjustments: vec![
+                    ("Discount SPRING20".into(), dec("-200.00")),
+                    ("VAT 19%".into(), dec("152.00")),
+                ],
             },
             DocumentLine {
                 description: "API calls".into(),
@@ -89,13 +96,41 @@ pub fn invoice() -> Document {
             },
         ],
         summary: vec![
-            SummaryRow { label: "Subtotal".into(), amount: dec("1245.75"), emphasis: false },
-            SummaryRow { label: "Discount SPRING20".into(), amount: dec("-200.00"), emphasis: false },
-            SummaryRow { label: "VAT 19%".into(), amount: dec("152.00"), emphasis: false },
-            SummaryRow { label: "State tax 2.5%".into(), amount: dec("26.14"), emphasis: false },
-            SummaryRow { label: "Total".into(), amount: dec("1223.89"), emphasis: true },
-            SummaryRow { label: "Payments".into(), amount: dec("-500.00"), emphasis: false },
-            SummaryRow { label: "Amount due".into(), amount: dec("723.89"), emphasis: true },
+            SummaryRow {
+                label: "Subtotal".into(),
+                amount: dec("1245.75"),
+                emphasis: false,
+            },
+            SummaryRow {
+                label: "Discount SPRING20".into(),
+                amount: dec("-200.00"),
+                emphasis: false,
+            },
+            SummaryRow {
+                label: "VAT 19%".into(),
+                amount: dec("152.00"),
+                emphasis: false,
+            },
+            SummaryRow {
+                label: "State tax 2.5%".into(),
+                amount: dec("26.14"),
+                emphasis: false,
+            },
+            SummaryRow {
+                label: "Total".into(),
+                amount: dec("1223.89"),
+                emphasis: true,
+            },
+            SummaryRow {
+                label: "Payments".into(),
+                amount: dec("-500.00"),
+                emphasis: false,
+            },
+            SummaryRow {
+                label: "Amount due".into(),
+                amount: dec("723.89"),
+                emphasis: true,
+            },
         ],
         payments: vec![DocumentPayment {
             paid_at: day(2026, 12, 3),
@@ -125,9 +160,21 @@ pub fn long_invoice(count: usize) -> Document {
         .collect();
     let total: Decimal = doc.lines.iter().map(|line| line.amount).sum();
     doc.summary = vec![
-        SummaryRow { label: "Subtotal".into(), amount: total, emphasis: false },
-        SummaryRow { label: "Total".into(), amount: total, emphasis: true },
-        SummaryRow { label: "Amount due".into(), amount: total, emphasis: true },
+        SummaryRow {
+            label: "Subtotal".into(),
+            amount: total,
+            emphasis: false,
+        },
+        SummaryRow {
+            label: "Total".into(),
+            amount: total,
+            emphasis: true,
+        },
+        SummaryRow {
+            label: "Amount due".into(),
+            amount: total,
+            emphasis: true,
+        },
     ];
     doc.payments = vec![];
     doc
@@ -139,7 +186,11 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     let file = dir.join("document.pdf");
     std::fs::write(&file, pdf).expect("the PDF written to a temporary file");
-    let output = std::process::Command::new("pdftotext").arg("-layout").arg(&file).arg("-").output();
+    let output = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&file)
+        .arg("-")
+        .output();
     let _ = std::fs::remove_dir_all(&dir);
     let output = match output {
         Ok(output) => output,
@@ -148,6 +199,73 @@ pub fn pdf_text(pdf: &[u8]) -> String {
         }
         Err(error) => panic!("running pdftotext: {error}"),
     };
-    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).expect("pdftotext prints UTF-8")
+}
+
+/// Any document: any text (controls, emoji, any script), any figure Decimal
+/// holds, any minor units, up to 30 lines with tiers and adjustments.
+pub fn any_document() -> impl proptest::strategy::Strategy<Value = Document> {
+    use proptest::prelude::*;
+
+    let decimal = (any::<i64>(), 0u32..=28).prop_map(|(mantissa, scale)| Decimal::new(mantissa, scale));
+    let text = "\\PC{0,60}|[\\x00-\\x1f]{0,5}|.{0,300}";
+    let tier = (text, decimal.clone(), decimal.clone(), decimal.clone(), decimal.clone()).prop_map(
+        |(label, quantity, unit_amount, flat_amount, amount)| DocumentTier {
+            label,
+            quantity,
+            unit_amount,
+            flat_amount,
+            amount,
+        },
+    );
+    let line = (
+        text,
+        proptest::option::of(text),
+        decimal.clone(),
+        proptest::option::of(decimal.clone()),
+        proptest::collection::vec(tier, 0..4),
+        decimal.clone(),
+        proptest::collection::vec((text, decimal.clone()), 0..3),
+    )
+        .prop_map(
+            |(description, for_customer, quantity, unit_amount, tiers, amount, adjustments)| DocumentLine {
+                description,
+                for_customer,
+                period: Some((day(2026, 1, 1), day(2026, 2, 1))),
+                quantity,
+                unit_amount,
+                tiers,
+                amount,
+                adjustments,
+            },
+        );
+    let summary = (text, decimal.clone(), any::<bool>()).prop_map(|(label, amount, emphasis)| SummaryRow {
+        label,
+        amount,
+        emphasis,
+    });
+    (
+        proptest::collection::vec(line, 0..30),
+        proptest::collection::vec(summary, 0..8),
+        proptest::option::of(text),
+        proptest::option::of(text),
+        text,
+        0u32..40,
+    )
+        .prop_map(|(lines, summary, watermark, footer, name, minor_units)| {
+            let mut doc = invoice();
+            doc.lines = lines;
+            doc.summary = summary;
+            doc.watermark = watermark;
+            doc.footer = footer;
+            doc.recipient.name = name.clone();
+            doc.issuer.address = vec![name];
+            doc.minor_units = minor_units;
+            doc
+        })
 }
