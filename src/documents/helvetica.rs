@@ -51,11 +51,6 @@ pub fn width(encoded: &[u8], face: Face, size: f32) -> f32 {
     units as f32 * size / 1000.0
 }
 
-/// The width of text as it will be printed.
-pub fn text_width(text: &str, face: Face, size: f32) -> f32 {
-    width(&encode(text), face, size)
-}
-
 fn encode_char(c: char) -> u8 {
     let code = u32::from(c);
     match code {
@@ -172,6 +167,10 @@ static BOLD_WIDTHS: [u16; 224] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text_width(text: &str, face: Face, size: f32) -> f32 {
+        width(&encode(text), face, size)
+    }
 
     #[test]
     fn latin_text_keeps_its_characters() {

@@ -43,8 +43,38 @@ const MAX_FOOTER_LINES: usize = 3;
 const INK: f32 = 0.0;
 const MUTED: f32 = 0.4;
 const RULE: f32 = 0.75;
-const WATERMARK: f32 = 0.7;
 const WATERMARK_SIZE: f32 = 44.0;
+
+/// How a run of text is set: its font, its size in points, its grey (0 is black).
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    face: Face,
+    size: f32,
+    gray: f32,
+}
+
+impl Style {
+    const fn new(face: Face, size: f32, gray: f32) -> Self {
+        Style { face, size, gray }
+    }
+
+    fn width(self, encoded: &[u8]) -> f32 {
+        helvetica::width(encoded, self.face, self.size)
+    }
+
+    fn resized(self, size: f32) -> Self {
+        Style { size, ..self }
+    }
+}
+
+const BODY_TEXT: Style = Style::new(Face::Regular, BODY, INK);
+/// Rows under a line, notes of lesser weight, the footer.
+const DETAIL: Style = Style::new(Face::Regular, SMALL, MUTED);
+/// Column headings and "BILL TO".
+const LABEL: Style = Style::new(Face::Bold, SMALL, MUTED);
+const TITLE: Style = Style::new(Face::Bold, 20.0, INK);
+const HEADING: Style = Style::new(Face::Bold, 11.0, INK);
+const WATERMARK: Style = Style::new(Face::Bold, WATERMARK_SIZE, 0.7);
 
 const REGULAR_FONT: Name<'static> = Name(b"F1");
 const BOLD_FONT: Name<'static> = Name(b"F2");
@@ -78,7 +108,7 @@ impl<'a> Sheet<'a> {
         let footer = doc
             .footer
             .as_deref()
-            .map(|text| wrap(text, Face::Regular, SMALL, RIGHT - LEFT, MAX_FOOTER_LINES))
+            .map(|text| wrap(text, DETAIL, RIGHT - LEFT, MAX_FOOTER_LINES))
             .unwrap_or_default();
         let bottom = PAGE_NUMBER_BASELINE + SMALL * LEADING * (footer.len() as f32 + 1.0) + 12.0;
         Sheet {
@@ -109,7 +139,7 @@ impl<'a> Sheet<'a> {
                 format::title(self.doc.kind),
                 format::number(self.doc)
             );
-            self.text(LEFT, self.y, Face::Regular, SMALL, MUTED, &helvetica::encode(&heading));
+            self.text(LEFT, self.y, DETAIL, &helvetica::encode(&heading));
             self.y -= SMALL * LEADING * 2.0;
         }
         if self.in_table {
@@ -140,17 +170,9 @@ impl<'a> Sheet<'a> {
         // Title, number and dates on the right.
         self.y = top;
         let title = helvetica::encode(format::title(doc.kind));
-        self.text_right(RIGHT, self.y, Face::Bold, 20.0, INK, &title, column);
+        self.text_right(RIGHT, self.y, TITLE, &title, column);
         self.advance(20.0);
-        self.text_right(
-            RIGHT,
-            self.y,
-            Face::Bold,
-            11.0,
-            INK,
-            &helvetica::encode(format::number(doc)),
-            column,
-        );
+        self.text_right(RIGHT, self.y, HEADING, &helvetica::encode(format::number(doc)), column);
         self.advance(11.0);
         let mut facts = Vec::new();
         if let Some(at) = doc.issued_at {
@@ -164,29 +186,21 @@ impl<'a> Sheet<'a> {
         }
         facts.push(format::amounts_in(doc));
         for fact in facts {
-            self.text_right(
-                RIGHT,
-                self.y,
-                Face::Regular,
-                BODY,
-                INK,
-                &helvetica::encode(&fact),
-                column,
-            );
+            self.text_right(RIGHT, self.y, BODY_TEXT, &helvetica::encode(&fact), column);
             self.advance(BODY);
         }
 
         self.y = self.y.min(issuer_bottom) - 18.0;
-        self.text(LEFT, self.y, Face::Bold, SMALL, MUTED, b"BILL TO");
+        self.text(LEFT, self.y, LABEL, b"BILL TO");
         self.advance(SMALL);
         self.party(&doc.recipient, LEFT, RIGHT - LEFT, 11.0);
 
         if !doc.notes.is_empty() {
             self.y -= 8.0;
             for note in &doc.notes {
-                for row in wrap(note, Face::Regular, BODY, RIGHT - LEFT, usize::MAX) {
+                for row in wrap(note, BODY_TEXT, RIGHT - LEFT, usize::MAX) {
                     self.make_room(BODY * LEADING);
-                    self.text(LEFT, self.y, Face::Regular, BODY, INK, &row);
+                    self.text(LEFT, self.y, BODY_TEXT, &row);
                     self.advance(BODY);
                 }
             }
@@ -197,16 +211,17 @@ impl<'a> Sheet<'a> {
     /// A name in bold, then its address, email and tax id, each wrapped to
     /// `width` so a long one never runs into the next column.
     fn party(&mut self, party: &Party, x: f32, width: f32, name_size: f32) {
-        for row in wrap(&party.name, Face::Bold, name_size, width, 3) {
-            self.text(x, self.y, Face::Bold, name_size, INK, &row);
+        let name_style = Style::new(Face::Bold, name_size, INK);
+        for row in wrap(&party.name, name_style, width, 3) {
+            self.text(x, self.y, name_style, &row);
             self.advance(name_size);
         }
         let tax_id = party.tax_id.as_ref().map(|id| format!("Tax ID: {id}"));
         let details = party.address.iter().chain(party.email.as_ref()).chain(tax_id.as_ref());
         for detail in details {
-            for row in wrap(detail, Face::Regular, BODY, width, 3) {
+            for row in wrap(detail, BODY_TEXT, width, 3) {
                 self.make_room(BODY * LEADING);
-                self.text(x, self.y, Face::Regular, BODY, INK, &row);
+                self.text(x, self.y, BODY_TEXT, &row);
                 self.advance(BODY);
             }
         }
@@ -214,10 +229,10 @@ impl<'a> Sheet<'a> {
 
     fn table_header(&mut self) {
         let y = self.y;
-        self.text(LEFT, y, Face::Bold, SMALL, MUTED, b"DESCRIPTION");
-        self.text_right(QUANTITY_RIGHT, y, Face::Bold, SMALL, MUTED, b"QUANTITY", FIGURE_WIDTH);
-        self.text_right(UNIT_RIGHT, y, Face::Bold, SMALL, MUTED, b"UNIT PRICE", FIGURE_WIDTH);
-        self.text_right(AMOUNT_RIGHT, y, Face::Bold, SMALL, MUTED, b"AMOUNT", FIGURE_WIDTH);
+        self.text(LEFT, y, LABEL, b"DESCRIPTION");
+        self.text_right(QUANTITY_RIGHT, y, LABEL, b"QUANTITY", FIGURE_WIDTH);
+        self.text_right(UNIT_RIGHT, y, LABEL, b"UNIT PRICE", FIGURE_WIDTH);
+        self.text_right(AMOUNT_RIGHT, y, LABEL, b"AMOUNT", FIGURE_WIDTH);
         self.rule(y - 4.0, RULE, 0.8);
         self.y -= SMALL * LEADING + 6.0;
     }
@@ -227,7 +242,7 @@ impl<'a> Sheet<'a> {
         self.in_table = true;
         self.table_header();
         if self.doc.lines.is_empty() {
-            self.text(LEFT, self.y, Face::Regular, BODY, MUTED, b"No lines");
+            self.text(LEFT, self.y, DETAIL, b"No lines");
             self.advance(BODY);
         }
         for line in &self.doc.lines {
@@ -239,17 +254,11 @@ impl<'a> Sheet<'a> {
 
     fn line(&mut self, line: &DocumentLine) {
         let minor_units = self.doc.minor_units;
-        let description = wrap(
-            &line.description,
-            Face::Regular,
-            BODY,
-            DESCRIPTION_WIDTH,
-            MAX_DESCRIPTION_LINES,
-        );
+        let description = wrap(&line.description, BODY_TEXT, DESCRIPTION_WIDTH, MAX_DESCRIPTION_LINES);
         let mut details: Vec<Row> = Vec::new();
         if let Some(name) = &line.for_customer {
             let text = format::for_customer(name);
-            for row in wrap(&text, Face::Regular, SMALL, DESCRIPTION_WIDTH - INDENT, 2) {
+            for row in wrap(&text, DETAIL, DESCRIPTION_WIDTH - INDENT, 2) {
                 details.push(Row::label(row));
             }
         }
@@ -259,8 +268,7 @@ impl<'a> Sheet<'a> {
         for tier in &line.tiers {
             let label = wrap(
                 &format::tier_label(tier, minor_units),
-                Face::Regular,
-                SMALL,
+                DETAIL,
                 DESCRIPTION_WIDTH - INDENT,
                 1,
             );
@@ -272,7 +280,7 @@ impl<'a> Sheet<'a> {
             });
         }
         for (label, value) in &line.adjustments {
-            let label = wrap(label, Face::Regular, SMALL, DESCRIPTION_WIDTH - INDENT, 1);
+            let label = wrap(label, DETAIL, DESCRIPTION_WIDTH - INDENT, 1);
             details.push(Row {
                 label: label.into_iter().next().unwrap_or_default(),
                 quantity: None,
@@ -292,39 +300,21 @@ impl<'a> Sheet<'a> {
         self.text_right(
             QUANTITY_RIGHT,
             first,
-            Face::Regular,
-            BODY,
-            INK,
+            BODY_TEXT,
             format::quantity(line.quantity).as_bytes(),
             FIGURE_WIDTH,
         );
         if let Some(unit) = line.unit_amount {
             let unit = format::unit_price(unit, minor_units);
-            self.text_right(
-                UNIT_RIGHT,
-                first,
-                Face::Regular,
-                BODY,
-                INK,
-                unit.as_bytes(),
-                FIGURE_WIDTH,
-            );
+            self.text_right(UNIT_RIGHT, first, BODY_TEXT, unit.as_bytes(), FIGURE_WIDTH);
         }
         let amount = format::amount(line.amount, minor_units);
-        self.text_right(
-            AMOUNT_RIGHT,
-            first,
-            Face::Regular,
-            BODY,
-            INK,
-            amount.as_bytes(),
-            FIGURE_WIDTH,
-        );
+        self.text_right(AMOUNT_RIGHT, first, BODY_TEXT, amount.as_bytes(), FIGURE_WIDTH);
         for (index, row) in description.iter().enumerate() {
             if index > 0 {
                 self.make_room(BODY * LEADING);
             }
-            self.text(LEFT, self.y, Face::Regular, BODY, INK, row);
+            self.text(LEFT, self.y, BODY_TEXT, row);
             self.advance(BODY);
         }
         if description.is_empty() {
@@ -333,7 +323,7 @@ impl<'a> Sheet<'a> {
         for row in details {
             self.make_room(SMALL * LEADING);
             let y = self.y;
-            self.text(LEFT + INDENT, y, Face::Regular, SMALL, MUTED, &row.label);
+            self.text(LEFT + INDENT, y, DETAIL, &row.label);
             let figures = [
                 (QUANTITY_RIGHT, row.quantity),
                 (UNIT_RIGHT, row.unit),
@@ -341,7 +331,7 @@ impl<'a> Sheet<'a> {
             ];
             for (right, figure) in figures {
                 if let Some(figure) = figure {
-                    self.text_right(right, y, Face::Regular, SMALL, MUTED, figure.as_bytes(), FIGURE_WIDTH);
+                    self.text_right(right, y, DETAIL, figure.as_bytes(), FIGURE_WIDTH);
                 }
             }
             self.advance(SMALL);
@@ -369,24 +359,18 @@ impl<'a> Sheet<'a> {
         self.make_room(height.min(TOP - self.bottom - 60.0));
         let label_left = RIGHT - 260.0;
         for row in rows {
-            let (face, size) = if row.emphasis {
-                (Face::Bold, 11.0)
-            } else {
-                (Face::Regular, BODY)
-            };
+            let style = if row.emphasis { HEADING } else { BODY_TEXT };
+            let size = style.size;
             self.make_room(size * LEADING + 6.0);
             if row.emphasis {
                 self.y -= 3.0;
                 self.rule_between(label_left, RIGHT, self.y + size + 2.0, RULE, 0.8);
             }
             let y = self.y;
-            let label = wrap(&row.label, face, size, 120.0, 1)
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-            self.text(label_left, y, face, size, INK, &label);
+            let label = wrap(&row.label, style, 120.0, 1).into_iter().next().unwrap_or_default();
+            self.text(label_left, y, style, &label);
             let figure = format::money(row.amount, &doc.currency, doc.minor_units);
-            self.text_right(RIGHT, y, face, size, INK, &helvetica::encode(&figure), 135.0);
+            self.text_right(RIGHT, y, style, &helvetica::encode(&figure), 135.0);
             self.advance(size);
             if row.emphasis {
                 self.y -= 3.0;
@@ -401,62 +385,34 @@ impl<'a> Sheet<'a> {
             return;
         }
         self.make_room(11.0 * LEADING + SMALL * LEADING + BODY * LEADING + 6.0);
-        self.text(LEFT, self.y, Face::Bold, 11.0, INK, b"Payments");
+        self.text(LEFT, self.y, HEADING, b"Payments");
         self.advance(11.0);
         let method_left = LEFT + 80.0;
         let reference_left = LEFT + 200.0;
         let header = self.y;
-        self.text(LEFT, header, Face::Bold, SMALL, MUTED, b"DATE");
-        self.text(method_left, header, Face::Bold, SMALL, MUTED, b"METHOD");
-        self.text(reference_left, header, Face::Bold, SMALL, MUTED, b"REFERENCE");
-        self.text_right(RIGHT, header, Face::Bold, SMALL, MUTED, b"AMOUNT", FIGURE_WIDTH);
+        self.text(LEFT, header, LABEL, b"DATE");
+        self.text(method_left, header, LABEL, b"METHOD");
+        self.text(reference_left, header, LABEL, b"REFERENCE");
+        self.text_right(RIGHT, header, LABEL, b"AMOUNT", FIGURE_WIDTH);
         self.rule(header - 4.0, RULE, 0.8);
         self.y -= SMALL * LEADING + 6.0;
         for payment in &doc.payments {
             self.make_room(BODY * LEADING);
             let y = self.y;
-            self.text(
-                LEFT,
-                y,
-                Face::Regular,
-                BODY,
-                INK,
-                format::date(payment.paid_at).as_bytes(),
-            );
-            let method = wrap(
-                &payment.method,
-                Face::Regular,
-                BODY,
-                reference_left - method_left - 8.0,
-                1,
-            );
-            self.text(
-                method_left,
-                y,
-                Face::Regular,
-                BODY,
-                INK,
-                method.first().map_or(&[][..], Vec::as_slice),
-            );
+            self.text(LEFT, y, BODY_TEXT, format::date(payment.paid_at).as_bytes());
+            let method = wrap(&payment.method, BODY_TEXT, reference_left - method_left - 8.0, 1);
+            self.text(method_left, y, BODY_TEXT, method.first().map_or(&[][..], Vec::as_slice));
             if let Some(reference) = &payment.reference {
-                let reference = wrap(
-                    reference,
-                    Face::Regular,
-                    BODY,
-                    RIGHT - FIGURE_WIDTH - 8.0 - reference_left,
-                    1,
-                );
+                let reference = wrap(reference, BODY_TEXT, RIGHT - FIGURE_WIDTH - 8.0 - reference_left, 1);
                 self.text(
                     reference_left,
                     y,
-                    Face::Regular,
-                    BODY,
-                    INK,
+                    BODY_TEXT,
                     reference.first().map_or(&[][..], Vec::as_slice),
                 );
             }
             let amount = format::amount(payment.amount, doc.minor_units);
-            self.text_right(RIGHT, y, Face::Regular, BODY, INK, amount.as_bytes(), FIGURE_WIDTH);
+            self.text_right(RIGHT, y, BODY_TEXT, amount.as_bytes(), FIGURE_WIDTH);
             self.advance(BODY);
         }
     }
@@ -466,55 +422,23 @@ impl<'a> Sheet<'a> {
     /// diagonal word into the middle of the table and tears its rows apart.
     fn watermark(&mut self, word: &str) {
         let encoded = helvetica::encode(word);
-        let size = WATERMARK_SIZE;
-        let natural = helvetica::width(&encoded, Face::Bold, size);
-        let size = if natural > RIGHT - LEFT {
-            size * (RIGHT - LEFT) / natural
-        } else {
-            size
-        };
-        let width = helvetica::width(&encoded, Face::Bold, size);
+        let style = fitted(WATERMARK, &encoded, RIGHT - LEFT);
         let baseline = self.y - 0.718 * WATERMARK_SIZE;
-        self.text(
-            (PAGE_WIDTH - width) / 2.0,
-            baseline,
-            Face::Bold,
-            size,
-            WATERMARK,
-            &encoded,
-        );
+        self.text((PAGE_WIDTH - style.width(&encoded)) / 2.0, baseline, style, &encoded);
         self.y = baseline - 24.0;
     }
 
-    fn text(&mut self, x: f32, y: f32, face: Face, size: f32, gray: f32, encoded: &[u8]) {
-        if encoded.is_empty() {
-            return;
+    fn text(&mut self, x: f32, y: f32, style: Style, encoded: &[u8]) {
+        if !encoded.is_empty() {
+            draw_text(self.content(), x, y, style, encoded);
         }
-        let font = match face {
-            Face::Regular => REGULAR_FONT,
-            Face::Bold => BOLD_FONT,
-        };
-        let content = self.content();
-        content.set_fill_gray(gray);
-        content.begin_text();
-        content.set_font(font, size);
-        content.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, y]);
-        content.show(Str(encoded));
-        content.end_text();
     }
 
     /// Text ending at `right`; shrunk to fit `max_width` rather than run into
     /// the next column (a figure is never cut).
-    #[allow(clippy::too_many_arguments)]
-    fn text_right(&mut self, right: f32, y: f32, face: Face, size: f32, gray: f32, encoded: &[u8], max_width: f32) {
-        let natural = helvetica::width(encoded, face, size);
-        let size = if natural > max_width {
-            size * max_width / natural
-        } else {
-            size
-        };
-        let width = helvetica::width(encoded, face, size);
-        self.text(right - width, y, face, size, gray, encoded);
+    fn text_right(&mut self, right: f32, y: f32, style: Style, encoded: &[u8], max_width: f32) {
+        let style = fitted(style, encoded, max_width);
+        self.text(right - style.width(encoded), y, style, encoded);
     }
 
     fn rule(&mut self, y: f32, gray: f32, thickness: f32) {
@@ -534,25 +458,15 @@ impl<'a> Sheet<'a> {
     /// and writes the file.
     fn finish(mut self) -> Vec<u8> {
         let total = self.pages.len();
-        let footer = std::mem::take(&mut self.footer);
-        for index in 0..total {
-            let mut y = PAGE_NUMBER_BASELINE + SMALL * LEADING * footer.len() as f32;
-            let page = &mut self.pages[index];
-            for row in &footer {
-                draw_text(page, LEFT, y, REGULAR_FONT, SMALL, MUTED, row);
+        for (index, page) in self.pages.iter_mut().enumerate() {
+            let mut y = PAGE_NUMBER_BASELINE + SMALL * LEADING * self.footer.len() as f32;
+            for row in &self.footer {
+                draw_text(page, LEFT, y, DETAIL, row);
                 y -= SMALL * LEADING;
             }
             let number = format!("Page {} of {}", index + 1, total);
-            let width = helvetica::text_width(&number, Face::Regular, SMALL);
-            draw_text(
-                page,
-                RIGHT - width,
-                PAGE_NUMBER_BASELINE,
-                REGULAR_FONT,
-                SMALL,
-                MUTED,
-                number.as_bytes(),
-            );
+            let x = RIGHT - DETAIL.width(number.as_bytes());
+            draw_text(page, x, PAGE_NUMBER_BASELINE, DETAIL, number.as_bytes());
         }
         write_file(self.doc, self.pages)
     }
@@ -577,13 +491,27 @@ impl Row {
     }
 }
 
-fn draw_text(content: &mut Content, x: f32, y: f32, font: Name, size: f32, gray: f32, encoded: &[u8]) {
-    content.set_fill_gray(gray);
+fn draw_text(content: &mut Content, x: f32, y: f32, style: Style, encoded: &[u8]) {
+    let font = match style.face {
+        Face::Regular => REGULAR_FONT,
+        Face::Bold => BOLD_FONT,
+    };
+    content.set_fill_gray(style.gray);
     content.begin_text();
-    content.set_font(font, size);
+    content.set_font(font, style.size);
     content.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, y]);
     content.show(Str(encoded));
     content.end_text();
+}
+
+/// `style` made small enough for `encoded` to fit `max_width`.
+fn fitted(style: Style, encoded: &[u8], max_width: f32) -> Style {
+    let natural = style.width(encoded);
+    if natural > max_width {
+        style.resized(style.size * max_width / natural)
+    } else {
+        style
+    }
 }
 
 fn write_file(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
@@ -633,14 +561,14 @@ fn write_file(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
 /// `text` encoded and broken into rows no wider than `width`, at spaces
 /// where it can and inside a word that alone is too wide. More than
 /// `max_rows` rows are cut, the last one ending in "...".
-fn wrap(text: &str, face: Face, size: f32, width: f32, max_rows: usize) -> Vec<Vec<u8>> {
+fn wrap(text: &str, style: Style, width: f32, max_rows: usize) -> Vec<Vec<u8>> {
     let encoded = helvetica::encode(text);
     let mut rows: Vec<Vec<u8>> = Vec::new();
     let mut row: Vec<u8> = Vec::new();
     let mut row_width = 0.0;
-    let space = helvetica::width(b" ", face, size);
+    let space = style.width(b" ");
     for word in encoded.split(|&byte| byte == b' ').filter(|word| !word.is_empty()) {
-        let word_width = helvetica::width(word, face, size);
+        let word_width = style.width(word);
         if !row.is_empty() && row_width + space + word_width <= width {
             row.push(b' ');
             row.extend_from_slice(word);
@@ -655,7 +583,7 @@ fn wrap(text: &str, face: Face, size: f32, width: f32, max_rows: usize) -> Vec<V
         }
         row_width = 0.0;
         for &byte in word {
-            let byte_width = helvetica::width(&[byte], face, size);
+            let byte_width = style.width(&[byte]);
             if !row.is_empty() && row_width + byte_width > width {
                 rows.push(std::mem::take(&mut row));
                 row_width = 0.0;
@@ -676,8 +604,8 @@ fn wrap(text: &str, face: Face, size: f32, width: f32, max_rows: usize) -> Vec<V
     if rows.len() > max_rows {
         rows.truncate(max_rows);
         if let Some(last) = rows.last_mut() {
-            let ellipsis = helvetica::width(b"...", face, size);
-            while !last.is_empty() && helvetica::width(last, face, size) + ellipsis > width {
+            let ellipsis = style.width(b"...");
+            while !last.is_empty() && style.width(last) + ellipsis > width {
                 last.pop();
             }
             last.extend_from_slice(b"...");
