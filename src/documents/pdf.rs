@@ -193,6 +193,7 @@ impl<'a> Sheet<'a> {
         self.y = self.y.min(issuer_bottom) - 18.0;
         self.text(LEFT, self.y, LABEL, b"BILL TO");
         self.advance(SMALL);
+        self.y -= 3.0;
         self.party(&doc.recipient, LEFT, RIGHT - LEFT, 11.0);
 
         if !doc.notes.is_empty() {
