@@ -1,4 +1,14 @@
 //! Invoice and credit note documents: an HTML page and a PDF, rendered from
-//! one [`model::Document`].
+//! one [`model::Document`] so the two always show the same figures.
 
+pub mod format;
+mod helvetica;
+mod html;
 pub mod model;
+mod pdf;
+
+pub use html::render_html;
+pub use pdf::render_pdf;
+
+#[cfg(test)]
+mod samples;

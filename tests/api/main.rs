@@ -1,6 +1,7 @@
 //! API tests: GraphQL over HTTP against a real PostgreSQL.
 
 mod js_env;
+mod pdf_text;
 mod python_env;
 mod stripe_support;
 mod support;
