@@ -9,6 +9,8 @@ use crate::config::DocumentSettings;
 use crate::domain::hosted_link::{self, LinkClaims, LinkRefusal, LinkedDocument};
 use crate::secrets::SecretBox;
 
+/// Every hosted page's path starts with this.
+pub const HOSTED_PREFIX: &str = "/hosted/";
 /// The path hosted invoice pages are served under.
 pub const INVOICE_PATH: &str = "/hosted/invoices";
 /// The path hosted credit note pages are served under.

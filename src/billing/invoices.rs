@@ -16,9 +16,11 @@ use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
 use crate::db::invoice_adjustments;
 use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
+use crate::db::parties;
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
 use crate::db::{DbPool, connection, plans, subscriptions};
+use crate::documents::parties::PartySnapshot;
 use crate::domain::credit_balance::{CreditBalanceReason, settle_with_balance};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::invoice::PaymentStatus;
@@ -244,6 +246,8 @@ async fn finalize_locked(
     tenants.dedup();
     // The drafts with their discounts and taxes worked out.
     let mut adjusted: HashMap<Uuid, InvoiceRow> = HashMap::new();
+    let mut issuers: HashMap<Uuid, serde_json::Value> = HashMap::new();
+    let mut recipients: HashMap<(Uuid, Uuid), serde_json::Value> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
     let mut wallet_holders: HashSet<(Uuid, Currency)> = HashSet::new();
     let mut balances = LockedBalances::default();
@@ -278,6 +282,14 @@ async fn finalize_locked(
         payers.sort();
         payers.dedup();
         balances.lock(conn, tenant_id, &payers).await?;
+        // Who issues and who receives each invoice, as they are now.
+        issuers.insert(
+            tenant_id,
+            PartySnapshot::of_tenant(&parties::tenant_party(conn, tenant_id).await?).to_json(),
+        );
+        for payer in parties::customer_parties(conn, tenant_id, &payers).await? {
+            recipients.insert((tenant_id, payer.id), PartySnapshot::of_customer(&payer).to_json());
+        }
         // Only payers holding a wallet need their wallets locked.
         for (customer, currency) in wallet_rows::active_wallet_holders(conn, tenant_id, &payers).await? {
             wallet_holders.insert((customer, currency));
@@ -332,6 +344,8 @@ async fn finalize_locked(
         );
         invoice.status = InvoiceStatus::Finalized;
         invoice.number = Some(format_invoice_number(number));
+        invoice.issued_by = issuers.get(&tenant_id).cloned();
+        invoice.billed_to = recipients.get(&(tenant_id, payer)).cloned();
         invoice.credit_balance_applied = settlement.applied;
         invoice.credits_applied = sums.credits_applied - settlement.applied;
         invoice.total = sums.total;

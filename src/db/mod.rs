@@ -16,6 +16,7 @@ pub mod invoice_lists;
 pub mod invoices;
 pub mod meters;
 pub mod outbox;
+pub mod parties;
 pub mod phases;
 pub mod plans;
 pub mod prepared;

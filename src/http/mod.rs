@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod auth;
 pub mod body;
+pub mod documents;
 pub mod flexprice;
 pub mod graphiql;
 pub mod graphql;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphiql/{fingerprint}/{name}", get(graphiql::asset))
         .merge(flexprice::routes())
+        .merge(documents::routes())
         .route(
             "/v1/webhooks/stripe/{tenant}",
             post(crate::providers::stripe::webhook::receive),

@@ -39,8 +39,12 @@ impl RequestFacts {
 pub async fn log_and_count(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    // A hosted document's path is its access token: logs show the route.
+    let path = match &route {
+        Some(route) if route.starts_with(crate::hosted_links::HOSTED_PREFIX) => route.clone(),
+        _ => request.uri().path().to_owned(),
+    };
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
