@@ -10,7 +10,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::coupons::{self, CUSTOMER_COUPON_INDEX, CouponRow, DiscountRow, LIVE_CODE_INDEX, SUBSCRIPTION_COUPON_INDEX};
+use crate::db::coupons::{
+    self, CUSTOMER_COUPON_INDEX, CouponRow, DiscountRow, LIVE_CODE_INDEX, SUBSCRIPTION_COUPON_INDEX,
+};
 use crate::db::errors::unique_violation;
 use crate::db::{DbPool, connection, customers, plans, subscriptions};
 use crate::domain::coupon::{CouponDuration, Unredeemable, unredeemable};
@@ -61,10 +63,12 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CouponDraft) -> AppRe
         archived_at: None,
         created_at: Utc::now(),
     };
-    coupons::insert_coupon(&mut conn, &row).await.map_err(|e| match unique_violation(&e) {
-        Some(LIVE_CODE_INDEX) => AppError::conflict(format!("a coupon with code {:?} already exists", row.code)),
-        _ => AppError::from(e),
-    })
+    coupons::insert_coupon(&mut conn, &row)
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some(LIVE_CODE_INDEX) => AppError::conflict(format!("a coupon with code {:?} already exists", row.code)),
+            _ => AppError::from(e),
+        })
 }
 
 /// Each id must be a price of the tenant (archived prices too: a coupon
@@ -157,7 +161,9 @@ async fn check_target(
                 .pop()
                 .ok_or_else(|| AppError::not_found("customer"))?;
             if !customer.is_active() {
-                return Err(AppError::conflict("customer is archived: a coupon cannot be applied to it"));
+                return Err(AppError::conflict(
+                    "customer is archived: a coupon cannot be applied to it",
+                ));
             }
             Ok(None)
         }
@@ -167,7 +173,9 @@ async fn check_target(
                 .pop()
                 .ok_or_else(|| AppError::not_found("subscription"))?;
             if subscription.ends_at.is_some_and(|end| end <= Utc::now()) {
-                return Err(AppError::conflict("subscription has ended: a coupon cannot be applied to it"));
+                return Err(AppError::conflict(
+                    "subscription has ended: a coupon cannot be applied to it",
+                ));
             }
             Ok(Some(subscription.currency))
         }

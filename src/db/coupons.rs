@@ -126,7 +126,11 @@ pub async fn insert_coupon(conn: &mut AsyncPgConnection, row: &CouponRow) -> Que
         .await
 }
 
-pub async fn coupons_by_ids(conn: &mut AsyncPgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<CouponRow>> {
+pub async fn coupons_by_ids(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<CouponRow>> {
     coupons::table
         .filter(coupons::tenant_id.eq(tenant_id))
         .filter(coupons::id.eq_any(ids))

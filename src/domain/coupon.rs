@@ -112,9 +112,10 @@ pub fn validate_duration_periods(
 ) -> Result<Option<i32>, ValidationError> {
     match (duration, periods) {
         (CouponDuration::Repeating, None) => Err(ValidationError::new(field, "is required for a REPEATING coupon")),
-        (CouponDuration::Repeating, Some(n)) if !(1..=MAX_DURATION_PERIODS).contains(&n) => Err(
-            ValidationError::new(field, format!("must be between 1 and {MAX_DURATION_PERIODS}")),
-        ),
+        (CouponDuration::Repeating, Some(n)) if !(1..=MAX_DURATION_PERIODS).contains(&n) => Err(ValidationError::new(
+            field,
+            format!("must be between 1 and {MAX_DURATION_PERIODS}"),
+        )),
         (CouponDuration::Repeating, Some(n)) => Ok(Some(n)),
         (_, Some(_)) => Err(ValidationError::new(field, "is only for a REPEATING coupon")),
         (_, None) => Ok(None),
@@ -129,7 +130,11 @@ pub fn validate_max_redemptions(field: &str, value: i32) -> Result<i32, Validati
 }
 
 /// A redeem-by instant must still be ahead.
-pub fn validate_redeem_by(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, ValidationError> {
+pub fn validate_redeem_by(
+    field: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ValidationError> {
     if at <= now {
         return Err(ValidationError::new(field, "must be in the future"));
     }
@@ -190,7 +195,10 @@ mod tests {
         let cases: [(&str, Result<&str, &str>); 6] = [
             ("SUMMER-2026_a", Ok("SUMMER-2026_a")),
             ("", Err("must not be empty")),
-            ("with space", Err("may contain only letters A-Z a-z, digits, '_' and '-'")),
+            (
+                "with space",
+                Err("may contain only letters A-Z a-z, digits, '_' and '-'"),
+            ),
             ("é", Err("may contain only letters A-Z a-z, digits, '_' and '-'")),
             (&"A".repeat(64), Ok(&"A".repeat(64))),
             (&"A".repeat(65), Err("must be at most 64 characters")),
@@ -220,10 +228,16 @@ mod tests {
 
     #[test]
     fn amounts_off_follow_the_currency_minor_units() {
-        assert_eq!(validate_amount_off("a", dec("5.50"), currency("USD")).unwrap(), dec("5.5"));
+        assert_eq!(
+            validate_amount_off("a", dec("5.50"), currency("USD")).unwrap(),
+            dec("5.5")
+        );
         assert!(validate_amount_off("a", dec("5.505"), currency("USD")).is_err());
         assert!(validate_amount_off("a", dec("500.5"), currency("JPY")).is_err());
-        assert_eq!(validate_amount_off("a", dec("500"), currency("JPY")).unwrap(), dec("500"));
+        assert_eq!(
+            validate_amount_off("a", dec("500"), currency("JPY")).unwrap(),
+            dec("500")
+        );
         assert!(validate_amount_off("a", dec("1.234"), currency("KWD")).is_ok());
         assert!(validate_amount_off("a", dec("0"), currency("USD")).is_err());
         assert!(validate_amount_off("a", dec("-1"), currency("USD")).is_err());
@@ -252,7 +266,10 @@ mod tests {
             unredeemable(false, Some(3), 3, None, now),
             Some(Unredeemable::LimitReached(3))
         );
-        assert_eq!(unredeemable(false, None, 0, Some(now), now), Some(Unredeemable::Expired));
+        assert_eq!(
+            unredeemable(false, None, 0, Some(now), now),
+            Some(Unredeemable::Expired)
+        );
     }
 
     #[test]

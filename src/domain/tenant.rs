@@ -30,7 +30,10 @@ pub fn validate_invoice_footer(field: &str, value: &str) -> Result<Option<String
         return Ok(None);
     }
     check_max_chars(field, value, MAX_INVOICE_FOOTER_CHARS)?;
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(ValidationError::new(field, "must not contain control characters"));
     }
     Ok(Some(value.to_string()))

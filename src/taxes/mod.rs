@@ -91,7 +91,12 @@ pub async fn set_customer_rates(
         .collect();
     for (i, id) in ids.iter().enumerate() {
         match found.get(id) {
-            None => return Err(AppError::validation(format!("{field}[{i}]"), "is not a tax rate of the tenant")),
+            None => {
+                return Err(AppError::validation(
+                    format!("{field}[{i}]"),
+                    "is not a tax rate of the tenant",
+                ));
+            }
             Some(rate) if rate.archived_at.is_some() => {
                 return Err(AppError::validation(format!("{field}[{i}]"), "is an archived tax rate"));
             }

@@ -38,7 +38,10 @@ impl Loader<DiscountsPage> for TenantLoader {
             let rows = coupons::discount_pages(&mut *self.conn().await?, self.tenant_id(), holder, &page_keys)
                 .await
                 .map_err(shared)?;
-            out.extend(grouped_by_position(&mine, rows.into_iter().map(|r| (r.idx, r.discount))));
+            out.extend(grouped_by_position(
+                &mine,
+                rows.into_iter().map(|r| (r.idx, r.discount)),
+            ));
         }
         Ok(out)
     }

@@ -68,7 +68,10 @@ impl CreateCouponInput {
             }
             (Some(p), None) => {
                 if self.currency.is_some() {
-                    return Err(AppError::validation("input.currency", "is only for an amountOff coupon"));
+                    return Err(AppError::validation(
+                        "input.currency",
+                        "is only for an amountOff coupon",
+                    ));
                 }
                 (Some(rules::validate_percent_off("input.percentOff", p)?), None)
             }
@@ -208,11 +211,7 @@ impl CouponQueryRoot {
     }
 
     /// The discount with this id, removed or not. Another tenant's id, or none: NOT_FOUND.
-    async fn discount(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The discount's id.")] id: Uuid,
-    ) -> Result<Discount> {
+    async fn discount(&self, ctx: &Context<'_>, #[graphql(desc = "The discount's id.")] id: Uuid) -> Result<Discount> {
         let row = ctx.loader().load_one(DiscountById(id)).await?;
         Ok(Discount(row.ok_or_else(|| AppError::not_found("discount"))?))
     }
@@ -241,8 +240,7 @@ impl CouponMutationRoot {
     async fn archive_coupon(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The coupon. Another tenant's id, or none: NOT_FOUND; already archived: CONFLICT.")]
-        id: Uuid,
+        #[graphql(desc = "The coupon. Another tenant's id, or none: NOT_FOUND; already archived: CONFLICT.")] id: Uuid,
     ) -> Result<Coupon> {
         Ok(Coupon(coupons::archive(ctx.pool(), ctx.tenant_id(), id).await?))
     }
@@ -268,8 +266,7 @@ impl CouponMutationRoot {
     async fn remove_discount(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The discount. Another tenant's id, or none: NOT_FOUND; already removed: CONFLICT.")]
-        id: Uuid,
+        #[graphql(desc = "The discount. Another tenant's id, or none: NOT_FOUND; already removed: CONFLICT.")] id: Uuid,
     ) -> Result<Discount> {
         Ok(Discount(coupons::remove(ctx.pool(), ctx.tenant_id(), id).await?))
     }

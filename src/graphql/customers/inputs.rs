@@ -12,9 +12,9 @@ use crate::domain::integration::{validate_provider_entity_id, validate_provider_
 use crate::domain::stored::RecordStatus;
 use crate::domain::{customer as rules, metadata};
 use crate::error::{AppError, AppResult};
-use crate::taxes::check_rate_list;
 use crate::graphql::customers::customer::CustomerStatus;
 use crate::graphql::customers::integration::IntegrationProvider;
+use crate::taxes::check_rate_list;
 
 /// A postal address; each part optional, at most 255 characters (VALIDATION on
 /// `input.address.<part>`).

@@ -257,7 +257,15 @@ impl Subscription {
         )]
         after: Option<String>,
     ) -> Result<DiscountConnection> {
-        DiscountConnection::load(ctx, DiscountHolder::Subscription, self.0.id, include_removed, first, after).await
+        DiscountConnection::load(
+            ctx,
+            DiscountHolder::Subscription,
+            self.0.id,
+            include_removed,
+            first,
+            after,
+        )
+        .await
     }
 
     /// What the current period would bill if it ended now.

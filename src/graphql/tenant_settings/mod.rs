@@ -107,7 +107,9 @@ impl UpdateTenantSettingsInput {
             email: change(self.email, |v| {
                 Ok(Some(customer_rules::validate_email("input.email", &v)?))
             })?,
-            logo_url: change(self.logo_url, |v| Ok(Some(rules::validate_logo_url("input.logoUrl", &v)?)))?,
+            logo_url: change(self.logo_url, |v| {
+                Ok(Some(rules::validate_logo_url("input.logoUrl", &v)?))
+            })?,
             invoice_footer: change(self.invoice_footer, |v| {
                 Ok(rules::validate_invoice_footer("input.invoiceFooter", &v)?)
             })?,
