@@ -120,7 +120,7 @@ impl Customer {
         (!empty).then_some(address)
     }
 
-    /// true: its invoices are charged no tax.
+    /// True: its invoices are charged no tax.
     async fn tax_exempt(&self) -> bool {
         self.0.tax_exempt
     }

@@ -78,7 +78,7 @@ pub struct CreateCustomerInput {
     pub parent_customer_id: Option<Uuid>,
     /// How the customer's invoices are collected; SEND_INVOICE by default.
     pub collection_method: Option<CollectionMethodType>,
-    /// true: its invoices are charged no tax. false by default.
+    /// True: its invoices are charged no tax. False by default.
     pub tax_exempt: Option<bool>,
     /// Its tax id (e.g. a VAT number), 1 to 64 characters, printed on its documents.
     pub tax_id: Option<String>,
@@ -141,7 +141,7 @@ pub struct UpdateCustomerInput {
     pub metadata: Option<Json<serde_json::Value>>,
     /// How the customer's invoices are collected from now on.
     pub collection_method: Option<CollectionMethodType>,
-    /// true: its invoices are charged no tax from now on.
+    /// True: its invoices are charged no tax from now on.
     pub tax_exempt: Option<bool>,
     /// Its tax id, 1 to 64 characters; null removes it.
     pub tax_id: MaybeUndefined<String>,

@@ -21,7 +21,7 @@ pub struct CreateTaxRateInput {
     pub name: String,
     /// Percent, 0 to 100, at most 4 decimal places (e.g. "19" or "8.875").
     pub percentage: Decimal,
-    /// true: already inside the line amounts (carved out of them); false: added on top.
+    /// True: already inside the line amounts (carved out of them); false: added on top.
     pub inclusive: bool,
     /// ISO 3166-1 alpha-2 code (any case, stored upper-case): customers with an address in this
     /// country are charged it, unless they have explicit rates or are exempt. Omitted: the rate

@@ -27,7 +27,7 @@ impl TaxRate {
         self.0.percentage
     }
 
-    /// true: the tax is already inside the line amounts and is carved out of them; false: it is
+    /// True: the tax is already inside the line amounts and is carved out of them; false: it is
     /// added on top.
     async fn inclusive(&self) -> bool {
         self.0.inclusive
