@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::MIN_UUID;
 use crate::db::prepared::{PreparedExt, columns_of};
 use crate::db::schema::{coupons, discounts};
 use crate::domain::coupon::CouponDuration;
@@ -309,7 +310,7 @@ pub async fn discount_pages(
              SELECT * FROM discounts r
              WHERE r.tenant_id = $1 AND r.{column} = k.holder
                AND (k.with_removed OR r.removed_at IS NULL)
-               AND (k.after IS NULL OR r.id > k.after)
+               AND r.id > COALESCE(k.after, {MIN_UUID})
              ORDER BY r.id
              LIMIT k.lim
          ) r

@@ -395,3 +395,35 @@ async fn a_page_of_customers_with_their_tax_rates_costs_a_constant_number_of_sta
     }
     assert_eq!(counts[0], counts[1], "statements grew with the page: {counts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customer_events_carry_the_tax_settings() {
+    let app = TestApp::new().await;
+    let customer = app.create_customer("evented", None).await;
+    app.ok(
+        UPDATE,
+        json!({ "id": customer, "input": { "taxExempt": true, "taxId": "DE123456789" } }),
+    )
+    .await;
+    let events = app
+        .ok(
+            "query($id: UUID!) { webhookEvents(filter: { objectId: $id }) { nodes { type data } } }",
+            json!({ "id": customer }),
+        )
+        .await["webhookEvents"]["nodes"]
+        .clone();
+    let of_type = |t: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == t)
+            .unwrap_or_else(|| panic!("no {t} event in {events}"))["data"]
+            .clone()
+    };
+    let created = of_type("customer.created");
+    assert_eq!((&created["taxExempt"], &created["taxId"]), (&json!(false), &Value::Null));
+    let updated = of_type("customer.updated");
+    assert_eq!(updated["taxExempt"], true);
+    assert_eq!(updated["taxId"], "DE123456789");
+}
