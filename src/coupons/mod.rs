@@ -200,6 +200,7 @@ async fn refusal(conn: &mut AsyncPgConnection, tenant_id: Uuid, code: &str) -> A
         Some(Unredeemable::LimitReached(max)) => {
             AppError::conflict(format!("coupon {code} has reached its redemption limit ({max})"))
         }
+        // None: redeemBy passed between the statement's clock and ours.
         Some(Unredeemable::Expired) | None => {
             AppError::conflict(format!("coupon {code} can no longer be redeemed: its redeemBy passed"))
         }
