@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod commands;
 pub mod config;
+pub mod coupons;
 pub mod customers;
 pub mod db;
 pub mod documents;
@@ -19,7 +20,9 @@ pub mod providers;
 pub mod secrets;
 pub mod state;
 pub mod subscriptions;
+pub mod taxes;
 pub mod telemetry;
+pub mod tenants;
 pub mod usage;
 pub mod webhooks;
 

@@ -18,6 +18,7 @@ use crate::domain::provider::CollectionMethod;
 use crate::domain::{country, customer as customer_rules};
 use crate::error::{AppError, AppResult};
 use crate::outbox::{self, views::CustomerView};
+use crate::taxes;
 
 /// A postal address as a client gave it; each API names the parts its own
 /// way, the rules are the same.
@@ -77,6 +78,16 @@ pub struct CustomerDraft {
     pub parent_customer_id: Option<Uuid>,
     /// None keeps the default, SEND_INVOICE.
     pub collection_method: Option<CollectionMethod>,
+    pub tax: TaxSettings,
+}
+
+/// How a customer is taxed, as a client set it.
+#[derive(Debug, Clone, Default)]
+pub struct TaxSettings {
+    pub exempt: bool,
+    pub tax_id: Option<String>,
+    /// Explicit rates, in order; empty: the rates of its address.
+    pub rate_ids: Vec<Uuid>,
 }
 
 /// Changes to a customer; `None` keeps the current value.
@@ -90,6 +101,11 @@ pub struct CustomerPatch {
     /// Set string values, remove keys given as null.
     pub metadata_patch: Option<serde_json::Value>,
     pub collection_method: Option<CollectionMethod>,
+    pub tax_exempt: Option<bool>,
+    /// `Some(None)` clears the tax id.
+    pub tax_id: Option<Option<String>>,
+    /// Replaces the explicit rates; `Some(vec![])` clears them.
+    pub tax_rate_ids: Option<Vec<Uuid>>,
     /// The `updatedAt` of the customer this patch was built on, when it was
     /// built on it (an address merged part by part): a customer changed in
     /// between is refused with CONFLICT rather than losing that change.
@@ -113,12 +129,17 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CustomerDraft, limits
             address: draft.address,
             metadata: metadata::metadata_to_json(&draft.metadata),
             parent_customer_id: draft.parent_customer_id,
+            tax_exempt: draft.tax.exempt,
+            tax_id: draft.tax.tax_id,
         };
         let row = customers::insert(conn, &new)
             .await
             .map_err(|e| write_error(e, &draft.external_customer_id))?;
         if let Some(method) = draft.collection_method {
             providers::set_collection_method(conn, tenant_id, row.id, method).await?;
+        }
+        if !draft.tax.rate_ids.is_empty() {
+            taxes::set_customer_rates(conn, tenant_id, row.id, "input.taxRateIds", &draft.tax.rate_ids).await?;
         }
         outbox::emit(
             conn,
@@ -164,6 +185,8 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
             name: patch.name,
             email: patch.email,
             metadata,
+            tax_exempt: patch.tax_exempt,
+            tax_id: patch.tax_id,
         };
         let external_id = patch.external_customer_id.unwrap_or(current.external_customer_id);
         let row = customers::update(conn, tenant_id, id, &changes, patch.address.as_ref())
@@ -171,6 +194,9 @@ pub async fn update(pool: &DbPool, tenant_id: Uuid, id: Uuid, patch: CustomerPat
             .map_err(|e| write_error(e, &external_id))?;
         if let Some(method) = patch.collection_method {
             providers::set_collection_method(conn, tenant_id, id, method).await?;
+        }
+        if let Some(rate_ids) = &patch.tax_rate_ids {
+            taxes::set_customer_rates(conn, tenant_id, id, "input.taxRateIds", rate_ids).await?;
         }
         outbox::emit(
             conn,

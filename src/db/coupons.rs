@@ -3,10 +3,13 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::MIN_UUID;
+use crate::db::prepared::{PreparedExt, columns_of};
 use crate::db::schema::{coupons, discounts};
 use crate::domain::coupon::CouponDuration;
 use crate::domain::money::Currency;
@@ -98,4 +101,253 @@ pub async fn discounts_for_invoicing(
         .into_iter()
         .map(|(discount, coupon)| DiscountWithCoupon { discount, coupon })
         .collect())
+}
+
+/// The unique index that keeps a live coupon's code unique in its tenant.
+pub const LIVE_CODE_INDEX: &str = "coupons_code";
+/// The unique indexes that keep a coupon applied once at a time.
+pub const CUSTOMER_COUPON_INDEX: &str = "discounts_customer_coupon";
+pub const SUBSCRIPTION_COUPON_INDEX: &str = "discounts_subscription_coupon";
+
+/// Returns the row as stored (timestamps at PostgreSQL's precision).
+pub async fn insert_coupon(conn: &mut AsyncPgConnection, row: &CouponRow) -> QueryResult<CouponRow> {
+    diesel::insert_into(coupons::table)
+        .values(row)
+        .returning(CouponRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn coupons_by_ids(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<CouponRow>> {
+    coupons::table
+        .filter(coupons::tenant_id.eq(tenant_id))
+        .filter(coupons::id.eq_any(ids))
+        .select(CouponRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Archives a live coupon; None when there is no live coupon with that id.
+pub async fn archive_coupon(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<CouponRow>> {
+    diesel::update(coupons::table)
+        .filter(coupons::tenant_id.eq(tenant_id))
+        .filter(coupons::id.eq(id))
+        .filter(coupons::archived_at.is_null())
+        .set(coupons::archived_at.eq(diesel::dsl::now))
+        .returning(CouponRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+fn coupon_list(tenant_id: Uuid, include_archived: bool) -> coupons::BoxedQuery<'static, Pg> {
+    let mut query = coupons::table.filter(coupons::tenant_id.eq(tenant_id)).into_boxed();
+    if !include_archived {
+        query = query.filter(coupons::archived_at.is_null());
+    }
+    query
+}
+
+/// A page of the tenant's coupons, oldest first.
+pub async fn coupon_page(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    include_archived: bool,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<CouponRow>> {
+    let mut query = coupon_list(tenant_id, include_archived)
+        .select(CouponRow::as_select())
+        .order(coupons::id.asc())
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(coupons::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+pub async fn coupon_count(conn: &mut AsyncPgConnection, tenant_id: Uuid, include_archived: bool) -> QueryResult<i64> {
+    coupon_list(tenant_id, include_archived).count().get_result(conn).await
+}
+
+/// Counts one redemption of the live coupon with this code, if it can
+/// still be redeemed, in one statement: two redemptions at once can never
+/// both take the last one. None when nothing was redeemed.
+pub async fn redeem(conn: &mut AsyncPgConnection, tenant_id: Uuid, code: &str) -> QueryResult<Option<CouponRow>> {
+    diesel::update(coupons::table)
+        .filter(coupons::tenant_id.eq(tenant_id))
+        .filter(coupons::code.eq(code))
+        .filter(coupons::archived_at.is_null())
+        .filter(
+            coupons::max_redemptions
+                .is_null()
+                .or(coupons::times_redeemed.nullable().lt(coupons::max_redemptions)),
+        )
+        .filter(coupons::redeem_by.is_null().or(coupons::redeem_by.gt(diesel::dsl::now)))
+        .set(coupons::times_redeemed.eq(coupons::times_redeemed + 1))
+        .returning(CouponRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// The live coupon with this code, if any.
+pub async fn live_coupon_by_code(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    code: &str,
+) -> QueryResult<Option<CouponRow>> {
+    coupons::table
+        .filter(coupons::tenant_id.eq(tenant_id))
+        .filter(coupons::code.eq(code))
+        .filter(coupons::archived_at.is_null())
+        .select(CouponRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Returns the row as stored (timestamps at PostgreSQL's precision).
+pub async fn insert_discount(conn: &mut AsyncPgConnection, row: &DiscountRow) -> QueryResult<DiscountRow> {
+    diesel::insert_into(discounts::table)
+        .values(row)
+        .returning(DiscountRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn discounts_by_ids(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<DiscountRow>> {
+    discounts::table
+        .filter(discounts::tenant_id.eq(tenant_id))
+        .filter(discounts::id.eq_any(ids))
+        .select(DiscountRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Marks a discount not yet removed as removed; None when there is none
+/// with that id still applied.
+pub async fn remove_discount(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<DiscountRow>> {
+    diesel::update(discounts::table)
+        .filter(discounts::tenant_id.eq(tenant_id))
+        .filter(discounts::id.eq(id))
+        .filter(discounts::removed_at.is_null())
+        .set(discounts::removed_at.eq(diesel::dsl::now))
+        .returning(DiscountRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Whose discounts a page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DiscountHolder {
+    Customer,
+    Subscription,
+}
+
+impl DiscountHolder {
+    fn column(self) -> &'static str {
+        match self {
+            DiscountHolder::Customer => "customer_id",
+            DiscountHolder::Subscription => "subscription_id",
+        }
+    }
+}
+
+/// One requested page of a holder's discounts, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DiscountPageKey {
+    pub holder: Uuid,
+    pub include_removed: bool,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// A row answering the `idx`-th requested key (1-based).
+#[derive(QueryableByName)]
+pub struct IndexedDiscount {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(embed)]
+    pub discount: DiscountRow,
+}
+
+/// Pages of discounts of many customers (or subscriptions) in one
+/// statement: one index range per page through a LATERAL.
+pub async fn discount_pages(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    holder: DiscountHolder,
+    keys: &[DiscountPageKey],
+) -> QueryResult<Vec<IndexedDiscount>> {
+    let sql = format!(
+        "SELECT k.idx, {columns}
+         FROM unnest($2::uuid[], $3::bool[], $4::uuid[], $5::int8[])
+              WITH ORDINALITY AS k(holder, with_removed, after, lim, idx)
+         CROSS JOIN LATERAL (
+             SELECT * FROM discounts r
+             WHERE r.tenant_id = $1 AND r.{column} = k.holder
+               AND (k.with_removed OR r.removed_at IS NULL)
+               AND r.id > COALESCE(k.after, {MIN_UUID})
+             ORDER BY r.id
+             LIMIT k.lim
+         ) r
+         ORDER BY k.idx, r.id",
+        columns = columns_of::<DiscountRow>("discounts", "r"),
+        column = holder.column(),
+    );
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(keys.iter().map(|k| k.holder).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(keys.iter().map(|k| k.include_removed).collect::<Vec<_>>())
+        .bind::<Array<Nullable<SqlUuid>>, _>(keys.iter().map(|k| k.after).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(keys.iter().map(|k| k.limit).collect::<Vec<_>>())
+        .prepared()
+        .load(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+pub struct DiscountCount {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+}
+
+/// How many discounts each (holder, include_removed) pair has, in one
+/// statement; answered by 1-based position.
+pub async fn discount_counts(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    holder: DiscountHolder,
+    holders: &[(Uuid, bool)],
+) -> QueryResult<Vec<DiscountCount>> {
+    let sql = format!(
+        "SELECT k.idx, (SELECT count(*) FROM discounts r
+                        WHERE r.tenant_id = $1 AND r.{column} = k.holder
+                          AND (k.with_removed OR r.removed_at IS NULL)) AS count
+         FROM unnest($2::uuid[], $3::bool[]) WITH ORDINALITY AS k(holder, with_removed, idx)",
+        column = holder.column(),
+    );
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(holders.iter().map(|h| h.0).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(holders.iter().map(|h| h.1).collect::<Vec<_>>())
+        .prepared()
+        .load(conn)
+        .await
 }

@@ -32,6 +32,10 @@ pub struct CustomerRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// Charged no tax.
+    pub tax_exempt: bool,
+    /// Printed on its documents.
+    pub tax_id: Option<String>,
 }
 
 impl CustomerRow {
@@ -69,6 +73,8 @@ pub struct NewCustomer {
     pub address: AddressColumns,
     pub metadata: serde_json::Value,
     pub parent_customer_id: Option<Uuid>,
+    pub tax_exempt: bool,
+    pub tax_id: Option<String>,
 }
 
 /// Changes of an update; `None` leaves a column as it is.
@@ -80,6 +86,9 @@ pub struct CustomerChanges {
     /// `Some(None)` clears the email.
     pub email: Option<Option<String>>,
     pub metadata: Option<serde_json::Value>,
+    pub tax_exempt: Option<bool>,
+    /// `Some(None)` clears the tax id.
+    pub tax_id: Option<Option<String>>,
 }
 
 /// Which customers a list returns.

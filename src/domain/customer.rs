@@ -73,6 +73,14 @@ pub fn validate_email(field: &str, value: &str) -> Result<String, ValidationErro
     Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
+/// Longest tax id (VAT numbers, EINs, ABNs and the like are far shorter).
+pub const MAX_TAX_ID_LEN: usize = 64;
+
+/// A tax id as printed on documents: trimmed, 1 to 64 characters.
+pub fn validate_tax_id(field: &str, value: &str) -> Result<String, ValidationError> {
+    required_text(field, value, MAX_TAX_ID_LEN)
+}
+
 /// Address lines, city, state and postal code are optional: a blank value
 /// means "not provided" rather than an error.
 pub fn validate_optional_text(field: &str, value: &str) -> Result<Option<String>, ValidationError> {

@@ -27,6 +27,8 @@ pub mod provider;
 pub mod ssrf;
 pub mod stored;
 pub mod subscription;
+pub mod tax_rate;
+pub mod tenant;
 pub mod text;
 pub mod usage;
 pub mod validation;

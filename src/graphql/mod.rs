@@ -10,6 +10,7 @@ pub mod batching;
 pub mod connection;
 pub mod connections;
 pub mod context;
+pub mod coupons;
 pub mod credit_notes;
 pub mod customers;
 pub mod errors;
@@ -22,6 +23,8 @@ pub mod pagination;
 pub mod plans;
 pub mod providers;
 pub mod subscriptions;
+pub mod taxes;
+pub mod tenant_settings;
 pub mod usage;
 pub mod wallets;
 pub mod webhooks;
@@ -33,6 +36,7 @@ use uuid::Uuid;
 
 use crate::config::Limits;
 use crate::state::AppState;
+use coupons::root::{CouponMutationRoot, CouponQueryRoot};
 use credit_notes::root::{CreditNoteMutationRoot, CreditNoteQueryRoot};
 use customers::mutation::CustomerMutationRoot;
 use customers::query::CustomerQueryRoot;
@@ -42,6 +46,8 @@ use plans::root::{PlanMutationRoot, PlanQueryRoot};
 use providers::root::{ProviderMutationRoot, ProviderQueryRoot};
 use subscriptions::changes::{SubscriptionChangeMutationRoot, SubscriptionChangeQueryRoot};
 use subscriptions::root::{SubscriptionMutationRoot, SubscriptionQueryRoot};
+use taxes::root::{TaxMutationRoot, TaxQueryRoot};
+use tenant_settings::{TenantSettingsMutationRoot, TenantSettingsQueryRoot};
 use usage::mutation::UsageMutationRoot;
 use usage::query::UsageQueryRoot;
 use wallets::root::{WalletMutationRoot, WalletQueryRoot};
@@ -62,6 +68,9 @@ pub struct QueryRoot(
     OutboxQueryRoot,
     WebhookQueryRoot,
     ProviderQueryRoot,
+    CouponQueryRoot,
+    TaxQueryRoot,
+    TenantSettingsQueryRoot,
 );
 
 /// Mutation roots merged per domain.
@@ -78,6 +87,9 @@ pub struct MutationRoot(
     CreditNoteMutationRoot,
     WebhookMutationRoot,
     ProviderMutationRoot,
+    CouponMutationRoot,
+    TaxMutationRoot,
+    TenantSettingsMutationRoot,
 );
 
 pub type BillgraphSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -47,6 +47,8 @@ pub struct CustomerView {
     pub created_at: String,
     pub updated_at: String,
     pub archived_at: Option<String>,
+    pub tax_exempt: bool,
+    pub tax_id: Option<String>,
 }
 
 impl From<&CustomerRow> for CustomerView {
@@ -77,6 +79,8 @@ impl From<&CustomerRow> for CustomerView {
             created_at: time(r.created_at),
             updated_at: time(r.updated_at),
             archived_at: optional_time(r.archived_at),
+            tax_exempt: r.tax_exempt,
+            tax_id: r.tax_id.clone(),
         }
     }
 }

@@ -85,7 +85,7 @@ async fn id_of(app: &TestApp, query: &str, variables: Value, field: &str) -> Str
 
 const CUSTOMER: &str = "query($id: UUID!) { customer(id: $id) {
     id externalCustomerId name email address { line1 line2 city state postalCode country } metadata
-    parentCustomerId status createdAt updatedAt archivedAt
+    parentCustomerId status createdAt updatedAt archivedAt taxExempt taxId
 } }";
 
 const MAPPINGS: &str = "query($id: UUID!) { customer(id: $id) { integrations {

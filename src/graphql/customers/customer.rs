@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::coupons::DiscountHolder;
 use crate::db::customers::CustomerRow;
 use crate::db::hierarchy::PageKey;
 use crate::domain::integration::Provider;
@@ -14,6 +15,7 @@ use crate::domain::usage::{Window, usage_range};
 use crate::error::AppError;
 use crate::graphql::connection::Total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::coupons::discount::DiscountConnection;
 use crate::graphql::credit_notes::credit_note::CreditNoteConnection;
 use crate::graphql::credit_notes::loaders::CreditBalancesOf;
 use crate::graphql::customers::customer_connection::CustomerConnection;
@@ -29,6 +31,8 @@ use crate::graphql::providers::{CollectionMethodType, PaymentMethodCard};
 use crate::graphql::subscriptions::loaders::PaidSubscriptions;
 use crate::graphql::subscriptions::preview::{CurrencyAmount, UpcomingCharges, upcoming_invoice};
 use crate::graphql::subscriptions::subscription::{SubscriptionConnection, SubscriptionStatus};
+use crate::graphql::taxes::loaders::{ApplicableRatesOf, ExplicitRatesOf};
+use crate::graphql::taxes::tax_rate::TaxRate;
 use crate::graphql::usage::loaders::{UsageOf, UsageQuery};
 use crate::graphql::usage::meter_usage::{MeterUsage, UsageWindow};
 use crate::providers::PaymentProvider;
@@ -114,6 +118,51 @@ impl Customer {
         .iter()
         .all(|f| f.is_none());
         (!empty).then_some(address)
+    }
+
+    /// True: its invoices are charged no tax.
+    async fn tax_exempt(&self) -> bool {
+        self.0.tax_exempt
+    }
+
+    /// Its tax id (e.g. a VAT number), printed on its documents.
+    async fn tax_id(&self) -> Option<&str> {
+        self.0.tax_id.as_deref()
+    }
+
+    /// The tax rates set on it explicitly (archived ones included, which are no longer
+    /// charged), in the order invoices show them; [] when its address decides.
+    async fn tax_rates(&self, ctx: &Context<'_>) -> Result<Vec<TaxRate>> {
+        let rows = ctx.loader().load_one(ExplicitRatesOf(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(TaxRate).collect())
+    }
+
+    /// The rates its next invoices are charged: none when exempt; its explicit taxRates when
+    /// it has any (archived ones left out); otherwise the live rates of its address's country
+    /// (those for the whole country first, then those of its state, compared without regard
+    /// to case).
+    async fn applicable_tax_rates(&self, ctx: &Context<'_>) -> Result<Vec<TaxRate>> {
+        let rows = ctx.loader().load_one(ApplicableRatesOf(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(TaxRate).collect())
+    }
+
+    /// Coupons applied to it (reducing every invoice it pays; an amount coupon only its
+    /// invoices in the coupon's currency), oldest first: the order they apply in.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn discounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Removed discounts too; false by default.", default = false)] include_removed: bool,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
+    ) -> Result<DiscountConnection> {
+        DiscountConnection::load(ctx, DiscountHolder::Customer, self.0.id, include_removed, first, after).await
     }
 
     /// A JSON object of string values.

@@ -6,7 +6,7 @@ use async_graphql::{InputObject, Json, MaybeUndefined};
 use uuid::Uuid;
 
 use crate::customers::integrations::MappingDraft;
-use crate::customers::{AddressPart, AddressText, CustomerDraft, CustomerPatch};
+use crate::customers::{AddressPart, AddressText, CustomerDraft, CustomerPatch, TaxSettings};
 use crate::db::customers::{AddressColumns, CustomerFilter};
 use crate::domain::integration::{validate_provider_entity_id, validate_provider_name};
 use crate::domain::stored::RecordStatus;
@@ -14,6 +14,7 @@ use crate::domain::{customer as rules, metadata};
 use crate::error::{AppError, AppResult};
 use crate::graphql::customers::customer::CustomerStatus;
 use crate::graphql::customers::integration::IntegrationProvider;
+use crate::taxes::check_rate_list;
 
 /// A postal address; each part optional, at most 255 characters (VALIDATION on
 /// `input.address.<part>`).
@@ -34,7 +35,7 @@ pub struct AddressInput {
 }
 
 impl AddressInput {
-    fn validate(&self, field: &str) -> AppResult<AddressColumns> {
+    pub(crate) fn validate(&self, field: &str) -> AppResult<AddressColumns> {
         let text = AddressText {
             line1: self.line1.clone(),
             line2: self.line2.clone(),
@@ -77,6 +78,14 @@ pub struct CreateCustomerInput {
     pub parent_customer_id: Option<Uuid>,
     /// How the customer's invoices are collected; SEND_INVOICE by default.
     pub collection_method: Option<CollectionMethodType>,
+    /// True: its invoices are charged no tax. False by default.
+    pub tax_exempt: Option<bool>,
+    /// Its tax id (e.g. a VAT number), 1 to 64 characters, printed on its documents.
+    pub tax_id: Option<String>,
+    /// Tax rates to charge it instead of those of its address, in the order invoices show them:
+    /// live rates of the tenant (VALIDATION on `input.taxRateIds[i]` for an unknown, archived or
+    /// repeated one), at most 20. Omitted or []: the rates of its address.
+    pub tax_rate_ids: Option<Vec<Uuid>>,
 }
 
 impl CreateCustomerInput {
@@ -98,6 +107,20 @@ impl CreateCustomerInput {
             },
             parent_customer_id: self.parent_customer_id,
             collection_method: self.collection_method.map(Into::into),
+            tax: TaxSettings {
+                exempt: self.tax_exempt.unwrap_or(false),
+                tax_id: self
+                    .tax_id
+                    .map(|v| rules::validate_tax_id("input.taxId", &v))
+                    .transpose()?,
+                rate_ids: match self.tax_rate_ids {
+                    Some(ids) => {
+                        check_rate_list("input.taxRateIds", &ids)?;
+                        ids
+                    }
+                    None => Vec::new(),
+                },
+            },
         })
     }
 }
@@ -118,6 +141,13 @@ pub struct UpdateCustomerInput {
     pub metadata: Option<Json<serde_json::Value>>,
     /// How the customer's invoices are collected from now on.
     pub collection_method: Option<CollectionMethodType>,
+    /// True: its invoices are charged no tax from now on.
+    pub tax_exempt: Option<bool>,
+    /// Its tax id, 1 to 64 characters; null removes it.
+    pub tax_id: MaybeUndefined<String>,
+    /// Replaces its explicit tax rates (same rules as at creation); [] clears them, so its
+    /// address decides again.
+    pub tax_rate_ids: Option<Vec<Uuid>>,
 }
 
 impl UpdateCustomerInput {
@@ -141,6 +171,19 @@ impl UpdateCustomerInput {
             },
             metadata_patch: self.metadata.map(|m| m.0),
             collection_method: self.collection_method.map(Into::into),
+            tax_exempt: self.tax_exempt,
+            tax_id: match self.tax_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(rules::validate_tax_id("input.taxId", &v)?)),
+            },
+            tax_rate_ids: match self.tax_rate_ids {
+                Some(ids) => {
+                    check_rate_list("input.taxRateIds", &ids)?;
+                    Some(ids)
+                }
+                None => None,
+            },
             // Every change is applied as given, inside the update's transaction.
             built_on: None,
         })

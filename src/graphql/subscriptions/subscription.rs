@@ -2,12 +2,14 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::db::coupons::DiscountHolder;
 use crate::db::subscriptions::{SubscriptionPageKey, SubscriptionRow};
 use crate::domain::period::{self};
 use crate::domain::subscription::{self as rules, Payer, Status};
 use crate::error::AppError;
 use crate::graphql::connection::{Connection, Total};
 use crate::graphql::context::ContextExt;
+use crate::graphql::coupons::discount::DiscountConnection;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
 use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
@@ -238,6 +240,32 @@ impl Subscription {
         after: Option<String>,
     ) -> Result<InvoiceConnection> {
         InvoiceConnection::load_for_subscription(ctx, self.0.id, status, first, after).await
+    }
+
+    /// Coupons applied to it, oldest first: the order they apply in.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn discounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Removed discounts too; false by default.", default = false)] include_removed: bool,
+        #[graphql(
+            desc = "Page size (default 20, at most 100: the server's BILLGRAPH_DEFAULT_PAGE_SIZE and BILLGRAPH_MAX_PAGE_SIZE). Negative or above the maximum: VALIDATION on `first`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); omitted: from the start. Unreadable: VALIDATION on `after`."
+        )]
+        after: Option<String>,
+    ) -> Result<DiscountConnection> {
+        DiscountConnection::load(
+            ctx,
+            DiscountHolder::Subscription,
+            self.0.id,
+            include_removed,
+            first,
+            after,
+        )
+        .await
     }
 
     /// What the current period would bill if it ended now.

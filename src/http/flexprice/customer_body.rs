@@ -117,6 +117,7 @@ impl CreateCustomerBody {
                 _ => None,
             },
             collection_method: None,
+            tax: Default::default(),
         })
     }
 }
@@ -155,6 +156,9 @@ impl UpdateCustomerBody {
             },
             metadata_patch: self.metadata,
             collection_method: None,
+            tax_exempt: None,
+            tax_id: None,
+            tax_rate_ids: None,
             // The address parts not given were read from `current`.
             built_on: (!self.address.is_empty()).then_some(current.updated_at),
         })
