@@ -142,6 +142,15 @@ impl CreditNote {
         self.money(self.0.tax_amount)
     }
 
+    /// A link to the credit note's page for its recipient: opens without
+    /// an API key, offers the PDF, and expires BILLGRAPH_HOSTED_LINK_DAYS
+    /// (30 by default) after this request.
+    async fn hosted_url(&self, ctx: &Context<'_>) -> String {
+        ctx.state()
+            .links
+            .credit_note_url(self.0.tenant_id, self.0.id, ctx.now())
+    }
+
     /// The taxes reversed, per rate of the invoice.
     async fn taxes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::invoices::adjustments::CreditNoteTax>> {
         let rows = ctx

@@ -6,8 +6,14 @@ use uuid::Uuid;
 
 use crate::db::invoice_adjustments::{CreditNoteTaxRow, InvoiceDiscountRow, InvoiceTaxRow};
 use crate::domain::money::{Currency, round_amount};
+use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::coupons::coupon::Coupon;
+use crate::graphql::coupons::discount::Discount;
+use crate::graphql::coupons::loaders::{CouponById, DiscountById};
 use crate::graphql::invoices::loaders::{LineDiscountsOfInvoice, LineItemById};
+use crate::graphql::taxes::loaders::TaxRateById;
+use crate::graphql::taxes::tax_rate::TaxRate;
 
 /// A discount as one invoice applied it: its own line on the invoice.
 #[derive(Clone)]
@@ -20,13 +26,16 @@ pub struct InvoiceDiscount {
 #[Object]
 impl InvoiceDiscount {
     /// The discount (the coupon applied to the customer or subscription).
-    async fn discount_id(&self) -> Uuid {
-        self.row.discount_id
+    async fn discount(&self, ctx: &Context<'_>) -> Result<Discount> {
+        let row = ctx.loader().load_one(DiscountById(self.row.discount_id)).await?;
+        Ok(Discount(row.ok_or_else(|| AppError::not_found("discount"))?))
     }
 
-    /// The coupon it comes from.
-    async fn coupon_id(&self) -> Uuid {
-        self.row.coupon_id
+    /// The coupon it comes from, as it is now (`description` keeps its
+    /// name and code as they were).
+    async fn coupon(&self, ctx: &Context<'_>) -> Result<Coupon> {
+        let row = ctx.loader().load_one(CouponById(self.row.coupon_id)).await?;
+        Ok(Coupon(row.ok_or_else(|| AppError::not_found("coupon"))?))
     }
 
     /// The coupon's name and code when the invoice was computed, e.g. "Spring sale (SPRING20)".
@@ -101,9 +110,10 @@ pub struct InvoiceTax {
 /// invoice was computed.
 #[Object]
 impl InvoiceTax {
-    /// The tax rate.
-    async fn tax_rate_id(&self) -> Uuid {
-        self.row.tax_rate_id
+    /// The tax rate as it is now (the fields below are as it was).
+    async fn tax_rate(&self, ctx: &Context<'_>) -> Result<TaxRate> {
+        let row = ctx.loader().load_one(TaxRateById(self.row.tax_rate_id)).await?;
+        Ok(TaxRate(row.ok_or_else(|| AppError::not_found("tax rate"))?))
     }
 
     /// The rate's name, e.g. "VAT".
@@ -143,9 +153,10 @@ pub struct CreditNoteTax {
 /// The tax a credit note gave back for one rate.
 #[Object]
 impl CreditNoteTax {
-    /// The tax rate.
-    async fn tax_rate_id(&self) -> Uuid {
-        self.row.tax_rate_id
+    /// The tax rate as it is now.
+    async fn tax_rate(&self, ctx: &Context<'_>) -> Result<TaxRate> {
+        let row = ctx.loader().load_one(TaxRateById(self.row.tax_rate_id)).await?;
+        Ok(TaxRate(row.ok_or_else(|| AppError::not_found("tax rate"))?))
     }
 
     /// The rate's name as on the invoice.

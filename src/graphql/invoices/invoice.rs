@@ -513,6 +513,14 @@ impl Invoice {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+
+    /// A link to the invoice's page for its recipient: opens without an
+    /// API key, offers the PDF, shows this invoice only, and expires
+    /// BILLGRAPH_HOSTED_LINK_DAYS (30 by default) after this request. A
+    /// draft's page is marked DRAFT, a voided one's VOID.
+    async fn hosted_url(&self, ctx: &Context<'_>) -> String {
+        ctx.state().links.invoice_url(self.0.tenant_id, self.0.id, ctx.now())
+    }
 }
 
 pub type InvoiceConnection = Connection<Invoice>;

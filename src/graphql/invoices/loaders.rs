@@ -12,11 +12,10 @@ use crate::db::invoice_adjustments::{
 };
 use crate::db::invoice_lists::{self, InvoiceFilter, SubscriptionInvoicePageKey, TenantInvoicePageKey};
 use crate::db::invoices::{self, InvoicePageKey, InvoiceRow, LineRow, PaymentRow};
-use crate::db::tax_rates::{TaxRateRow, applicable_rates};
 use crate::domain::invoice::InvoiceStatus;
 use crate::domain::money::Currency;
 use crate::error::SharedError;
-use crate::graphql::loaders::{TenantLoader, grouped, grouped_by_position, rows_by_id, rows_of_parent, shared};
+use crate::graphql::loaders::{TenantLoader, grouped_by_position, rows_by_id, rows_of_parent, shared};
 
 rows_by_id! {
     InvoiceById => InvoiceRow, invoices::invoices_by_ids
@@ -300,28 +299,5 @@ impl Loader<InvoicingDiscounts> for TenantLoader {
                 (*key, own)
             })
             .collect())
-    }
-}
-
-/// The tax rates a customer's next invoices are charged (`db::tax_rates::applicable_rates`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ApplicableTaxRates(pub Uuid);
-
-impl Loader<ApplicableTaxRates> for TenantLoader {
-    type Value = Vec<TaxRateRow>;
-    type Error = SharedError;
-
-    async fn load(
-        &self,
-        keys: &[ApplicableTaxRates],
-    ) -> Result<HashMap<ApplicableTaxRates, Vec<TaxRateRow>>, SharedError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = applicable_rates(&mut *self.conn().await?, self.tenant_id(), &ids)
-            .await
-            .map_err(shared)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter().map(|r| (ApplicableTaxRates(r.customer_id), r.rate)),
-        ))
     }
 }

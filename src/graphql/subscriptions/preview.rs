@@ -26,11 +26,12 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
-use crate::graphql::invoices::loaders::{ApplicableTaxRates, InvoicingDiscounts, PayerOf};
+use crate::graphql::invoices::loaders::{InvoicingDiscounts, PayerOf};
 use crate::graphql::plans::loaders::{PlanById, PricesOfPlan};
 use crate::graphql::plans::plan::Price;
 use crate::graphql::subscriptions::loaders::{PausesOf, PhasesOf};
 use crate::graphql::subscriptions::subscription::{Subscription, as_of};
+use crate::graphql::taxes::loaders::ApplicableRatesOf;
 use crate::graphql::usage::loaders::{BillableUsage, MeterById};
 use crate::graphql::usage::meter::Meter;
 use crate::subscriptions::{lifecycle_of, phase_terms, phases_of};
@@ -418,7 +419,7 @@ async fn upcoming_adjustments(
         payer,
         subscription: subscription.id,
     };
-    let (discounts, rates) = try_join!(loader.load_one(key), loader.load_one(ApplicableTaxRates(payer)))?;
+    let (discounts, rates) = try_join!(loader.load_one(key), loader.load_one(ApplicableRatesOf(payer)))?;
     let all: Vec<DiscountWithCoupon> = discounts.unwrap_or_default();
     let currency = subscription.currency;
     let applying = applicable_discounts(&all, payer, Some(subscription.id), currency, &HashMap::new());
