@@ -285,7 +285,7 @@ async fn finalize_locked(
         // Who issues and who receives each invoice, as they are now.
         issuers.insert(
             tenant_id,
-            PartySnapshot::of_tenant(&parties::tenant_party(conn, tenant_id).await?).to_json(),
+            PartySnapshot::of_tenant(&crate::db::tenants::settings(conn, tenant_id).await?).to_json(),
         );
         for payer in parties::customer_parties(conn, tenant_id, &payers).await? {
             recipients.insert((tenant_id, payer.id), PartySnapshot::of_customer(&payer).to_json());

@@ -1,28 +1,13 @@
-//! Who issues and who receives a document: the tenant's and the customers'
-//! printable details, read for invoice documents and their snapshots.
+//! Who receives a document: the customers' printable details, read for
+//! invoice documents and their snapshots (the issuer is the tenant's
+//! settings, `db::tenants::settings`).
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{customers, tenants};
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = tenants, check_for_backend(Pg))]
-pub struct TenantParty {
-    pub name: String,
-    pub display_name: Option<String>,
-    pub address_line1: Option<String>,
-    pub address_line2: Option<String>,
-    pub address_city: Option<String>,
-    pub address_state: Option<String>,
-    pub address_postal_code: Option<String>,
-    pub address_country: Option<String>,
-    pub email: Option<String>,
-    pub logo_url: Option<String>,
-    pub invoice_footer: Option<String>,
-}
+use crate::db::schema::customers;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = customers, check_for_backend(Pg))]
@@ -37,14 +22,6 @@ pub struct CustomerParty {
     pub address_postal_code: Option<String>,
     pub address_country: Option<String>,
     pub tax_id: Option<String>,
-}
-
-pub async fn tenant_party(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<TenantParty> {
-    tenants::table
-        .filter(tenants::id.eq(tenant_id))
-        .select(TenantParty::as_select())
-        .get_result(conn)
-        .await
 }
 
 pub async fn customer_parties(

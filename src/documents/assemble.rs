@@ -244,7 +244,7 @@ async fn parties_of(conn: &mut AsyncPgConnection, invoice: &InvoiceRow) -> AppRe
     let stored = |value: &Option<serde_json::Value>| value.as_ref().and_then(PartySnapshot::from_json);
     let issuer = match stored(&invoice.issued_by) {
         Some(issuer) => issuer,
-        None => PartySnapshot::of_tenant(&parties::tenant_party(conn, invoice.tenant_id).await?),
+        None => PartySnapshot::of_tenant(&crate::db::tenants::settings(conn, invoice.tenant_id).await?),
     };
     let recipient = match stored(&invoice.billed_to) {
         Some(recipient) => recipient,

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::parties::{CustomerParty, TenantParty};
+use crate::db::parties::CustomerParty;
+use crate::db::tenants::TenantSettingsRow;
 use crate::documents::model::Party;
 
 /// A party as stored in an invoice's snapshot.
@@ -27,7 +28,7 @@ pub struct PartySnapshot {
 }
 
 impl PartySnapshot {
-    pub fn of_tenant(t: &TenantParty) -> Self {
+    pub fn of_tenant(t: &TenantSettingsRow) -> Self {
         PartySnapshot {
             name: t.display_name.clone().unwrap_or_else(|| t.name.clone()),
             email: t.email.clone(),
