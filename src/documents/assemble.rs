@@ -216,7 +216,7 @@ pub async fn credit_note_document(
     }
     let mut notes = vec![
         format!("Credits invoice {invoice_number}"),
-        format!("Reason: {}", note.reason.as_str()),
+        format!("Reason: {}", readable(note.reason.as_str())),
     ];
     notes.extend(note.memo.clone());
     Ok(Document {
@@ -340,6 +340,16 @@ fn tier_label(tiers: &[Tier], index: usize) -> String {
     }
 }
 
+/// A stored code as words: ORDER_CHANGE -> "Order change".
+fn readable(code: &str) -> String {
+    let words = code.replace('_', " ").to_lowercase();
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// "VAT 19%", "GST 10% (included)".
 fn tax_label(name: &str, percentage: Decimal, inclusive: bool) -> String {
     let included = if inclusive { " (included)" } else { "" };
@@ -373,6 +383,13 @@ mod tests {
         ];
         assert_eq!(tier_label(&fractional, 1), "over 0.5");
         assert_eq!(tier_label(&[tier(None)], 0), "every unit");
+    }
+
+    #[test]
+    fn codes_read_as_words() {
+        assert_eq!(readable("ORDER_CHANGE"), "Order change");
+        assert_eq!(readable("OTHER"), "Other");
+        assert_eq!(readable(""), "");
     }
 
     #[test]

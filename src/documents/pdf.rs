@@ -358,7 +358,8 @@ impl<'a> Sheet<'a> {
             })
             .sum::<f32>();
         self.make_room(height.min(TOP - self.bottom - 60.0));
-        let label_left = RIGHT - 260.0;
+        // Wide enough for a discount's coupon name and code, or a tax's name and rate.
+        let label_left = RIGHT - 360.0;
         for row in rows {
             let style = if row.emphasis { HEADING } else { BODY_TEXT };
             let size = style.size;
@@ -368,7 +369,7 @@ impl<'a> Sheet<'a> {
                 self.rule_between(label_left, RIGHT, self.y + size + 2.0, RULE, 0.8);
             }
             let y = self.y;
-            let label = wrap(&row.label, style, 120.0, 1).into_iter().next().unwrap_or_default();
+            let label = wrap(&row.label, style, 215.0, 1).into_iter().next().unwrap_or_default();
             self.text(label_left, y, style, &label);
             let figure = format::money(row.amount, &doc.currency, doc.minor_units);
             self.text_right(RIGHT, y, style, &helvetica::encode(&figure), 135.0);
