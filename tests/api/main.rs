@@ -20,6 +20,7 @@ mod hierarchy;
 mod ingestion;
 mod input_rules;
 mod integrations;
+mod invoice_documents;
 mod limits;
 mod load;
 mod operations;
