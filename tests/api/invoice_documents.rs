@@ -662,12 +662,35 @@ async fn keyed_document_routes_refuse_other_tenants_missing_keys_and_bad_ids() {
     let beta = app.create_key("beta").await;
     let beta_customer = plain_customer_as(&app, &beta, "b1", "Beta Buyer").await;
     let theirs = one_off_as(&app, &beta, &beta_customer, &one_line("Beta consulting", "77.00")).await;
+    finalize_as(&app, &beta, &theirs).await;
+    let their_note = app
+        .gql_as(
+            Some(&beta),
+            "mutation($id: UUID!, $input: CreateCreditNoteInput!) {
+                createCreditNote(invoiceId: $id, input: $input) { id } }",
+            json!({ "id": theirs, "input": { "reason": "OTHER", "amount": "7.00" } }),
+        )
+        .await
+        .data()["createCreditNote"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Beta's own key opens both.
+    for path in [
+        format!("/v1/invoices/{theirs}/pdf"),
+        format!("/v1/credit_notes/{their_note}/pdf"),
+    ] {
+        let (status, _, _) = get(&app, &path, Some(&beta)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
     let ours_customer = plain_customer_as(&app, &app.key.clone(), "a1", "Acme Buyer").await;
     let ours = one_off_as(&app, &app.key, &ours_customer, &one_line("Acme consulting", "10.00")).await;
 
     for path in [
         format!("/v1/invoices/{theirs}/pdf"),
         format!("/v1/invoices/{theirs}/html"),
+        format!("/v1/credit_notes/{their_note}/pdf"),
+        format!("/v1/credit_notes/{their_note}/html"),
         format!("/v1/credit_notes/{theirs}/pdf"),
         format!("/v1/credit_notes/{}/html", Uuid::new_v4()),
         "/v1/invoices/not-a-uuid/pdf".to_string(),
