@@ -643,7 +643,17 @@ async fn a_hosted_link_opens_its_own_invoice_without_a_key_and_nothing_else() {
     // The credit note's own link opens it on its own path.
     let (status, _, body) = get(&app, &path_of(&note), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(text(&body).contains(&format!("Credits invoice {}", invoice.number)));
+    let page = text(&body);
+    assert!(page.contains(&format!("Credits invoice {}", invoice.number)), "{page}");
+    let note_pdf = format!("{}/pdf", path_of(&note));
+    assert!(
+        page.contains(&format!("<a href=\"{note_pdf}\">Download PDF</a>")),
+        "{page}"
+    );
+    let (status, headers, body) = get(&app, &note_pdf, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/pdf");
+    assert_eq!(figure(&pdf_to_text(&body), "Total credited"), "1.00");
 
     // Beta's link opens beta's invoice only.
     let (status, _, body) = get(&app, &path_of(&beta_url), None).await;
@@ -778,4 +788,45 @@ async fn the_invoice_finalized_event_carries_a_link_that_opens_the_invoice() {
         page.contains(&number) && page.contains("Consulting") && page.contains("EUR 120.00"),
         "{page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finalized_invoice_keeps_the_parties_it_was_issued_with_and_a_draft_shows_them_as_they_are() {
+    let app = TestApp::new().await;
+    let invoice = worked_invoice(&app, "Globex Trading GmbH").await;
+    let customer = app
+        .ok(
+            "query($id: UUID!) { invoice(id: $id) { customer { id } } }",
+            json!({ "id": invoice.id }),
+        )
+        .await["invoice"]["customer"]["id"]
+        .clone();
+    let draft = one_off_as(&app, &app.key, customer.as_str().unwrap(), &one_line("Extra", "1.00")).await;
+    app.ok(
+        "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { displayName } }",
+        json!({ "input": { "displayName": "Renamed Holdings", "invoiceFooter": "New footer" } }),
+    )
+    .await;
+    app.ok(
+        "mutation($id: UUID!, $input: UpdateCustomerInput!) { updateCustomer(id: $id, input: $input) { id } }",
+        json!({ "id": customer, "input": { "name": "Globex Renamed", "taxId": "DE999" } }),
+    )
+    .await;
+
+    let (_, _, body) = get(&app, &format!("/v1/invoices/{}/pdf", invoice.id), Some(&app.key)).await;
+    let issued = pdf_to_text(&body);
+    for kept in [TENANT_NAME, FOOTER, "Globex Trading GmbH", "Tax ID: DE123456789"] {
+        assert!(issued.contains(kept), "{kept} missing:\n{issued}");
+    }
+    for changed in ["Renamed Holdings", "New footer", "Globex Renamed", "DE999"] {
+        assert!(!issued.contains(changed), "{changed} on the issued invoice:\n{issued}");
+    }
+    let (_, _, body) = get(&app, &format!("/v1/invoices/{draft}/pdf"), Some(&app.key)).await;
+    let current = pdf_to_text(&body);
+    for changed in ["Renamed Holdings", "New footer", "Globex Renamed", "Tax ID: DE999"] {
+        assert!(
+            current.contains(changed),
+            "{changed} missing from the draft:\n{current}"
+        );
+    }
 }
