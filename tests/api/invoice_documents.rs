@@ -17,13 +17,14 @@ use crate::pdf_text::pdf_to_text;
 use crate::support::TestApp;
 
 /// The worked invoice of these tests, in EUR, for a customer in DE taxed
-/// 19% exclusive and holding a 10% ONCE coupon:
+/// 19% exclusive and holding a 10% ONCE coupon (each line rounded once, half
+/// away from zero):
 ///
-/// | line           | amount            | 10% off (per line, half away) | net   | VAT 19% of net          |
-/// |----------------|-------------------|-------------------------------|-------|-------------------------|
-/// | Widget, 3 × 19.99 | 59.97          | 5.997 -> 6.00                 | 53.97 | 10.2543 -> 10.25        |
-/// | Setup fee, 1 × 5.05 | 5.05         | 0.505 -> 0.51                 | 4.54  | 0.8626 -> 0.86          |
-/// | Cable, 2 × 0.75 | 1.50             | 0.15 -> 0.15                  | 1.35  | 0.2565 -> 0.26          |
+/// | line                | amount | 10% off, per line | net   | VAT 19% of the net |
+/// |---------------------|--------|-------------------|-------|--------------------|
+/// | Widget, 3 × 19.99   | 59.97  | 5.997 -> 6.00     | 53.97 | 10.2543 -> 10.25   |
+/// | Setup fee, 1 × 5.05 | 5.05   | 0.505 -> 0.51     | 4.54  | 0.8626 -> 0.86     |
+/// | Cable, 2 × 0.75     | 1.50   | 0.15              | 1.35  | 0.2565 -> 0.26     |
 ///
 /// Subtotal 66.52; discounts 6.00 + 0.51 + 0.15 = 6.66; tax 10.25 + 0.86 +
 /// 0.26 = 11.37; total 66.52 - 6.66 + 11.37 = 71.23; paid 30.00; amount due
