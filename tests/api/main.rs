@@ -21,6 +21,7 @@ mod ingestion;
 mod input_rules;
 mod integrations;
 mod invoice_adjustments;
+mod invoice_documents;
 mod limits;
 mod load;
 mod operations;
