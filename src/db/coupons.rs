@@ -1,9 +1,11 @@
 //! The coupons and discounts tables.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Int4, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -60,6 +62,88 @@ pub struct DiscountWithCoupon {
     pub coupon: CouponRow,
 }
 
+/// The coupon columns `discounts_for_invoicing` reads, each as `cp_<name>`
+/// so they never collide with the discount's own.
+const COUPON_COLUMNS: [&str; 15] = [
+    "tenant_id",
+    "id",
+    "code",
+    "name",
+    "percent_off",
+    "amount_off",
+    "currency",
+    "duration",
+    "duration_periods",
+    "max_redemptions",
+    "times_redeemed",
+    "redeem_by",
+    "applies_to_price_ids",
+    "archived_at",
+    "created_at",
+];
+
+#[derive(QueryableByName)]
+#[diesel(check_for_backend(Pg))]
+struct DiscountAndCoupon {
+    #[diesel(embed)]
+    discount: DiscountRow,
+    #[diesel(sql_type = SqlUuid)]
+    cp_tenant_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    cp_id: Uuid,
+    #[diesel(sql_type = Text)]
+    cp_code: String,
+    #[diesel(sql_type = Text)]
+    cp_name: String,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    cp_percent_off: Option<Decimal>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    cp_amount_off: Option<Decimal>,
+    #[diesel(sql_type = Nullable<Text>)]
+    cp_currency: Option<Currency>,
+    #[diesel(sql_type = Text)]
+    cp_duration: CouponDuration,
+    #[diesel(sql_type = Nullable<Int4>)]
+    cp_duration_periods: Option<i32>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    cp_max_redemptions: Option<i32>,
+    #[diesel(sql_type = Int4)]
+    cp_times_redeemed: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    cp_redeem_by: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
+    cp_applies_to_price_ids: Option<Vec<Uuid>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    cp_archived_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    cp_created_at: DateTime<Utc>,
+}
+
+impl DiscountAndCoupon {
+    fn split(self) -> DiscountWithCoupon {
+        DiscountWithCoupon {
+            discount: self.discount,
+            coupon: CouponRow {
+                tenant_id: self.cp_tenant_id,
+                id: self.cp_id,
+                code: self.cp_code,
+                name: self.cp_name,
+                percent_off: self.cp_percent_off,
+                amount_off: self.cp_amount_off,
+                currency: self.cp_currency,
+                duration: self.cp_duration,
+                duration_periods: self.cp_duration_periods,
+                max_redemptions: self.cp_max_redemptions,
+                times_redeemed: self.cp_times_redeemed,
+                redeem_by: self.cp_redeem_by,
+                applies_to_price_ids: self.cp_applies_to_price_ids,
+                archived_at: self.cp_archived_at,
+                created_at: self.cp_created_at,
+            },
+        }
+    }
+}
+
 /// The discounts not removed of these payers (customer discounts) and these
 /// subscriptions, oldest first, the order they apply in. With `lock`, the
 /// discount rows are locked, so two invoices finalized at once count a
@@ -75,32 +159,38 @@ pub async fn discounts_for_invoicing(
     if customer_ids.is_empty() && subscription_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let query = discounts::table
-        .inner_join(
-            coupons::table.on(coupons::tenant_id
-                .eq(discounts::tenant_id)
-                .and(coupons::id.eq(discounts::coupon_id))),
-        )
-        .filter(discounts::tenant_id.eq(tenant_id))
-        .filter(discounts::removed_at.is_null())
-        .filter(
-            discounts::customer_id
-                .eq_any(customer_ids)
-                .or(discounts::subscription_id.eq_any(subscription_ids)),
-        )
-        .order((discounts::created_at, discounts::id))
-        .select((DiscountRow::as_select(), CouponRow::as_select()));
-    // Locking takes the coupons' rows too; nothing else locks a coupon
-    // while holding a discount, so the order cannot deadlock.
-    let found: Vec<(DiscountRow, CouponRow)> = if lock {
-        query.for_update().load(conn).await?
-    } else {
-        query.load(conn).await?
-    };
-    Ok(found
-        .into_iter()
-        .map(|(discount, coupon)| DiscountWithCoupon { discount, coupon })
-        .collect())
+    // One index range per kind of owner, then each discount's coupon by
+    // its key (the LATERAL's OFFSET keeps it a lookup per row, whatever the
+    // planner knows of the tenant's coupons). Only the discounts are locked.
+    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+        let sql = |lock: &str| {
+            format!(
+                "SELECT {discount}, c.*
+                 FROM discounts d
+                 CROSS JOIN LATERAL (
+                     SELECT {coupon} FROM coupons x
+                     WHERE x.tenant_id = d.tenant_id AND x.id = d.coupon_id OFFSET 0
+                 ) c
+                 WHERE d.tenant_id = $1 AND d.removed_at IS NULL
+                   AND (d.customer_id = ANY($2) OR d.subscription_id = ANY($3))
+                 ORDER BY d.created_at, d.id{lock}",
+                discount = columns_of::<DiscountRow>("discounts", "d"),
+                coupon = COUPON_COLUMNS
+                    .iter()
+                    .map(|c| format!("x.{c} AS cp_{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        };
+        [sql(""), sql(" FOR UPDATE OF d")]
+    });
+    let rows: Vec<DiscountAndCoupon> = diesel::sql_query(&SQL[usize::from(lock)])
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(customer_ids)
+        .bind::<Array<SqlUuid>, _>(subscription_ids)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(DiscountAndCoupon::split).collect())
 }
 
 /// The unique index that keeps a live coupon's code unique in its tenant.
