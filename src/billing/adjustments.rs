@@ -3,7 +3,7 @@
 //! arithmetic of `domain::adjustments` on its lines, and the rows that
 //! record the result.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
@@ -25,6 +25,8 @@ pub struct Computed {
     pub rows: AdjustmentRows,
     /// Each discount once per invoice it applied to: the billed periods to count.
     pub applied_discounts: Vec<Uuid>,
+    /// The lines whose discount or tax sums changed (the others need no write).
+    pub changed_lines: HashSet<Uuid>,
 }
 
 /// Whether the computation is for drafts (discounts read as they are) or
@@ -129,6 +131,11 @@ pub async fn compute(
         }
         for (&i, adjustment) in own.iter().zip(&adjusted.lines) {
             let line = &mut lines[i];
+            if (line.discount_amount, line.tax_amount, line.tax_added)
+                != (adjustment.discount, adjustment.tax, adjustment.tax_added)
+            {
+                computed.changed_lines.insert(line.id);
+            }
             line.discount_amount = adjustment.discount;
             line.tax_amount = adjustment.tax;
             line.tax_added = adjustment.tax_added;

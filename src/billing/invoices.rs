@@ -270,7 +270,12 @@ async fn finalize_locked(
         let ids: Vec<Uuid> = adjusting.iter().map(|d| d.id).collect();
         lines.retain(|line| ids.contains(&line.invoice_id));
         let computed = adjustments::compute(conn, tenant_id, &mut adjusting, &mut lines, Purpose::Finalize).await?;
-        invoice_adjustments::replace(conn, tenant_id, &ids, &computed.rows, &lines).await?;
+        let changed: Vec<LineRow> = lines
+            .iter()
+            .filter(|line| computed.changed_lines.contains(&line.id))
+            .cloned()
+            .collect();
+        invoice_adjustments::replace(conn, tenant_id, &ids, &computed.rows, &changed).await?;
         invoice_adjustments::count_periods(conn, tenant_id, &computed.applied_discounts).await?;
         for invoice in adjusting {
             adjusted.insert(invoice.id, invoice);

@@ -93,7 +93,7 @@ impl AdjustmentRows {
 }
 
 /// Replaces the discounts and taxes of these invoices with `rows`, and
-/// writes each line's sums of them (`lines` carry them). The invoices are
+/// writes the sums of `lines` (those whose sums changed). The invoices are
 /// locked by the caller.
 pub async fn replace(
     conn: &mut AsyncPgConnection,
@@ -105,33 +105,20 @@ pub async fn replace(
     if invoice_ids.is_empty() {
         return Ok(());
     }
-    // Children first, for the foreign keys.
-    diesel::delete(
-        invoice_line_discounts::table
-            .filter(invoice_line_discounts::tenant_id.eq(tenant_id))
-            .filter(invoice_line_discounts::invoice_id.eq_any(invoice_ids)),
+    // One statement for the four tables: foreign keys are checked at its
+    // end, when the rows of all four are gone.
+    diesel::sql_query(
+        "WITH line_discounts AS (
+             DELETE FROM invoice_line_discounts WHERE tenant_id = $1 AND invoice_id = ANY($2)
+         ), line_taxes AS (
+             DELETE FROM invoice_line_taxes WHERE tenant_id = $1 AND invoice_id = ANY($2)
+         ), discounts AS (
+             DELETE FROM invoice_discounts WHERE tenant_id = $1 AND invoice_id = ANY($2)
+         )
+         DELETE FROM invoice_taxes WHERE tenant_id = $1 AND invoice_id = ANY($2)",
     )
-    .execute(conn)
-    .await?;
-    diesel::delete(
-        invoice_line_taxes::table
-            .filter(invoice_line_taxes::tenant_id.eq(tenant_id))
-            .filter(invoice_line_taxes::invoice_id.eq_any(invoice_ids)),
-    )
-    .execute(conn)
-    .await?;
-    diesel::delete(
-        invoice_discounts::table
-            .filter(invoice_discounts::tenant_id.eq(tenant_id))
-            .filter(invoice_discounts::invoice_id.eq_any(invoice_ids)),
-    )
-    .execute(conn)
-    .await?;
-    diesel::delete(
-        invoice_taxes::table
-            .filter(invoice_taxes::tenant_id.eq(tenant_id))
-            .filter(invoice_taxes::invoice_id.eq_any(invoice_ids)),
-    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(invoice_ids)
     .execute(conn)
     .await?;
     insert(conn, rows).await?;

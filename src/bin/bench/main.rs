@@ -131,7 +131,8 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         header_read_timeout,
         std::future::pending(),
     ));
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
+    // The server's own outbound client: it installs the TLS provider reqwest needs.
+    let client = billgraph::outbound::client(Duration::from_secs(300));
     let api = Api {
         client: client.clone(),
         base: base.clone(),
