@@ -97,13 +97,7 @@ pub async fn compute(
             })
             .collect();
         let terms: Vec<DiscountTerms> = applying.iter().map(|d| terms_of(d)).collect();
-        let rate_terms: Vec<RateTerms> = rates
-            .iter()
-            .map(|r| RateTerms {
-                percentage: r.percentage,
-                inclusive: r.inclusive,
-            })
-            .collect();
+        let rate_terms = rate_terms(rates);
         let adjusted = adjust(&priced, &terms, &rate_terms, invoice.currency);
         for (position, (d, amount)) in applying.iter().zip(&adjusted.discounts).enumerate() {
             computed.rows.discounts.push(InvoiceDiscountRow {
@@ -112,7 +106,7 @@ pub async fn compute(
                 discount_id: d.discount.id,
                 coupon_id: d.coupon.id,
                 position: position as i32,
-                description: format!("{} ({})", d.coupon.name, d.coupon.code),
+                description: description_of(d),
                 amount: *amount,
             });
         }
@@ -207,6 +201,22 @@ pub fn applicable_discounts<'a>(
                 .copied()
                 .unwrap_or(d.discount.periods_applied);
             owner && in_currency && still_applies(d.coupon.duration, d.coupon.duration_periods, used)
+        })
+        .collect()
+}
+
+/// How an invoice names a discount: its coupon's name and code.
+pub fn description_of(d: &DiscountWithCoupon) -> String {
+    format!("{} ({})", d.coupon.name, d.coupon.code)
+}
+
+/// The arithmetic's view of tax rates.
+pub fn rate_terms(rates: &[TaxRateRow]) -> Vec<RateTerms> {
+    rates
+        .iter()
+        .map(|r| RateTerms {
+            percentage: r.percentage,
+            inclusive: r.inclusive,
         })
         .collect()
 }

@@ -159,7 +159,7 @@ pub async fn create(pool: &DbPool, tenant_id: Uuid, draft: CreditNoteDraft) -> A
         };
         let number = rows::take_credit_note_number(conn, tenant_id).await?;
         let note_id = Uuid::now_v7();
-        let taxes = reversed_tax_rows(conn, &invoice, note_id, split.total, &lines).await?;
+        let taxes = reversed_tax_rows(conn, &invoice, note_id, split.total, &lines, &request).await?;
         let note = CreditNoteRow {
             tenant_id,
             id: note_id,
@@ -222,7 +222,13 @@ async fn reversed_tax_rows(
     credit_note_id: Uuid,
     total: Decimal,
     lines: &[(Uuid, Decimal)],
+    request: &CreditRequest,
 ) -> AppResult<Vec<CreditNoteTaxRow>> {
+    // What each credited line charged, as `checked_request` read it, in `lines`' order.
+    let charged: Vec<Decimal> = match request {
+        CreditRequest::Lines(credits) => credits.iter().map(|c| c.line_amount).collect(),
+        CreditRequest::Amount(_) => Vec::new(),
+    };
     let (tenant_id, currency) = (invoice.tenant_id, invoice.currency);
     let rates = invoice_adjustments::taxes_of(conn, tenant_id, &[invoice.id]).await?;
     if rates.is_empty() {
@@ -234,13 +240,7 @@ async fn reversed_tax_rows(
         reversed = reversed_taxes(total, invoice.charged(), &taxes, currency);
     } else {
         let line_taxes = invoice_adjustments::line_taxes_of(conn, tenant_id, &[invoice.id]).await?;
-        let ids: Vec<Uuid> = lines.iter().map(|l| l.0).collect();
-        let charged: HashMap<Uuid, Decimal> = invoice_rows::lines_by_ids(conn, tenant_id, &ids)
-            .await?
-            .into_iter()
-            .map(|line| (line.id, line.charged()))
-            .collect();
-        for &(line_id, amount) in lines {
+        for (&(line_id, amount), line_charged) in lines.iter().zip(charged) {
             let taxes: Vec<Decimal> = rates
                 .iter()
                 .map(|rate| {
@@ -250,7 +250,6 @@ async fn reversed_tax_rows(
                         .map_or(Decimal::ZERO, |t| t.amount)
                 })
                 .collect();
-            let line_charged = charged.get(&line_id).copied().unwrap_or_default();
             for (sum, part) in reversed
                 .iter_mut()
                 .zip(reversed_taxes(amount, line_charged, &taxes, currency))

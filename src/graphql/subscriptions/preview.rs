@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use std::collections::HashMap;
 
-use crate::billing::adjustments::{applicable_discounts, terms_of};
+use crate::billing::adjustments::{applicable_discounts, description_of, rate_terms, terms_of};
 use crate::db::coupons::DiscountWithCoupon;
 use crate::db::plans::PriceRow;
 use crate::db::subscriptions::{PauseRow, SubscriptionRow};
-use crate::domain::adjustments::{Adjusted, PricedLine, RateTerms, adjust};
+use crate::domain::adjustments::{Adjusted, PricedLine, adjust};
 use crate::domain::charges::{PlanUsage, PriceLine, period_lines, subtotal as charges_subtotal, usage_groups};
 use crate::domain::money::{self, in_minor_units};
 use crate::domain::period::Period;
@@ -432,13 +432,7 @@ async fn upcoming_adjustments(
         })
         .collect();
     let terms: Vec<_> = applying.iter().map(|d| terms_of(d)).collect();
-    let rate_terms: Vec<RateTerms> = rates
-        .iter()
-        .map(|r| RateTerms {
-            percentage: r.percentage,
-            inclusive: r.inclusive,
-        })
-        .collect();
+    let rate_terms = rate_terms(&rates);
     let adjusted = adjust(&priced, &terms, &rate_terms, currency);
     let discounts = applying
         .iter()
@@ -446,7 +440,7 @@ async fn upcoming_adjustments(
         .map(|(d, amount)| UpcomingDiscount {
             discount_id: d.discount.id,
             coupon_id: d.coupon.id,
-            description: format!("{} ({})", d.coupon.name, d.coupon.code),
+            description: description_of(d),
             amount: *amount,
         })
         .collect();
