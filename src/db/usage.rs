@@ -34,9 +34,13 @@ use crate::domain::meter::Aggregation;
 /// One aggregate: the whole range (`bucket` None) or one window of it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct UsageRow {
-    /// The group of the ranges it aggregates.
+    /// The group of the ranges it aggregates; past the given groups, a
+    /// primed child (see `UsageSpec::prime_children`).
     #[diesel(sql_type = BigInt)]
     pub idx: i64,
+    /// The customer of the group.
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     pub meter_id: Uuid,
     #[diesel(sql_type = Text)]
@@ -72,7 +76,16 @@ pub struct UsageSpec<'a> {
     pub include_children: bool,
     /// date_trunc unit ("hour", "day", "month") for a time series.
     pub window: Option<&'static str>,
+    /// With `include_children`: also answer, as groups numbered after the
+    /// given ones, the subtree of each group's first `PRIMED_CHILDREN`
+    /// children (in id order) that is not a given customer itself. Their
+    /// stretches are part of their parents', so this adds only the per-key
+    /// sums. Each group must then have one customer.
+    pub prime_children: bool,
 }
+
+/// See `UsageSpec::prime_children`.
+pub const PRIMED_CHILDREN: i64 = 100;
 
 /// A property value PostgreSQL can read as NUMERIC (JSON numbers, and
 /// strings holding one).
@@ -116,9 +129,25 @@ pub async fn aggregate(
         ""
     };
     let sql = format!(
-        "WITH RECURSIVE req AS (
+        "WITH RECURSIVE given AS (
              SELECT * FROM unnest($2::uuid[], $9::int8[], $5::timestamptz[], $6::timestamptz[])
                  AS r(root, idx, r_from, r_to)
+         ), primed AS (
+             SELECT c.parent_idx, c.id,
+                    (SELECT max(idx) FROM given) + row_number() OVER (ORDER BY c.parent_idx, c.id) AS idx
+             FROM (
+                 SELECT DISTINCT g.idx AS parent_idx, ch.id FROM given g
+                 CROSS JOIN LATERAL (
+                     SELECT c.id FROM customers c
+                     WHERE c.tenant_id = $1 AND c.parent_customer_id = g.root
+                     ORDER BY c.id LIMIT {PRIMED_CHILDREN}
+                 ) ch
+                 WHERE $4 AND $10 AND ch.id <> ALL($2::uuid[])
+             ) c
+         ), req AS (
+             SELECT root, idx, r_from, r_to FROM given
+             UNION ALL
+             SELECT p.id, p.idx, g.r_from, g.r_to FROM primed p JOIN given g ON g.idx = p.parent_idx
          ), tree(idx, id, lvl, r_from, r_to) AS (
              SELECT idx, root, 1, r_from, r_to FROM req
              UNION ALL
@@ -334,11 +363,11 @@ pub async fn aggregate(
              {latest_totals}
          )
          -- Every requested customer gets a row for every meter, events or not.
-         SELECT req.idx, m.id AS meter_id, m.aggregation, a.bucket,
+         SELECT req.idx, req.root AS customer_id, m.id AS meter_id, m.aggregation, a.bucket,
                 (CASE WHEN m.aggregation = 'UNIQUE_COUNT' THEN a.value + COALESCE(u.value, 0)
                       ELSE COALESCE(a.value, l.value) END)::text AS value,
                 COALESCE(a.event_count, 0)::bigint AS event_count, COALESCE(a.skipped, 0)::bigint AS skipped
-         FROM (SELECT DISTINCT idx FROM req) req CROSS JOIN m
+         FROM (SELECT DISTINCT idx, root FROM req) req CROSS JOIN m
          LEFT JOIN agg a ON a.idx = req.idx AND a.meter_id = m.id
          LEFT JOIN uniq u ON u.idx = a.idx AND u.meter_id = a.meter_id AND u.bucket IS NOT DISTINCT FROM a.bucket
          LEFT JOIN latest l ON l.idx = a.idx AND l.meter_id = a.meter_id AND l.bucket IS NOT DISTINCT FROM a.bucket
@@ -358,6 +387,7 @@ pub async fn aggregate(
         .bind::<Text, _>(spec.window.unwrap_or("day"))
         .bind::<Bool, _>(use_rollups)
         .bind::<Array<BigInt>, _>(groups)
+        .bind::<Bool, _>(spec.prime_children)
         .load(conn)
         .await
 }
@@ -412,6 +442,7 @@ pub async fn quantities(
             meter_ids: &meter_ids,
             include_children: false,
             window: None,
+            prime_children: false,
         };
         for row in aggregate(conn, tenant_id, &spec).await? {
             if let Some(value) = parse_value(row.value.as_deref()) {

@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::graphql::batching::DispatchQueue;
 use crate::graphql::connections::RequestConnections;
 use crate::graphql::loaders::TenantLoader;
+use crate::graphql::usage::primer::UsagePrimer;
 use crate::state::AppState;
 
 pub struct RequestContext {
@@ -26,6 +27,8 @@ pub struct RequestContext {
     pub now: DateTime<Utc>,
     /// Bound to the tenant: a loader can never return another tenant's rows.
     pub loader: DataLoader<TenantLoader>,
+    /// Read-only requests only (see [`UsagePrimer`]).
+    pub usage_primer: Option<Arc<UsagePrimer>>,
     connections: Arc<RequestConnections>,
     queue: DispatchQueue,
 }
@@ -33,22 +36,26 @@ pub struct RequestContext {
 impl RequestContext {
     /// The loader's dispatches go to `queue`, to run inside the request's
     /// task (see [`crate::graphql::batching`]).
-    pub fn new(state: &AppState, tenant_id: Uuid, queue: DispatchQueue) -> Self {
+    /// `read_only`: the request runs a query, no mutation.
+    pub fn new(state: &AppState, tenant_id: Uuid, queue: DispatchQueue, read_only: bool) -> Self {
         let now = Utc::now();
+        let usage_primer = read_only.then(|| Arc::new(UsagePrimer::default()));
         let connections = Arc::new(RequestConnections::new(
             state.pool.clone(),
             state.config.sharing.connections_per_request,
         ));
         let loader_queue = queue.clone();
-        let loader = DataLoader::new(TenantLoader::new(connections.clone(), tenant_id, now), move |task| {
-            loader_queue.spawn(task)
-        })
+        let loader = DataLoader::new(
+            TenantLoader::new(connections.clone(), tenant_id, now, usage_primer.clone()),
+            move |task| loader_queue.spawn(task),
+        )
         // Dispatches wait for the query to yield anyway; no timer needed.
         .delay(Duration::ZERO);
         RequestContext {
             tenant_id,
             now,
             loader,
+            usage_primer,
             connections,
             queue,
         }

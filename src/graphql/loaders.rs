@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, SharedError};
 use crate::graphql::connections::{RequestConn, RequestConnections};
+use crate::graphql::usage::primer::UsagePrimer;
 
 /// Loads rows of one tenant; the tenant is fixed when the request starts.
 pub struct TenantLoader {
@@ -18,14 +19,22 @@ pub struct TenantLoader {
     tenant_id: Uuid,
     /// The request's clock, for rows whose state depends on time.
     now: DateTime<Utc>,
+    /// Read-only requests only: where subtree usage leaves its children's.
+    usage_primer: Option<Arc<UsagePrimer>>,
 }
 
 impl TenantLoader {
-    pub fn new(connections: Arc<RequestConnections>, tenant_id: Uuid, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        connections: Arc<RequestConnections>,
+        tenant_id: Uuid,
+        now: DateTime<Utc>,
+        usage_primer: Option<Arc<UsagePrimer>>,
+    ) -> Self {
         TenantLoader {
             connections,
             tenant_id,
             now,
+            usage_primer,
         }
     }
 
@@ -41,6 +50,10 @@ impl TenantLoader {
     /// The request's clock.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    pub(crate) fn usage_primer(&self) -> Option<&UsagePrimer> {
+        self.usage_primer.as_deref()
     }
 }
 

@@ -110,8 +110,9 @@ async fn run(
     if let Some(refused) = input_rules::refusal(&mut request).or_else(|| missing_variable(&mut request)) {
         return finished(async_graphql::Response::from_errors(vec![refused]), limits, answer);
     }
+    let read_only = is_query(&mut request);
     let (queue, dispatches) = dispatch_queue();
-    let request = request.data(RequestContext::new(state, tenant.id, queue));
+    let request = request.data(RequestContext::new(state, tenant.id, queue, read_only));
     let run = run_with_dispatches(schema.execute(request), dispatches);
     match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(response) => finished(response, limits, answer),
@@ -207,6 +208,16 @@ fn changes_data(request: &async_graphql::Request) -> bool {
     };
     selected_operation(&doc, request.operation_name.as_deref())
         .is_some_and(|op| op.ty != async_graphql::parser::types::OperationType::Query)
+}
+
+/// Whether the operation that runs is a query (no mutation), from the
+/// document parsed already.
+fn is_query(request: &mut async_graphql::Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    request.parsed_query().ok().is_some_and(|doc| {
+        selected_operation(doc, operation_name.as_deref())
+            .is_some_and(|op| op.ty == async_graphql::parser::types::OperationType::Query)
+    })
 }
 
 /// A required variable without a value stops the request before it runs,

@@ -325,7 +325,14 @@ impl Customer {
                 window,
             },
         };
-        let usage = ctx.loader().load_one(key).await?.unwrap_or_default();
+        let primed = match (ctx.request().usage_primer.as_deref(), self.0.parent_customer_id) {
+            (Some(primer), Some(parent)) => primer.primed(parent, self.0.id, &key.query).await,
+            _ => None,
+        };
+        let usage = match primed {
+            Some(usage) => usage,
+            None => ctx.loader().load_one(key).await?.unwrap_or_default(),
+        };
         Ok(usage
             .into_iter()
             .map(|(meter_id, totals)| MeterUsage { meter_id, totals })

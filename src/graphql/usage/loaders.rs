@@ -9,12 +9,13 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::meters::{self, MeterRow};
-use crate::db::usage::{self, QuantityRequest, UsageRange, UsageSpec};
+use crate::db::usage::{self, QuantityRequest, UsageRange, UsageRow, UsageSpec};
 use crate::domain::meter::Aggregation;
 use crate::domain::usage::Window;
 use crate::error::SharedError;
 use crate::graphql::loaders::{TenantLoader, rows_by_id, shared};
 use crate::graphql::usage::meter_usage::UsageWindowValue;
+use crate::graphql::usage::primer::{MeterTotals, Promise};
 
 rows_by_id! {
     MeterById => MeterRow, meters::find_by_ids
@@ -49,7 +50,7 @@ pub struct UsageTotals {
 
 impl Loader<UsageOf> for TenantLoader {
     /// Per meter, in meter id order.
-    type Value = Vec<(Uuid, UsageTotals)>;
+    type Value = MeterTotals;
     type Error = SharedError;
 
     async fn load(&self, keys: &[UsageOf]) -> Result<HashMap<UsageOf, Self::Value>, SharedError> {
@@ -57,9 +58,18 @@ impl Loader<UsageOf> for TenantLoader {
         for key in keys {
             by_query.entry(&key.query).or_default().push(key.customer_id);
         }
+        // Promised before any statement runs, so that children asking
+        // meanwhile wait for it rather than read the same events again.
+        let promises: Vec<Option<Promise>> = by_query
+            .iter()
+            .map(|(query, customer_ids)| {
+                let primer = self.usage_primer().filter(|_| query.include_children)?;
+                Some(primer.promise(customer_ids, query))
+            })
+            .collect();
         let mut conn = self.conn().await?;
         let mut out = HashMap::with_capacity(keys.len());
-        for (query, customer_ids) in by_query {
+        for ((query, customer_ids), promise) in by_query.into_iter().zip(promises) {
             let ranges: Vec<UsageRange> = (1..)
                 .zip(&customer_ids)
                 .map(|(group, customer_id)| UsageRange {
@@ -74,50 +84,61 @@ impl Loader<UsageOf> for TenantLoader {
                 meter_ids: &query.meter_ids,
                 include_children: query.include_children,
                 window: query.window.map(Window::date_trunc_unit),
+                prime_children: promise.is_some(),
             };
             let rows = usage::aggregate(&mut conn, self.tenant_id(), &spec)
                 .await
                 .map_err(shared)?;
-            let mut per_customer: Vec<Vec<(Uuid, UsageTotals)>> = vec![Vec::new(); customer_ids.len()];
-            // Rows come ordered by customer, meter, then the total before its windows.
-            for row in rows {
-                let list = &mut per_customer[(row.idx - 1) as usize];
-                match row.bucket {
-                    None => list.push((
-                        row.meter_id,
-                        UsageTotals {
-                            aggregation: row.aggregation,
-                            value: usage::parse_value(row.value.as_deref()),
-                            event_count: row.event_count,
-                            skipped: row.skipped,
-                            windows: Vec::new(),
-                        },
-                    )),
-                    Some(start) => {
-                        if let Some((_, totals)) = list.last_mut().filter(|(m, _)| *m == row.meter_id) {
-                            let window = query.window.unwrap_or(Window::Day);
-                            totals.windows.push(UsageWindowValue {
-                                start,
-                                end: window.bucket_end(start),
-                                value: usage::parse_value(row.value.as_deref()),
-                                event_count: row.event_count,
-                            });
-                        }
-                    }
-                }
-            }
-            for (customer_id, usage) in customer_ids.into_iter().zip(per_customer) {
+            let mut by_group = totals_by_group(rows, query.window);
+            for (group, customer_id) in (1..).zip(&customer_ids) {
+                let usage = by_group.remove(&group).map(|(_, usage)| usage).unwrap_or_default();
                 out.insert(
                     UsageOf {
-                        customer_id,
+                        customer_id: *customer_id,
                         query: query.clone(),
                     },
                     usage,
                 );
             }
+            if let Some(promise) = promise {
+                promise.keep(by_group.into_values().collect());
+            }
         }
         Ok(out)
     }
+}
+
+/// The statement's rows, per group: its customer and its usage per meter.
+fn totals_by_group(rows: Vec<UsageRow>, window: Option<Window>) -> HashMap<i64, (Uuid, MeterTotals)> {
+    let mut by_group: HashMap<i64, (Uuid, MeterTotals)> = HashMap::new();
+    // Rows come ordered by group, meter, then the total before its windows.
+    for row in rows {
+        let (_, list) = by_group.entry(row.idx).or_insert_with(|| (row.customer_id, Vec::new()));
+        match row.bucket {
+            None => list.push((
+                row.meter_id,
+                UsageTotals {
+                    aggregation: row.aggregation,
+                    value: usage::parse_value(row.value.as_deref()),
+                    event_count: row.event_count,
+                    skipped: row.skipped,
+                    windows: Vec::new(),
+                },
+            )),
+            Some(start) => {
+                if let Some((_, totals)) = list.last_mut().filter(|(m, _)| *m == row.meter_id) {
+                    let window = window.unwrap_or(Window::Day);
+                    totals.windows.push(UsageWindowValue {
+                        start,
+                        end: window.bucket_end(start),
+                        value: usage::parse_value(row.value.as_deref()),
+                        event_count: row.event_count,
+                    });
+                }
+            }
+        }
+    }
+    by_group
 }
 
 /// Usage of one customer (not its subtree) over stretches of time that are

@@ -6,4 +6,5 @@ pub mod loaders;
 pub mod meter;
 pub mod meter_usage;
 pub mod mutation;
+pub mod primer;
 pub mod query;
