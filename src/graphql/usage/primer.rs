@@ -37,9 +37,13 @@ pub type MeterTotals = Vec<(Uuid, UsageTotals)>;
 /// Per child (keyed by its id), its subtree's usage.
 type ChildUsage = Arc<HashMap<Uuid, MeterTotals>>;
 
+/// The children's usage once the parents' statement has run.
+type Promised = Shared<oneshot::Receiver<ChildUsage>>;
+
 #[derive(Default)]
 pub struct UsagePrimer {
-    promises: Mutex<HashMap<(Uuid, UsageQuery), Shared<oneshot::Receiver<ChildUsage>>>>,
+    /// Per parent and query.
+    promises: Mutex<HashMap<(Uuid, UsageQuery), Promised>>,
 }
 
 /// What the parents' loader keeps to keep its promise; dropping it unkept
