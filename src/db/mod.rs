@@ -27,6 +27,7 @@ pub mod subscriptions;
 pub mod tax_rates;
 pub mod tenants;
 pub mod usage;
+pub mod usage_raw;
 pub mod usage_rollups;
 pub mod wallets;
 pub mod webhooks;

@@ -21,15 +21,19 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::meters::MeterRow;
+use crate::db::schema::meters;
+use crate::db::usage_raw::{EVENT_NAMES, METER_IDS, METERS_PER_STATEMENT, raw_parts_sql};
 use crate::db::usage_rollups::BITMAP_IDS;
 use crate::domain::meter::Aggregation;
+use crate::domain::stored::RecordStatus;
 
 /// One aggregate: the whole range (`bucket` None) or one window of it.
 #[derive(Debug, Clone, QueryableByName)]
@@ -94,15 +98,48 @@ pub async fn aggregate(
     tenant_id: Uuid,
     spec: &UsageSpec<'_>,
 ) -> QueryResult<Vec<UsageRow>> {
+    let meters = meters_to_report(conn, tenant_id, spec.meter_ids).await?;
+    let mut rows = Vec::new();
+    // Each chunk's meters follow the last chunk's in id order, so a group's
+    // rows stay in meter order.
+    for chunk in meters.chunks(METERS_PER_STATEMENT) {
+        rows.extend(aggregate_meters(conn, tenant_id, spec, chunk).await?);
+    }
+    Ok(rows)
+}
+
+/// The meters a usage request reports, in id order: those asked for (of
+/// the tenant, any status), or every active one.
+async fn meters_to_report(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    meter_ids: &[Uuid],
+) -> QueryResult<Vec<MeterRow>> {
+    let mut query = meters::table.filter(meters::tenant_id.eq(tenant_id)).into_boxed();
+    query = if meter_ids.is_empty() {
+        query.filter(meters::status.eq(RecordStatus::Active))
+    } else {
+        query.filter(meters::id.eq_any(meter_ids))
+    };
+    query.order(meters::id).select(MeterRow::as_select()).load(conn).await
+}
+
+async fn aggregate_meters(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    spec: &UsageSpec<'_>,
+    meters: &[MeterRow],
+) -> QueryResult<Vec<UsageRow>> {
     let grouping = if spec.window.is_some() {
         "GROUPING SETS ((s.idx, p.meter_id), (s.idx, p.meter_id, p.bucket))"
     } else {
         "s.idx, p.meter_id, p.bucket"
     };
     let event_bucket = match spec.window {
-        Some(_) => "date_trunc($7, e.\"timestamp\", 'UTC')",
+        Some(_) => "date_trunc($7, ev.\"timestamp\", 'UTC')",
         None => "NULL::timestamptz",
     };
+    let raw_parts = raw_parts_sql(meters, event_bucket);
     // The whole days read from the buckets, cut into the windows.
     let pieces = match spec.window {
         Some(_) => {
@@ -214,42 +251,12 @@ pub async fn aggregate(
              UNION ALL
              SELECT ext, t_from, t_to, tail_from, t_to FROM units WHERE tail_from < t_to
          ), m AS (
-             SELECT id, event_name, aggregation, property, filters FROM meters
-             WHERE tenant_id = $1
-               AND CASE WHEN cardinality($3) = 0 THEN status = 'ACTIVE' ELSE id = ANY($3) END
-         ), raw_events AS MATERIALIZED (
-             -- Each lookup is an index range scan, whatever the statistics
-             -- say (OFFSET 0 keeps the planner from flattening it).
-             SELECT r.ext, r.t_from, r.t_to, n.event_name, e.*
-             FROM raw_ranges r
-             CROSS JOIN (SELECT DISTINCT event_name FROM m) n
-             CROSS JOIN LATERAL (
-                 SELECT ev.\"timestamp\", ev.event_id, ev.properties FROM events ev
-                 WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.ext
-                   AND ev.event_name = n.event_name
-                   AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
-                 OFFSET 0
-             ) e
-         ), valued AS NOT MATERIALIZED (
-             -- Inlined into each use, which then evaluates only its meters.
-             SELECT e.ext, e.t_from, e.t_to, m.id AS meter_id, m.aggregation, e.\"timestamp\", e.event_id,
-                    {event_bucket} AS bucket, v.raw_value, v.num,
-                    CASE m.aggregation
-                        WHEN 'COUNT' THEN true
-                        WHEN 'UNIQUE_COUNT' THEN v.raw_value IS NOT NULL
-                        ELSE v.num IS NOT NULL
-                    END AS counts
-             FROM raw_events e
-             JOIN m ON m.event_name = e.event_name
-             CROSS JOIN LATERAL (
-                 SELECT e.properties ->> m.property AS raw_value,
-                        CASE WHEN m.aggregation IN ('SUM', 'MAX', 'AVG', 'LATEST')
-                             THEN billgraph_property_number(e.properties, m.property) END AS num
-             ) v
-             WHERE m.filters = '[]'::jsonb OR billgraph_filters_match(m.filters, e.properties)
+             SELECT * FROM unnest({METER_IDS}, {EVENT_NAMES}, $14::text[]) AS m(id, event_name, aggregation)
+         ), raw_parts AS MATERIALIZED (
+             {raw_parts}
          ), raw_vals AS MATERIALIZED (
-             SELECT DISTINCT ext, t_from, t_to, meter_id, bucket, raw_value FROM valued
-             WHERE aggregation = 'UNIQUE_COUNT' AND counts
+             SELECT p.ext, p.t_from, p.t_to, p.meter_id, p.bucket, x AS raw_value
+             FROM raw_parts p CROSS JOIN LATERAL unnest(p.vals) x
          ), raw_dict AS MATERIALIZED (
              -- Dictionary ids of the distinct values read from raw events,
              -- per meter; a value without one is in no bucket.
@@ -298,9 +305,8 @@ pub async fn aggregate(
                         value_bits::bit({BITMAP_IDS}) AS bits
                  FROM rolled
                  UNION ALL
-                 SELECT ext, t_from, t_to, meter_id, bucket, count(*) FILTER (WHERE counts),
-                        count(*) FILTER (WHERE NOT counts), sum(num), max(num), NULL
-                 FROM valued GROUP BY ext, t_from, t_to, meter_id, bucket
+                 SELECT ext, t_from, t_to, meter_id, bucket, event_count, skipped, total, maximum, NULL
+                 FROM raw_parts
                  UNION ALL
                  SELECT ext, t_from, t_to, meter_id, bucket, 0, 0, NULL, NULL,
                         set_bit(B'0'::bit({BITMAP_IDS}), id, 1)
@@ -349,8 +355,8 @@ pub async fn aggregate(
                         latest_value AS value
                  FROM rolled WHERE latest_at IS NOT NULL
                  UNION ALL
-                 SELECT ext, t_from, t_to, meter_id, bucket, \"timestamp\", event_id, num FROM valued
-                 WHERE aggregation = 'LATEST' AND counts
+                 SELECT ext, t_from, t_to, meter_id, bucket, latest_at, latest_event_id, latest_value
+                 FROM raw_parts WHERE latest_at IS NOT NULL
              ) c
              ORDER BY ext, t_from, t_to, meter_id, bucket, at DESC, id DESC
          ), latest_rows AS (
@@ -377,10 +383,15 @@ pub async fn aggregate(
     let groups: Vec<i64> = spec.ranges.iter().map(|r| r.group).collect();
     let froms: Vec<DateTime<Utc>> = spec.ranges.iter().map(|r| r.from).collect();
     let tos: Vec<DateTime<Utc>> = spec.ranges.iter().map(|r| r.to).collect();
+    let meter_ids: Vec<Uuid> = meters.iter().map(|m| m.id).collect();
+    let event_names: Vec<&str> = meters.iter().map(|m| m.event_name.as_str()).collect();
+    let properties: Vec<Option<&str>> = meters.iter().map(|m| m.property.as_deref()).collect();
+    let filters: Vec<&serde_json::Value> = meters.iter().map(|m| &m.filters).collect();
+    let aggregations: Vec<&str> = meters.iter().map(|m| m.aggregation.as_str()).collect();
     diesel::sql_query(sql)
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Array<SqlUuid>, _>(customer_ids)
-        .bind::<Array<SqlUuid>, _>(spec.meter_ids)
+        .bind::<Array<SqlUuid>, _>(meter_ids)
         .bind::<Bool, _>(spec.include_children)
         .bind::<Array<Timestamptz>, _>(froms)
         .bind::<Array<Timestamptz>, _>(tos)
@@ -388,6 +399,10 @@ pub async fn aggregate(
         .bind::<Bool, _>(use_rollups)
         .bind::<Array<BigInt>, _>(groups)
         .bind::<Bool, _>(spec.prime_children)
+        .bind::<Array<Text>, _>(event_names)
+        .bind::<Array<Nullable<Text>>, _>(properties)
+        .bind::<Array<Jsonb>, _>(filters)
+        .bind::<Array<Text>, _>(aggregations)
         .load(conn)
         .await
 }

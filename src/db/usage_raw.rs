@@ -1,0 +1,145 @@
+//! The raw-event part of usage aggregation: the events of the stretches
+//! that no bucket covers (partial days at the ends of a range, and what is
+//! not rolled up yet), aggregated in one pass over each stretch's events.
+//!
+//! The SQL is written for the meters at hand: each event is read once and
+//! every meter's value is one column of it, so an event costs one row
+//! rather than one row per meter, and no statement-wide sort of events by
+//! stretch and meter is needed. Joining the events with a generic table of
+//! meters cost three to four times as much. The value rules are those of
+//! the rollups (`billgraph_property_number`, `billgraph_filters_match`).
+
+use std::fmt::Write;
+
+use crate::db::meters::MeterRow;
+use crate::domain::meter::Aggregation;
+
+/// Where the statement binds the meters' fields, as arrays in meter order.
+pub const METER_IDS: &str = "$3::uuid[]";
+pub const EVENT_NAMES: &str = "$11::text[]";
+pub const PROPERTIES: &str = "$12::text[]";
+pub const FILTERS: &str = "$13::jsonb[]";
+
+/// More meters than this go in several statements: each meter adds a few
+/// aggregate columns, and PostgreSQL allows at most 1,664 per row.
+pub const METERS_PER_STATEMENT: usize = 32;
+
+/// One meter's aggregate columns beside its counts; NULL where its
+/// aggregation needs none.
+struct Aggregates {
+    total: String,
+    maximum: String,
+    latest_at: String,
+    latest_event_id: String,
+    latest_value: String,
+    vals: String,
+}
+
+impl Aggregates {
+    fn none() -> Self {
+        let null = || "NULL".to_string();
+        Aggregates {
+            total: null(),
+            maximum: null(),
+            latest_at: null(),
+            latest_event_id: null(),
+            latest_value: null(),
+            vals: null(),
+        }
+    }
+}
+
+/// A CTE body (for `raw_parts AS MATERIALIZED (...)`) giving, per stretch
+/// of `raw_ranges` (ext, t_from, t_to, r_from, r_to), meter and window
+/// (`bucket`, from `bucket_expr` over `ev."timestamp"`), the columns the
+/// buckets have: event_count, skipped, total, maximum, the latest value and
+/// the distinct values (`vals`) of UNIQUE_COUNT meters. Only meters with a
+/// matching event get a row. `$1` is the tenant.
+pub fn raw_parts_sql(meters: &[MeterRow], bucket_expr: &str) -> String {
+    let mut columns = String::new();
+    let mut aggregates = String::new();
+    let mut rows = Vec::with_capacity(meters.len());
+    for (i, meter) in meters.iter().enumerate() {
+        let k = i + 1;
+        let filters = if meter.filters.as_array().is_some_and(|f| f.is_empty()) {
+            String::new()
+        } else {
+            format!(" AND billgraph_filters_match(({FILTERS})[{k}], ev.properties)")
+        };
+        let _ = write!(columns, ", ev.event_name = ({EVENT_NAMES})[{k}]{filters} AS m{k}");
+        let (value, null) = match meter.aggregation {
+            Aggregation::Count => (None, "NULL::numeric"),
+            Aggregation::UniqueCount => (Some(format!("ev.properties ->> ({PROPERTIES})[{k}]")), "NULL::text"),
+            _ => (
+                Some(format!("billgraph_property_number(ev.properties, ({PROPERTIES})[{k}])")),
+                "NULL::numeric",
+            ),
+        };
+        let _ = write!(columns, ", {} AS v{k}", value.as_deref().unwrap_or(null));
+        let counts = match meter.aggregation {
+            Aggregation::Count => format!("e.m{k}"),
+            _ => format!("e.m{k} AND e.v{k} IS NOT NULL"),
+        };
+        let _ = write!(
+            aggregates,
+            ", count(*) FILTER (WHERE {counts}) AS c{k}, count(*) FILTER (WHERE e.m{k} AND NOT ({counts})) AS s{k}"
+        );
+        let latest = |column: &str| {
+            format!("(array_agg({column} ORDER BY e.at DESC, e.event_id DESC) FILTER (WHERE {counts}))[1]")
+        };
+        let a = match meter.aggregation {
+            Aggregation::Sum | Aggregation::Avg => Aggregates {
+                total: format!("sum(e.v{k}) FILTER (WHERE e.m{k})"),
+                ..Aggregates::none()
+            },
+            Aggregation::Max => Aggregates {
+                maximum: format!("max(e.v{k}) FILTER (WHERE e.m{k})"),
+                ..Aggregates::none()
+            },
+            Aggregation::Latest => Aggregates {
+                latest_at: latest("e.at"),
+                latest_event_id: latest("e.event_id"),
+                latest_value: latest(&format!("e.v{k}")),
+                ..Aggregates::none()
+            },
+            Aggregation::UniqueCount => Aggregates {
+                vals: format!("array_agg(DISTINCT e.v{k}) FILTER (WHERE {counts})"),
+                ..Aggregates::none()
+            },
+            Aggregation::Count => Aggregates::none(),
+        };
+        let _ = write!(
+            aggregates,
+            ", {} AS t{k}, {} AS x{k}, {} AS la{k}, {} AS li{k}, {} AS lv{k}, {} AS u{k}",
+            a.total, a.maximum, a.latest_at, a.latest_event_id, a.latest_value, a.vals
+        );
+        rows.push(format!(
+            "(({METER_IDS})[{k}], x.c{k}, x.s{k}, x.t{k}::numeric, x.x{k}::numeric, x.la{k}::timestamptz, \
+             x.li{k}::text, x.lv{k}::numeric, x.u{k}::text[])"
+        ));
+    }
+    let rows = rows.join(",\n                 ");
+    format!(
+        "SELECT r.ext, r.t_from, r.t_to, u.meter_id, x.bucket, u.event_count, u.skipped, u.total, u.maximum,
+                u.latest_at, u.latest_event_id, u.latest_value, u.vals
+         FROM raw_ranges r
+         CROSS JOIN LATERAL (
+             SELECT e.bucket{aggregates}
+             FROM (
+                 -- An index range scan per stretch (OFFSET 0 keeps it one,
+                 -- whatever the statistics say).
+                 SELECT {bucket_expr} AS bucket, ev.\"timestamp\" AS at, ev.event_id{columns}
+                 FROM events ev
+                 WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.ext
+                   AND ev.event_name = ANY ({EVENT_NAMES})
+                   AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
+                 OFFSET 0
+             ) e
+             GROUP BY e.bucket
+         ) x
+         CROSS JOIN LATERAL (VALUES
+                 {rows}
+         ) u(meter_id, event_count, skipped, total, maximum, latest_at, latest_event_id, latest_value, vals)
+         WHERE u.event_count > 0 OR u.skipped > 0"
+    )
+}
