@@ -28,5 +28,6 @@ pub async fn seed(
     let started = Instant::now();
     let days = billgraph::usage::rollups::roll_up_ended_days(&state.pool, chrono::Utc::now()).await?;
     eprintln!("  rolled up {days} days in {:.0} s", started.elapsed().as_secs_f64());
+    crate::analyze(conn).await?;
     Ok((tenant, key))
 }
