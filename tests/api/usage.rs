@@ -397,6 +397,54 @@ async fn children_usage_comes_from_their_parents_statement_and_matches_asking_al
     assert_eq!(counts(&data["after"]["usage"]), expected);
 }
 
+/// A page that lists parents and children side by side, each with its
+/// children's usage: the children's usage on the nested level is the one
+/// the page's own statement worked out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_parents_and_children_answers_nested_children_usage_from_its_own_statement() {
+    let app = TestApp::new().await;
+    every_aggregation(&app).await;
+    let t = tree(&app).await;
+    app.ok(
+        INGEST,
+        json!({ "events": spread_events("side", &["r", "a", "b", "a1"], 200) }),
+    )
+    .await;
+    let query = "{ customers(first: 10) { edges { node { id
+        usage { meter { id } value eventCount skippedEvents }
+        children(first: 10) { edges { node { id usage { meter { id } value eventCount skippedEvents } } } }
+    } } } }";
+    let before = app.statements();
+    let page = app.ok(query, json!({})).await;
+    let statements = app.statements() - before;
+    // auth, list, meters to report, usage, children pages, `meter { id }`.
+    assert!(statements <= 6, "{statements} statements");
+    let mut nested = Vec::new();
+    for edge in page["customers"]["edges"].as_array().unwrap() {
+        let node = &edge["node"];
+        for child in node["children"]["edges"].as_array().unwrap() {
+            let id = child["node"]["id"].as_str().unwrap();
+            let alone = usage_alone(&app, id, None).await;
+            let alone: Vec<Value> = alone
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| {
+                    json!({ "meter": u["meter"], "value": u["value"], "eventCount": u["eventCount"],
+                    "skippedEvents": u["skippedEvents"] })
+                })
+                .collect();
+            assert_eq!(child["node"]["usage"], json!(alone), "child {id}");
+            nested.push(id.to_string());
+        }
+    }
+    // r -> a, b; a -> a1.
+    let mut expected = vec![t.a, t.b, t.a1];
+    expected.sort();
+    nested.sort();
+    assert_eq!(nested, expected);
+}
+
 /// Usage with its default range ("the last 30 days up to now") and each
 /// window: every customer of the request must get the same range, so the
 /// loader still answers a level in one statement.

@@ -89,9 +89,9 @@ impl Loader<UsageOf> for TenantLoader {
             let rows = usage::aggregate(&mut conn, self.tenant_id(), &spec)
                 .await
                 .map_err(shared)?;
-            let mut by_group = totals_by_group(rows, query.window);
-            for (group, customer_id) in (1..).zip(&customer_ids) {
-                let usage = by_group.remove(&group).map(|(_, usage)| usage).unwrap_or_default();
+            let by_customer = totals_by_customer(rows, query.window);
+            for customer_id in &customer_ids {
+                let usage = by_customer.get(customer_id).cloned().unwrap_or_default();
                 out.insert(
                     UsageOf {
                         customer_id: *customer_id,
@@ -100,20 +100,23 @@ impl Loader<UsageOf> for TenantLoader {
                     usage,
                 );
             }
+            // The given customers too: a page listing parents and children
+            // side by side also finds the children here.
             if let Some(promise) = promise {
-                promise.keep(by_group.into_values().collect());
+                promise.keep(by_customer);
             }
         }
         Ok(out)
     }
 }
 
-/// The statement's rows, per group: its customer and its usage per meter.
-fn totals_by_group(rows: Vec<UsageRow>, window: Option<Window>) -> HashMap<i64, (Uuid, MeterTotals)> {
-    let mut by_group: HashMap<i64, (Uuid, MeterTotals)> = HashMap::new();
+/// The statement's rows, per customer (each group has its own): its usage
+/// per meter.
+fn totals_by_customer(rows: Vec<UsageRow>, window: Option<Window>) -> HashMap<Uuid, MeterTotals> {
+    let mut by_customer: HashMap<Uuid, MeterTotals> = HashMap::new();
     // Rows come ordered by group, meter, then the total before its windows.
     for row in rows {
-        let (_, list) = by_group.entry(row.idx).or_insert_with(|| (row.customer_id, Vec::new()));
+        let list = by_customer.entry(row.customer_id).or_default();
         match row.bucket {
             None => list.push((
                 row.meter_id,
@@ -138,7 +141,7 @@ fn totals_by_group(rows: Vec<UsageRow>, window: Option<Window>) -> HashMap<i64, 
             }
         }
     }
-    by_group
+    by_customer
 }
 
 /// Usage of one customer (not its subtree) over stretches of time that are
