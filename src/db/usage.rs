@@ -91,14 +91,23 @@ pub struct UsageSpec<'a> {
 /// See `UsageSpec::prime_children`.
 pub const PRIMED_CHILDREN: i64 = 100;
 
-/// A property value PostgreSQL can read as NUMERIC (JSON numbers, and
-/// strings holding one).
+/// The usage `spec` asks for, its meters read first.
 pub async fn aggregate(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     spec: &UsageSpec<'_>,
 ) -> QueryResult<Vec<UsageRow>> {
     let meters = meters_to_report(conn, tenant_id, spec.meter_ids).await?;
+    aggregate_for(conn, tenant_id, spec, &meters).await
+}
+
+/// The usage `spec` asks for, of `meters` (from [`meters_to_report`]).
+pub async fn aggregate_for(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    spec: &UsageSpec<'_>,
+    meters: &[MeterRow],
+) -> QueryResult<Vec<UsageRow>> {
     let mut rows = Vec::new();
     // Each chunk's meters follow the last chunk's in id order, so a group's
     // rows stay in meter order.
@@ -110,7 +119,7 @@ pub async fn aggregate(
 
 /// The meters a usage request reports, in id order: those asked for (of
 /// the tenant, any status), or every active one.
-async fn meters_to_report(
+pub async fn meters_to_report(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     meter_ids: &[Uuid],

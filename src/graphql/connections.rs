@@ -18,6 +18,7 @@ use crate::error::AppResult;
 pub struct RequestConnections {
     pool: DbPool,
     budget: Arc<Semaphore>,
+    size: usize,
 }
 
 /// A pooled connection counted against the request's budget.
@@ -32,7 +33,13 @@ impl RequestConnections {
         RequestConnections {
             pool,
             budget: Arc::new(Semaphore::new(budget)),
+            size: budget,
         }
+    }
+
+    /// How many statements the request may run at once.
+    pub fn budget(&self) -> usize {
+        self.size
     }
 
     /// Waits for a slot of the request's budget, then for the pool.

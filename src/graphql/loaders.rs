@@ -43,6 +43,11 @@ impl TenantLoader {
         self.connections.get().await.map_err(SharedError::new)
     }
 
+    /// How many statements a dispatch may run at once.
+    pub(crate) fn parallel_statements(&self) -> usize {
+        self.connections.budget()
+    }
+
     pub(crate) fn tenant_id(&self) -> Uuid {
         self.tenant_id
     }

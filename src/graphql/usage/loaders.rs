@@ -5,6 +5,7 @@ use std::hash::Hash;
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -67,46 +68,85 @@ impl Loader<UsageOf> for TenantLoader {
                 Some(primer.promise(customer_ids, query))
             })
             .collect();
-        let mut conn = self.conn().await?;
         let mut out = HashMap::with_capacity(keys.len());
         for ((query, customer_ids), promise) in by_query.into_iter().zip(promises) {
-            let ranges: Vec<UsageRange> = (1..)
-                .zip(&customer_ids)
-                .map(|(group, customer_id)| UsageRange {
-                    group,
-                    customer_id: *customer_id,
-                    from: query.from,
-                    to: query.to,
-                })
-                .collect();
-            let spec = UsageSpec {
-                ranges: &ranges,
-                meter_ids: &query.meter_ids,
-                include_children: query.include_children,
-                window: query.window.map(Window::date_trunc_unit),
-                prime_children: promise.is_some(),
-            };
-            let rows = usage::aggregate(&mut conn, self.tenant_id(), &spec)
-                .await
-                .map_err(shared)?;
-            let by_customer = totals_by_customer(rows, query.window);
+            let usage = self.usage_of(query, &customer_ids, promise.is_some()).await?;
             for customer_id in &customer_ids {
-                let usage = by_customer.get(customer_id).cloned().unwrap_or_default();
                 out.insert(
                     UsageOf {
                         customer_id: *customer_id,
                         query: query.clone(),
                     },
-                    usage,
+                    usage.get(customer_id).cloned().unwrap_or_default(),
                 );
             }
             // The given customers too: a page listing parents and children
             // side by side also finds the children here.
             if let Some(promise) = promise {
-                promise.keep(by_customer);
+                promise.keep(usage);
             }
         }
         Ok(out)
+    }
+}
+
+/// How many statements share a batch of customers' usage, at most (and at
+/// most the request's budget of connections): each takes a part of the
+/// customers, with their subtrees and primed children, so no stretch is
+/// read twice. One statement runs on one core; on the two-core machine
+/// measured, two halves side by side answered the bench's page B in 58 ms
+/// instead of 106-139 ms, with no more CPU per page measurable under load.
+const USAGE_PARTS: usize = 2;
+
+impl TenantLoader {
+    /// The usage of `customer_ids` under `query` (with `prime_children`,
+    /// also of their first children), per customer.
+    async fn usage_of(
+        &self,
+        query: &UsageQuery,
+        customer_ids: &[Uuid],
+        prime_children: bool,
+    ) -> Result<HashMap<Uuid, MeterTotals>, SharedError> {
+        // Read once, so every part reports the same meters.
+        let meters = usage::meters_to_report(&mut *self.conn().await?, self.tenant_id(), &query.meter_ids)
+            .await
+            .map_err(shared)?;
+        if meters.is_empty() || customer_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let parts = USAGE_PARTS.min(self.parallel_statements()).max(1);
+        let part_size = customer_ids.len().div_ceil(parts);
+        let answers = try_join_all(customer_ids.chunks(part_size).map(|part| {
+            let meters = &meters;
+            async move {
+                let ranges: Vec<UsageRange> = (1..)
+                    .zip(part)
+                    .map(|(group, customer_id)| UsageRange {
+                        group,
+                        customer_id: *customer_id,
+                        from: query.from,
+                        to: query.to,
+                    })
+                    .collect();
+                let spec = UsageSpec {
+                    ranges: &ranges,
+                    meter_ids: &query.meter_ids,
+                    include_children: query.include_children,
+                    window: query.window.map(Window::date_trunc_unit),
+                    prime_children,
+                };
+                let mut conn = self.conn().await?;
+                usage::aggregate_for(&mut conn, self.tenant_id(), &spec, meters)
+                    .await
+                    .map_err(shared)
+            }
+        }))
+        .await?;
+        let mut by_customer = HashMap::new();
+        for rows in answers {
+            by_customer.extend(totals_by_customer(rows, query.window));
+        }
+        Ok(by_customer)
     }
 }
 
