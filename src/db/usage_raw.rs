@@ -67,15 +67,12 @@ pub fn raw_parts_sql(meters: &[MeterRow], bucket_expr: &str) -> String {
             format!(" AND billgraph_filters_match(({FILTERS})[{k}], ev.properties)")
         };
         let _ = write!(columns, ", ev.event_name = ({EVENT_NAMES})[{k}]{filters} AS m{k}");
-        let (value, null) = match meter.aggregation {
-            Aggregation::Count => (None, "NULL::numeric"),
-            Aggregation::UniqueCount => (Some(format!("ev.properties ->> ({PROPERTIES})[{k}]")), "NULL::text"),
-            _ => (
-                Some(format!("billgraph_property_number(ev.properties, ({PROPERTIES})[{k}])")),
-                "NULL::numeric",
-            ),
+        let value = match meter.aggregation {
+            Aggregation::Count => "NULL::numeric".to_owned(),
+            Aggregation::UniqueCount => format!("ev.properties ->> ({PROPERTIES})[{k}]"),
+            _ => format!("billgraph_property_number(ev.properties, ({PROPERTIES})[{k}])"),
         };
-        let _ = write!(columns, ", {} AS v{k}", value.as_deref().unwrap_or(null));
+        let _ = write!(columns, ", {value} AS v{k}");
         let counts = match meter.aggregation {
             Aggregation::Count => format!("e.m{k}"),
             _ => format!("e.m{k} AND e.v{k} IS NOT NULL"),

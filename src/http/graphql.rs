@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_graphql::ServerError;
+use async_graphql::parser::types::OperationType;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State};
@@ -41,11 +42,11 @@ pub async fn get(
         return graphiql::page(&state);
     }
     let answer = ResponseType::from_accept(accept);
-    let request = match request_from_query(parts.uri.query().unwrap_or("")) {
+    let mut request = match request_from_query(parts.uri.query().unwrap_or("")) {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
-    if changes_data(&request) {
+    if changes_data(&mut request) {
         // GET must be safe: caches, prefetchers and crawlers repeat it.
         let mut refused = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -202,22 +203,22 @@ fn request_from_query(query: &str) -> Result<async_graphql::Request, String> {
 /// Whether the operation the request selects is a mutation (or a
 /// subscription). A document that does not parse is left to execution,
 /// which answers with the parser's error.
-fn changes_data(request: &async_graphql::Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    selected_operation(&doc, request.operation_name.as_deref())
-        .is_some_and(|op| op.ty != async_graphql::parser::types::OperationType::Query)
+fn changes_data(request: &mut async_graphql::Request) -> bool {
+    operation_type(request).is_some_and(|ty| ty != OperationType::Query)
 }
 
-/// Whether the operation that runs is a query (no mutation), from the
-/// document parsed already.
+/// Whether the operation that runs is a query (no mutation).
 fn is_query(request: &mut async_graphql::Request) -> bool {
+    operation_type(request) == Some(OperationType::Query)
+}
+
+/// The type of the operation the request selects; None when the document
+/// does not parse or names no single operation. The parsed document stays
+/// on the request for execution.
+fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
     let operation_name = request.operation_name.clone();
-    request.parsed_query().ok().is_some_and(|doc| {
-        selected_operation(doc, operation_name.as_deref())
-            .is_some_and(|op| op.ty == async_graphql::parser::types::OperationType::Query)
-    })
+    let doc = request.parsed_query().ok()?;
+    selected_operation(doc, operation_name.as_deref()).map(|op| op.ty)
 }
 
 /// A required variable without a value stops the request before it runs,

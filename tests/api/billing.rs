@@ -4,12 +4,12 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use billgraph::billing::run::{RunSummary, run};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ago};
 
 const INVOICES: &str = "query($id: UUID!, $children: Boolean) { customer(id: $id) {
     invoices(includeChildren: $children, first: 50) { totalCount edges { node {
@@ -25,10 +25,6 @@ const FINALIZE: &str = "mutation($id: UUID!) { finalizeInvoice(id: $id) {
 const PAY: &str = "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
     payment { id amount method idempotencyKey } invoice { paymentStatus amountPaid amountDue payments { id } }
 } }";
-
-fn ago(d: Duration) -> DateTime<Utc> {
-    (Utc::now() - d).duration_trunc(Duration::milliseconds(1)).unwrap()
-}
 
 async fn id_of(app: &TestApp, query: &str, variables: Value, field: &str) -> String {
     app.ok(query, variables).await[field]["id"]

@@ -8,12 +8,12 @@ use std::collections::HashSet;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use billgraph::billing::run::{RunSummary, run};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ago};
 
 const CREATE_PLAN: &str = "mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }";
 const SUBSCRIBE: &str = "mutation($input: CreateSubscriptionInput!) { createSubscription(input: $input) { id } }";
@@ -27,10 +27,6 @@ const FINALIZE: &str = "mutation($id: UUID!) { finalizeInvoice(id: $id) { status
 const INGEST: &str = "mutation($events: [EventInput!]!) {
     ingestEvents(events: $events) { accepted refused results { status reason } }
 }";
-
-fn ago(d: Duration) -> DateTime<Utc> {
-    (Utc::now() - d).duration_trunc(Duration::milliseconds(1)).unwrap()
-}
 
 fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

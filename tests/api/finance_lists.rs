@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use billgraph::billing::run::run;
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ago};
 
 const LIST: &str = "query($filter: InvoiceFilterInput, $first: Int, $after: String) {
     invoices(filter: $filter, first: $first, after: $after) {
@@ -474,10 +474,6 @@ async fn bad_filters_and_cursors_are_refused_with_the_field_named() {
     app.gql(LIST, json!({ "filter": { "status": "PAID" } }))
         .await
         .assert_error("VALIDATION", None);
-}
-
-fn ago(d: Duration) -> DateTime<Utc> {
-    (Utc::now() - d).duration_trunc(Duration::milliseconds(1)).unwrap()
 }
 
 /// A daily plan of 3.00 in advance.

@@ -2,10 +2,10 @@
 //! finalization freezes, how coupons count their periods, and what credit
 //! notes reverse. Every amount is worked out by hand beside its assertion.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ago};
 
 const INVOICE_FIELDS: &str = "id number status subtotal discountTotal taxTotal taxAdded total amountDue
     lineItems { id description amount discountAmount taxAmount total taxes { amount tax { name } } }
@@ -14,47 +14,39 @@ const INVOICE_FIELDS: &str = "id number status subtotal discountTotal taxTotal t
     taxes { name percentage inclusive taxableAmount amount taxRate { id } }";
 
 async fn customer_in(app: &TestApp, name: &str, country: &str) -> String {
-    app.ok(
+    app.created_id(
         "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }",
         json!({ "input": { "externalCustomerId": name, "name": name, "address": { "country": country } } }),
+        "createCustomer",
     )
-    .await["createCustomer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 async fn tax_rate(app: &TestApp, name: &str, percentage: &str, inclusive: bool, country: Option<&str>) -> String {
-    app.ok(
+    app.created_id(
         "mutation($input: CreateTaxRateInput!) { createTaxRate(input: $input) { id } }",
         json!({ "input": { "name": name, "percentage": percentage, "inclusive": inclusive, "country": country } }),
+        "createTaxRate",
     )
-    .await["createTaxRate"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 async fn coupon(app: &TestApp, input: Value) -> String {
-    app.ok(
+    app.created_id(
         "mutation($input: CreateCouponInput!) { createCoupon(input: $input) { id } }",
         json!({ "input": input }),
+        "createCoupon",
     )
-    .await["createCoupon"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 async fn apply_to_customer(app: &TestApp, code: &str, customer: &str) -> String {
-    app.ok(
+    app.created_id(
         "mutation($code: String!, $c: UUID!) { applyCoupon(input: { code: $code, customerId: $c }) { id } }",
         json!({ "code": code, "c": customer }),
+        "applyCoupon",
     )
-    .await["applyCoupon"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 /// A draft of one-off lines `(description, unit amount, quantity)`.
@@ -223,15 +215,13 @@ async fn inclusive_rates_are_carved_out_and_explicit_rates_replace_the_address()
     let gst = tax_rate(&app, "GST", "10", true, None).await;
     let state_tax = tax_rate(&app, "State", "5", false, None).await;
     let customer = app
-        .ok(
+        .created_id(
             "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }",
             json!({ "input": { "externalCustomerId": "au", "name": "AU", "address": { "country": "DE" },
                                "taxRateIds": [gst, state_tax] } }),
+            "createCustomer",
         )
-        .await["createCustomer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let draft = one_off(&app, &customer, "USD", &[("Plan", "110", "1"), ("Add-on", "0.55", "1")]).await;
     let issued = finalize(&app, draft["id"].as_str().unwrap()).await;
     // GST 10% inclusive: 110 x 10/110 = 10.00; 0.55 x 10/110 = 0.05.
@@ -385,38 +375,30 @@ async fn daily_fee(app: &TestApp) -> String {
         .to_owned()
 }
 
-fn ago(d: Duration) -> DateTime<Utc> {
-    (Utc::now() - d).duration_trunc(Duration::milliseconds(1)).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn repeating_coupons_reduce_as_many_billed_periods_as_they_last() {
     let app = TestApp::with_config(|c| c.billing.invoice_grace = std::time::Duration::ZERO).await;
     let customer = customer_in(&app, "daily", "US").await;
     let plan = daily_fee(&app).await;
     let subscription = app
-        .ok(
+        .created_id(
             "mutation($input: CreateSubscriptionInput!) { createSubscription(input: $input) { id upcomingInvoice { total } } }",
             json!({ "input": { "customerId": customer, "planId": plan, "startAt": ago(Duration::days(3) + Duration::hours(1)).to_rfc3339() } }),
+            "createSubscription",
         )
-        .await["createSubscription"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     coupon(
         &app,
         json!({ "code": "TWO", "name": "Two days", "percentOff": "25", "duration": "REPEATING", "durationPeriods": 2 }),
     )
     .await;
     let discount = app
-        .ok(
+        .created_id(
             "mutation($s: UUID!) { applyCoupon(input: { code: \"TWO\", subscriptionId: $s }) { id } }",
             json!({ "s": subscription }),
+            "applyCoupon",
         )
-        .await["applyCoupon"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     // The preview shows the discount it would apply: 25% of 10.00.
     let preview = app
         .ok(

@@ -2,10 +2,10 @@
 //! pauses that stop usage from billing, the upcoming-invoice preview to the
 //! cent, payer PARENT routing, and tenant isolation.
 
-use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ago};
 
 const CREATE_PLAN: &str = "mutation($input: CreatePlanInput!) { createPlan(input: $input) { id } }";
 const SUBSCRIBE: &str = "mutation($input: CreateSubscriptionInput!) { createSubscription(input: $input) {
@@ -53,10 +53,6 @@ async fn subscribe(app: &TestApp, input: Value) -> Value {
 }
 
 /// `d` before now, to the millisecond (the database keeps microseconds).
-fn ago(d: Duration) -> DateTime<Utc> {
-    (Utc::now() - d).duration_trunc(Duration::milliseconds(1)).unwrap()
-}
-
 fn at(time: DateTime<Utc>) -> String {
     time.to_rfc3339()
 }

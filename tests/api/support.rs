@@ -177,6 +177,15 @@ impl TestApp {
         self.gql(query, variables).await.data()
     }
 
+    /// Runs a mutation that creates something, expecting success; returns
+    /// the `id` of its `field`.
+    pub async fn created_id(&self, mutation: &str, variables: Value, field: &str) -> String {
+        self.ok(mutation, variables).await[field]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} has no id"))
+            .to_owned()
+    }
+
     /// Statements run by the app's pool so far.
     pub fn statements(&self) -> u64 {
         self.state.statements.get()
@@ -245,4 +254,12 @@ impl Gql {
             assert_eq!(self.field().as_deref(), Some(field), "{}", self.body);
         }
     }
+}
+
+/// `d` before now, to the millisecond (what the API keeps of a timestamp).
+pub fn ago(d: chrono::Duration) -> chrono::DateTime<chrono::Utc> {
+    use chrono::DurationRound;
+    (chrono::Utc::now() - d)
+        .duration_trunc(chrono::Duration::milliseconds(1))
+        .unwrap()
 }
