@@ -34,6 +34,7 @@ pub mod webhooks;
 
 use std::time::Duration;
 
+use deadpool::managed::QueueMode;
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
@@ -64,6 +65,11 @@ pub type DbConn = Object<AsyncPgConnection>;
 /// would cost a round trip per request); broken ones are dropped on return.
 /// A checkout waits at most `wait`: waiters queue in arrival order, and a
 /// wait is bounded by the request's own timeout rather than a shorter one.
+/// The connection returned last is handed out first: it has prepared the
+/// statements just used and its server process has their catalog entries
+/// cached, so a quiet server answers from warm connections instead of
+/// preparing every statement again on each of the pool's connections in
+/// turn.
 pub fn build_pool(url: &str, size: usize, wait: Duration, counter: StatementCounter) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
@@ -86,6 +92,7 @@ pub fn build_pool(url: &str, size: usize, wait: Duration, counter: StatementCoun
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Ok(Pool::builder(manager)
         .max_size(size)
+        .queue_mode(QueueMode::Lifo)
         .wait_timeout(Some(wait))
         .create_timeout(Some(Duration::from_secs(10)))
         .runtime(deadpool::Runtime::Tokio1)

@@ -29,6 +29,7 @@ use crate::http::graphiql;
 use crate::http::negotiation::{ResponseType, is_json_body, wants_page};
 use crate::http::problem::error_response;
 use crate::http::request_log::RequestFacts;
+use crate::http::response_json::ResponseBody;
 use crate::state::AppState;
 use crate::telemetry::metrics::METRICS;
 
@@ -143,11 +144,8 @@ fn finished(mut response: async_graphql::Response, limits: &Limits, answer: Resp
         ResponseType::GraphqlResponseJson if not_executed => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let mut body = serde_json::to_value(&response).unwrap_or_default();
-    if not_executed && let Some(fields) = body.as_object_mut() {
-        fields.remove("data");
-    }
-    let mut http = (status, body.to_string()).into_response();
+    let body = serde_json::to_vec(&ResponseBody::of(&response, not_executed)).unwrap_or_default();
+    let mut http = (status, body).into_response();
     let headers = http.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type()));
     if response.is_ok()

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod negotiation;
 pub mod problem;
 pub mod request_log;
+pub mod response_json;
 pub mod server;
 
 use axum::Router;
