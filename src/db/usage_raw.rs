@@ -7,7 +7,8 @@
 //! rather than one row per meter, and no statement-wide sort of events by
 //! stretch and meter is needed. Joining the events with a generic table of
 //! meters cost three to four times as much. The value rules are those of
-//! the rollups (`billgraph_property_number`, `billgraph_filters_match`).
+//! the rollups (`billgraph_json_number`, which `billgraph_property_number`
+//! applies, and `billgraph_filters_match`).
 
 use std::fmt::Write;
 
@@ -57,6 +58,7 @@ impl Aggregates {
 /// matching event get a row. `$1` is the tenant.
 pub fn raw_parts_sql(meters: &[MeterRow], bucket_expr: &str) -> String {
     let mut columns = String::new();
+    let mut values = String::new();
     let mut aggregates = String::new();
     let mut rows = Vec::with_capacity(meters.len());
     for (i, meter) in meters.iter().enumerate() {
@@ -67,12 +69,23 @@ pub fn raw_parts_sql(meters: &[MeterRow], bucket_expr: &str) -> String {
             format!(" AND billgraph_filters_match(({FILTERS})[{k}], ev.properties)")
         };
         let _ = write!(columns, ", ev.event_name = ({EVENT_NAMES})[{k}]{filters} AS m{k}");
-        let value = match meter.aggregation {
-            Aggregation::Count => "NULL::numeric".to_owned(),
-            Aggregation::UniqueCount => format!("ev.properties ->> ({PROPERTIES})[{k}]"),
-            _ => format!("billgraph_property_number(ev.properties, ({PROPERTIES})[{k}])"),
-        };
-        let _ = write!(columns, ", {value} AS v{k}");
+        // A numeric meter's property is extracted once below and its rule
+        // applied above: inlined on the event row, the rule would look the
+        // property up again for each of its parts.
+        match meter.aggregation {
+            Aggregation::Count => {
+                let _ = write!(columns, ", NULL::numeric AS v{k}");
+                let _ = write!(values, ", e.m{k}, e.v{k}");
+            }
+            Aggregation::UniqueCount => {
+                let _ = write!(columns, ", ev.properties ->> ({PROPERTIES})[{k}] AS v{k}");
+                let _ = write!(values, ", e.m{k}, e.v{k}");
+            }
+            _ => {
+                let _ = write!(columns, ", ev.properties -> ({PROPERTIES})[{k}] AS j{k}");
+                let _ = write!(values, ", e.m{k}, billgraph_json_number(e.j{k}) AS v{k}");
+            }
+        }
         let counts = match meter.aggregation {
             Aggregation::Count => format!("e.m{k}"),
             _ => format!("e.m{k} AND e.v{k} IS NOT NULL"),
@@ -123,13 +136,19 @@ pub fn raw_parts_sql(meters: &[MeterRow], bucket_expr: &str) -> String {
          CROSS JOIN LATERAL (
              SELECT e.bucket{aggregates}
              FROM (
-                 -- An index range scan per stretch (OFFSET 0 keeps it one,
-                 -- whatever the statistics say).
-                 SELECT {bucket_expr} AS bucket, ev.\"timestamp\" AS at, ev.event_id{columns}
-                 FROM events ev
-                 WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.ext
-                   AND ev.event_name = ANY ({EVENT_NAMES})
-                   AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
+                 -- The meters' values, each computed once (OFFSET 0: the
+                 -- aggregates read them several times).
+                 SELECT e.bucket, e.at, e.event_id{values}
+                 FROM (
+                     -- An index range scan per stretch (OFFSET 0 keeps it
+                     -- one, whatever the statistics say).
+                     SELECT {bucket_expr} AS bucket, ev.\"timestamp\" AS at, ev.event_id{columns}
+                     FROM events ev
+                     WHERE ev.tenant_id = $1 AND ev.external_customer_id = r.ext
+                       AND ev.event_name = ANY ({EVENT_NAMES})
+                       AND ev.\"timestamp\" >= r.r_from AND ev.\"timestamp\" < r.r_to
+                     OFFSET 0
+                 ) e
                  OFFSET 0
              ) e
              GROUP BY e.bucket

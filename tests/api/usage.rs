@@ -623,6 +623,79 @@ async fn daily_rollups_agree_with_the_raw_events() {
     assert_eq!(rolled[0].1, 690);
 }
 
+/// value, eventCount and skippedEvents of one meter over [from, to).
+async fn summed(
+    app: &TestApp,
+    customer: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    window: Option<&str>,
+) -> (Option<Decimal>, i64, i64) {
+    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": to.to_rfc3339(),
+        "children": false, "window": window });
+    let u = &app.ok(USAGE, vars).await["customer"]["usage"][0];
+    (
+        decimal(&u["value"]),
+        u["eventCount"].as_i64().unwrap(),
+        u["skippedEvents"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_is_a_number_by_one_rule_in_raw_events_and_rollups() {
+    let app = TestApp::new().await;
+    let x = app.create_customer("x", None).await;
+    meter(&app, "tokens", "SUM", Some("tokens"), json!([])).await;
+    let day = (Utc::now() - Duration::days(2))
+        .duration_trunc(Duration::days(1))
+        .unwrap();
+    let values = [
+        json!(123456789012345_u64),  // 15 digits: counted
+        json!(1000000000000000_u64), // 1e15: too large, skipped
+        json!(0.0000000000001),      // 13 decimals: too precise, skipped
+        json!("0.000000000001"),     // 12 decimals as text: counted
+        json!(" 4 "),                // text with spaces: counted
+        json!("1e3"),                // exponents are not read from text: skipped
+        json!(true),
+        json!(null),
+        json!({ "n": 1 }),
+    ];
+    let events: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            json!({ "eventId": format!("n{i}"), "eventName": "api_call", "externalCustomerId": "x",
+                "timestamp": (day + Duration::hours(10) + Duration::minutes(i as i64)).to_rfc3339(),
+                "properties": { "tokens": v } })
+        })
+        .collect();
+    assert_eq!(
+        app.ok(INGEST, json!({ "events": events })).await["ingestEvents"]["accepted"],
+        9
+    );
+    // 123456789012345 + 0.000000000001 + 4, three counted and six skipped.
+    let expected = (d("123456789012349.000000000001"), 3, 6);
+    let (part_from, part_to) = (day + Duration::hours(9), day + Duration::hours(20));
+    assert_eq!(summed(&app, &x, part_from, part_to, None).await, expected, "raw events");
+    assert_eq!(
+        summed(&app, &x, part_from, part_to, Some("HOUR")).await,
+        expected,
+        "hourly, raw events"
+    );
+    assert!(roll_up(&app).await >= 1);
+    assert!(rollup_rows(&app).await > 0);
+    assert_eq!(
+        summed(&app, &x, day, day + Duration::days(1), None).await,
+        expected,
+        "the day's rollup"
+    );
+    assert_eq!(
+        summed(&app, &x, part_from, part_to, None).await,
+        expected,
+        "raw events after the rollup"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_meter_created_later_counts_the_events_already_stored() {
     let app = TestApp::new().await;
