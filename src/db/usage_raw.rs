@@ -72,20 +72,19 @@ pub fn raw_parts_sql(meters: &[MeterRow], bucket_expr: &str) -> String {
         // A numeric meter's property is extracted once below and its rule
         // applied above: inlined on the event row, the rule would look the
         // property up again for each of its parts.
-        match meter.aggregation {
-            Aggregation::Count => {
-                let _ = write!(columns, ", NULL::numeric AS v{k}");
-                let _ = write!(values, ", e.m{k}, e.v{k}");
-            }
-            Aggregation::UniqueCount => {
-                let _ = write!(columns, ", ev.properties ->> ({PROPERTIES})[{k}] AS v{k}");
-                let _ = write!(values, ", e.m{k}, e.v{k}");
-            }
-            _ => {
-                let _ = write!(columns, ", ev.properties -> ({PROPERTIES})[{k}] AS j{k}");
-                let _ = write!(values, ", e.m{k}, billgraph_json_number(e.j{k}) AS v{k}");
-            }
-        }
+        let (below, above) = match meter.aggregation {
+            Aggregation::Count => (format!("NULL::numeric AS v{k}"), format!("e.v{k}")),
+            Aggregation::UniqueCount => (
+                format!("ev.properties ->> ({PROPERTIES})[{k}] AS v{k}"),
+                format!("e.v{k}"),
+            ),
+            _ => (
+                format!("ev.properties -> ({PROPERTIES})[{k}] AS j{k}"),
+                format!("billgraph_json_number(e.j{k}) AS v{k}"),
+            ),
+        };
+        let _ = write!(columns, ", {below}");
+        let _ = write!(values, ", e.m{k}, {above}");
         let counts = match meter.aggregation {
             Aggregation::Count => format!("e.m{k}"),
             _ => format!("e.m{k} AND e.v{k} IS NOT NULL"),

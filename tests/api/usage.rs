@@ -87,16 +87,21 @@ fn decimal(v: &Value) -> Option<Decimal> {
     v.as_str().map(|s| s.parse::<Decimal>().unwrap().normalize())
 }
 
+/// value, eventCount and skippedEvents of one meter's usage.
+fn totals(u: &Value) -> (Option<Decimal>, i64, i64) {
+    (
+        decimal(&u["value"]),
+        u["eventCount"].as_i64().unwrap(),
+        u["skippedEvents"].as_i64().unwrap(),
+    )
+}
+
 /// value, eventCount and skippedEvents of a single-meter usage.
 async fn one(app: &TestApp, customer: &str, meter: &str, children: bool) -> (Option<Decimal>, i64, i64) {
     let u = usage(app, customer, &[meter], children).await;
     assert_eq!(u.len(), 1, "{u:?}");
     assert_eq!(u[0]["meter"]["id"], meter);
-    (
-        decimal(&u[0]["value"]),
-        u[0]["eventCount"].as_i64().unwrap(),
-        u[0]["skippedEvents"].as_i64().unwrap(),
-    )
+    totals(&u[0])
 }
 
 fn d(s: &str) -> Option<Decimal> {
@@ -633,12 +638,7 @@ async fn summed(
 ) -> (Option<Decimal>, i64, i64) {
     let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": to.to_rfc3339(),
         "children": false, "window": window });
-    let u = &app.ok(USAGE, vars).await["customer"]["usage"][0];
-    (
-        decimal(&u["value"]),
-        u["eventCount"].as_i64().unwrap(),
-        u["skippedEvents"].as_i64().unwrap(),
-    )
+    totals(&app.ok(USAGE, vars).await["customer"]["usage"][0])
 }
 
 #[tokio::test(flavor = "multi_thread")]
