@@ -370,6 +370,7 @@ diesel::table! {
         rolled_up -> Bool,
         rolling_to -> Timestamptz,
         rolled_to -> Timestamptz,
+        hourly -> Bool,
     }
 }
 

@@ -11,8 +11,10 @@
 //! (`usage_buckets`: a handful of rows per meter, customer and range, see
 //! `domain::usage::day_buckets`), and so do the rolled-up hours of the
 //! first day not rolled up whole (today, usually) when the range covers
-//! them; the partial days at the ends of the range, what is not rolled up
-//! yet and hourly series come from raw events.
+//! them. The whole rolled-up hours of the partial days at the ends of the
+//! range come from the hour buckets (one index range scan per stretch);
+//! the partial hours at the ends, what is not rolled up yet, days rolled up
+//! before hours were kept and hourly series come from raw events.
 //! Distinct counts union the buckets' value-id bitmaps and arrays with the
 //! raw events' values. Each stretch of one customer is aggregated once and
 //! then added into every key whose subtree holds it. The value rules
@@ -148,6 +150,10 @@ async fn aggregate_meters(
         Some(_) => "date_trunc($7, ev.\"timestamp\", 'UTC')",
         None => "NULL::timestamptz",
     };
+    let hour_bucket = match spec.window {
+        Some(_) => "date_trunc($7, 'epoch'::timestamptz + ub.start_day * interval '1 hour', 'UTC')",
+        None => "NULL::timestamptz",
+    };
     let raw_parts = raw_parts_sql(meters, event_bucket);
     // The whole days read from the buckets, cut into the windows.
     let pieces = match spec.window {
@@ -255,10 +261,41 @@ async fn aggregate_meters(
                      ) b
                  ) c
              ) d
-         ), raw_ranges AS (
-             SELECT ext, t_from, t_to, t_from AS r_from, d_from AS r_to FROM units WHERE t_from < d_from
+         ), spans AS (
+             -- What the day buckets leave: the partial first day, and what
+             -- follows the last day bucket.
+             SELECT ext, t_from, t_to, t_from AS a, d_from AS b FROM units WHERE t_from < d_from
              UNION ALL
              SELECT ext, t_from, t_to, tail_from, t_to FROM units WHERE tail_from < t_to
+         ), hour_spans AS MATERIALIZED (
+             -- The whole hours [ha, hb) of a span that the hour buckets hold:
+             -- rolled up (before head_to), on days that keep their hours.
+             -- The ranges of a page share their spans, so this is read once.
+             SELECT s.a, s.b, h.ha, h.hb,
+                    floor(extract(epoch FROM h.ha) / 3600)::int AS from_hour,
+                    floor(extract(epoch FROM h.hb) / 3600)::int AS to_hour
+             FROM (SELECT DISTINCT a, b FROM spans) s
+             CROSS JOIN horizon z
+             CROSS JOIN LATERAL (
+                 SELECT CASE WHEN date_trunc('hour', s.a, 'UTC') = s.a THEN s.a
+                             ELSE date_trunc('hour', s.a, 'UTC') + interval '1 hour' END AS ha,
+                        date_trunc('hour', LEAST(s.b, z.head_to), 'UTC') AS hb
+             ) h
+             WHERE $8 AND h.ha < h.hb AND NOT EXISTS (
+                 SELECT 1 FROM usage_days d
+                 WHERE d.tenant_id = $1 AND d.day >= date_trunc('day', h.ha, 'UTC') AND d.day < h.hb
+                   AND NOT d.hourly
+             )
+         ), raw_ranges AS (
+             -- The spans without their hours from the hour buckets.
+             SELECT * FROM (
+                 SELECT s.ext, s.t_from, s.t_to, s.a AS r_from, COALESCE(h.ha, s.b) AS r_to
+                 FROM spans s LEFT JOIN hour_spans h ON h.a = s.a AND h.b = s.b
+                 UNION ALL
+                 SELECT s.ext, s.t_from, s.t_to, h.hb, s.b
+                 FROM spans s JOIN hour_spans h ON h.a = s.a AND h.b = s.b
+             ) r
+             WHERE r_from < r_to
          ), m AS (
              SELECT * FROM unnest({METER_IDS}, {EVENT_NAMES}, $14::text[]) AS m(id, event_name, aggregation)
          ), raw_parts AS MATERIALIZED (
@@ -300,6 +337,25 @@ async fn aggregate_meters(
                  FROM usage_buckets ub
                  WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
                    AND ub.level = pb.level AND ub.start_day = pb.start_day
+                 OFFSET 0
+             ) b
+             UNION ALL
+             -- The hours: one index range scan per span. An hour keeps all
+             -- its value ids in value_ids; they are split here as the day
+             -- buckets keep them.
+             SELECT s.ext, s.t_from, s.t_to, b.*
+             FROM spans s
+             JOIN hour_spans h ON h.a = s.a AND h.b = s.b
+             CROSS JOIN LATERAL (
+                 SELECT {hour_bucket} AS bucket, ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
+                        ub.latest_at, ub.latest_event_id, ub.latest_value,
+                        (SELECT bit_or(set_bit(B'0'::bit({BITMAP_IDS}), x, 1)) FROM unnest(ub.value_ids) x
+                         WHERE x < {BITMAP_IDS})::bit varying AS value_bits,
+                        CASE WHEN ub.value_ids IS NOT NULL
+                             THEN ARRAY(SELECT x FROM unnest(ub.value_ids) x WHERE x >= {BITMAP_IDS}) END AS value_ids
+                 FROM usage_buckets ub
+                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = s.ext AND ub.level = -1
+                   AND ub.start_day >= h.from_hour AND ub.start_day < h.to_hour
                  OFFSET 0
              ) b
          ), rolled AS MATERIALIZED (

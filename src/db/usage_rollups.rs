@@ -1,6 +1,7 @@
 //! The usage rollups (`usage_buckets`): what the events of dyadic day
-//! buckets add up to, per meter and external customer id (see the
-//! migration `usage_buckets` and `domain::usage::day_buckets`).
+//! buckets and of single hours add up to, per meter and external customer
+//! id (see the migrations `usage_buckets` and `hour_buckets`, and
+//! `domain::usage::day_buckets`).
 //!
 //! A day is rolled up in slices (the current day hour by hour), each in two
 //! steps (`start_slice`, then `roll_up_slice`); once the first step of a
@@ -21,17 +22,28 @@ pub const BITMAP_IDS: i32 = 4096;
 /// Common table expressions (to put in a top-level WITH; names start with
 /// `p`) that add the events of relation `source` (event_id, event_name,
 /// external_customer_id, "timestamp", properties) for the meters matching
-/// `meter_condition` to every level of their day's buckets, giving new
-/// UNIQUE_COUNT values their dictionary ids. Rows are written in key order,
-/// so concurrent writers lock them in one order.
+/// `meter_condition` to every level of their day's buckets and to their
+/// hour's bucket, giving new UNIQUE_COUNT values their dictionary ids. Rows
+/// are written in key order, so concurrent writers lock them in one order.
 pub fn rollup_ctes(p: &str, source: &str, meter_condition: &str) -> String {
     const NEWER: &str = "EXCLUDED.latest_at IS NOT NULL AND (u.latest_at IS NULL
         OR (EXCLUDED.latest_at, EXCLUDED.latest_event_id) > (u.latest_at, u.latest_event_id))";
     const LATEST: &str = "FILTER (WHERE e.counts AND e.aggregation = 'LATEST'))[1]";
+    // Adds up rows `d` of the bucket columns into a coarser bucket.
+    const MERGED: &str = "sum(d.event_count) AS event_count, sum(d.skipped) AS skipped,
+                    sum(d.total) AS total, max(d.maximum) AS maximum,
+                    (array_agg(d.latest_at ORDER BY d.latest_at DESC, d.latest_event_id DESC)
+                        FILTER (WHERE d.latest_at IS NOT NULL))[1] AS latest_at,
+                    (array_agg(d.latest_event_id ORDER BY d.latest_at DESC, d.latest_event_id DESC)
+                        FILTER (WHERE d.latest_at IS NOT NULL))[1] AS latest_event_id,
+                    (array_agg(d.latest_value ORDER BY d.latest_at DESC, d.latest_event_id DESC)
+                        FILTER (WHERE d.latest_at IS NOT NULL))[1] AS latest_value,
+                    bit_or(d.bits) AS bits, max(d.top_id) AS top_id";
     format!(
         "{p}ev AS (
              SELECT e.external_customer_id AS ext,
                     floor(extract(epoch FROM e.\"timestamp\") / 86400)::int AS day_num,
+                    floor(extract(epoch FROM e.\"timestamp\") / 3600)::int AS hour_num,
                     e.\"timestamp\" AS at, e.event_id, m.id AS meter_id, m.aggregation, v.raw_value, v.num, v.counts
              FROM {source} e
              JOIN meters m ON m.tenant_id = $1 AND m.event_name = e.event_name AND {meter_condition}
@@ -83,8 +95,8 @@ pub fn rollup_ctes(p: &str, source: &str, meter_condition: &str) -> String {
              SELECT e.*, i.id AS value_id FROM {p}ev e
              LEFT JOIN {p}ids i ON e.aggregation = 'UNIQUE_COUNT' AND e.counts
                  AND i.meter_id = e.meter_id AND i.raw_value = e.raw_value
-         ), {p}days AS (
-             SELECT e.meter_id, e.ext, e.day_num,
+         ), {p}hours AS (
+             SELECT e.meter_id, e.ext, e.day_num, e.hour_num,
                     count(*) FILTER (WHERE e.counts) AS event_count,
                     count(*) FILTER (WHERE NOT e.counts) AS skipped,
                     sum(e.num) AS total,
@@ -94,20 +106,16 @@ pub fn rollup_ctes(p: &str, source: &str, meter_condition: &str) -> String {
                     (array_agg(e.num ORDER BY e.at DESC, e.event_id DESC) {LATEST} AS latest_value,
                     bit_or(set_bit(B'0'::bit({BITMAP_IDS}), CASE WHEN e.value_id < {BITMAP_IDS} THEN e.value_id END, 1))
                         FILTER (WHERE e.value_id < {BITMAP_IDS}) AS bits,
-                    max(e.value_id) FILTER (WHERE e.value_id < {BITMAP_IDS}) AS top_id
+                    max(e.value_id) FILTER (WHERE e.value_id < {BITMAP_IDS}) AS top_id,
+                    array_agg(DISTINCT e.value_id ORDER BY e.value_id) FILTER (WHERE e.value_id IS NOT NULL) AS ids
              FROM {p}valued e
-             GROUP BY e.meter_id, e.ext, e.day_num
+             GROUP BY e.meter_id, e.ext, e.day_num, e.hour_num
+         ), {p}days AS (
+             SELECT d.meter_id, d.ext, d.day_num, {MERGED}
+             FROM {p}hours d
+             GROUP BY d.meter_id, d.ext, d.day_num
          ), {p}fan AS (
-             SELECT d.meter_id, d.ext, l AS level, (d.day_num >> l) << l AS start_day,
-                    sum(d.event_count) AS event_count, sum(d.skipped) AS skipped,
-                    sum(d.total) AS total, max(d.maximum) AS maximum,
-                    (array_agg(d.latest_at ORDER BY d.latest_at DESC, d.latest_event_id DESC)
-                        FILTER (WHERE d.latest_at IS NOT NULL))[1] AS latest_at,
-                    (array_agg(d.latest_event_id ORDER BY d.latest_at DESC, d.latest_event_id DESC)
-                        FILTER (WHERE d.latest_at IS NOT NULL))[1] AS latest_event_id,
-                    (array_agg(d.latest_value ORDER BY d.latest_at DESC, d.latest_event_id DESC)
-                        FILTER (WHERE d.latest_at IS NOT NULL))[1] AS latest_value,
-                    bit_or(d.bits) AS bits, max(d.top_id) AS top_id
+             SELECT d.meter_id, d.ext, l AS level, (d.day_num >> l) << l AS start_day, {MERGED}
              FROM {p}days d CROSS JOIN generate_series(0, 9) l
              GROUP BY 1, 2, 3, 4
          ), {p}fan_ids AS (
@@ -120,11 +128,17 @@ pub fn rollup_ctes(p: &str, source: &str, meter_condition: &str) -> String {
              INSERT INTO usage_buckets AS u (tenant_id, external_customer_id, level, start_day, meter_id,
                                              event_count, skipped, total, maximum, latest_at, latest_event_id,
                                              latest_value, value_bits, value_ids)
-             SELECT $1, f.ext, f.level, f.start_day, f.meter_id, f.event_count, f.skipped, f.total, f.maximum,
-                    f.latest_at, f.latest_event_id, f.latest_value,
-                    substring(f.bits FROM 1 FOR f.top_id + 1), fi.ids
-             FROM {p}fan f LEFT JOIN {p}fan_ids fi USING (meter_id, ext, level, start_day)
-             ORDER BY f.ext, f.level, f.start_day, f.meter_id
+             SELECT $1::uuid, * FROM (
+                 SELECT f.ext, f.level, f.start_day, f.meter_id, f.event_count, f.skipped, f.total, f.maximum,
+                        f.latest_at, f.latest_event_id, f.latest_value,
+                        substring(f.bits FROM 1 FOR f.top_id + 1) AS bits, fi.ids
+                 FROM {p}fan f LEFT JOIN {p}fan_ids fi USING (meter_id, ext, level, start_day)
+                 UNION ALL
+                 SELECT h.ext, -1, h.hour_num, h.meter_id, h.event_count, h.skipped, h.total, h.maximum,
+                        h.latest_at, h.latest_event_id, h.latest_value, NULL, h.ids
+                 FROM {p}hours h
+             ) r
+             ORDER BY r.ext, r.level, r.start_day, r.meter_id
              ON CONFLICT (tenant_id, external_customer_id, level, start_day, meter_id) DO UPDATE SET
                  event_count = u.event_count + EXCLUDED.event_count,
                  skipped = u.skipped + EXCLUDED.skipped,

@@ -692,7 +692,7 @@ async fn a_value_is_a_number_by_one_rule_in_raw_events_and_rollups() {
     assert_eq!(
         summed(&app, &x, part_from, part_to, None).await,
         expected,
-        "raw events after the rollup"
+        "hour buckets after the rollup"
     );
 }
 
@@ -998,4 +998,118 @@ async fn the_bucket_rule_in_sql_is_the_domain_rule() {
         rust.sort();
         assert_eq!(sql, rust, "days {from}..{to}");
     }
+}
+
+/// Per meter id: value, eventCount and skippedEvents, and the windows'
+/// event counts (when a window is asked for).
+type ByMeter = std::collections::HashMap<String, ((Option<Decimal>, i64, i64), Vec<i64>)>;
+
+/// The usage of `customer` alone over [from, to), by meter.
+async fn by_meter(
+    app: &TestApp,
+    customer: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    window: Option<&str>,
+) -> ByMeter {
+    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": to.to_rfc3339(),
+        "children": false, "window": window });
+    app.ok(USAGE, vars).await["customer"]["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let windows = u["windows"].as_array().map_or(Vec::new(), |w| {
+                w.iter().map(|w| w["eventCount"].as_i64().unwrap()).collect()
+            });
+            (u["meter"]["id"].as_str().unwrap().to_string(), (totals(u), windows))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn whole_hours_of_partial_days_come_from_the_hour_buckets() {
+    let app = TestApp::new().await;
+    let x = app.create_customer("x", None).await;
+    let calls = meter(&app, "calls", "COUNT", None, json!([])).await;
+    let tokens = meter(&app, "tokens", "SUM", Some("tokens"), json!([])).await;
+    let peak = meter(&app, "peak", "MAX", Some("tokens"), json!([])).await;
+    let mean = meter(&app, "mean", "AVG", Some("tokens"), json!([])).await;
+    let users = meter(&app, "users", "UNIQUE_COUNT", Some("user"), json!([])).await;
+    let last = meter(&app, "last", "LATEST", Some("tokens"), json!([])).await;
+    let day = (Utc::now() - Duration::days(3))
+        .duration_trunc(Duration::days(1))
+        .unwrap();
+    // (id, minutes after the first day's midnight, tokens, user)
+    let rows = [
+        ("h1", 2 * 60 + 10, json!(5), "u1"),
+        ("h2", 9 * 60 + 50, json!(7), "u2"),
+        ("h3", 11 * 60 + 15, json!(2.5), "u1"),
+        ("h4", 11 * 60 + 45, json!("n/a"), "u3"),
+        ("h5", 15 * 60, json!(10), "u2"),
+        ("h6", 23 * 60 + 59, json!(2.5), "u4"),
+        ("h7", 24 * 60 + 80, json!(4), "u1"),
+        ("h8", 24 * 60 + 10 * 60 + 40, json!(4), "u5"),
+        ("h9", 24 * 60 + 10 * 60 + 55, json!(100), "u6"),
+        ("h10", 48 * 60 + 5 * 60, json!(6), "u2"),
+        ("h11", 48 * 60 + 6 * 60 + 30, json!(50), "u7"),
+    ];
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|(id, minutes, tokens, user)| {
+            json!({ "eventId": id, "eventName": "api_call", "externalCustomerId": "x",
+                "timestamp": (day + Duration::minutes(*minutes)).to_rfc3339(),
+                "properties": { "tokens": tokens, "user": user } })
+        })
+        .collect();
+    ingest(&app, &events).await;
+    assert!(roll_up(&app).await >= 3);
+
+    // A: inside two days, from 09:40 to 10:50 of the next day: h2..h8.
+    // B: from 09:40 to 06:00 two days later: h2..h10.
+    let a = (
+        day + Duration::minutes(9 * 60 + 40),
+        day + Duration::minutes(34 * 60 + 50),
+    );
+    let b = (a.0, day + Duration::hours(54));
+    // h4's tokens are no number: skipped by SUM, MAX, AVG and LATEST.
+    // A: 7 + 2.5 + 10 + 2.5 + 4 + 4 = 30 over 6 events; users u1..u5.
+    // B: 30 + 100 + 6 = 136 over 8 events; users u1..u6; latest h10.
+    let expected = |range: char| {
+        let (n, sum, max, avg, unique, latest) = match range {
+            'a' => (7, "30", "10", "5", "5", "4"),
+            _ => (9, "136", "100", "17", "6", "6"),
+        };
+        [
+            (calls.clone(), (d(&n.to_string()), n, 0)),
+            (tokens.clone(), (d(sum), n - 1, 1)),
+            (peak.clone(), (d(max), n - 1, 1)),
+            (mean.clone(), (d(avg), n - 1, 1)),
+            (users.clone(), (d(unique), n, 0)),
+            (last.clone(), (d(latest), n - 1, 1)),
+        ]
+    };
+    let check = |usage: &ByMeter, range: char| {
+        for (meter, totals) in expected(range) {
+            assert_eq!(usage[&meter].0, totals, "range {range}, meter {meter}");
+        }
+    };
+    check(&by_meter(&app, &x, a.0, a.1, None).await, 'a');
+    check(&by_meter(&app, &x, b.0, b.1, None).await, 'b');
+    // Each hour falls in its day's window: h2..h6, h7..h9, h10.
+    let daily = by_meter(&app, &x, b.0, b.1, Some("DAY")).await;
+    check(&daily, 'b');
+    assert_eq!(daily[&calls].1, vec![5, 3, 1]);
+
+    // The hour buckets are really read: with the raw events of whole hours
+    // gone (h3, h4, h5, h10), the answers stay.
+    sql(&app, "DELETE FROM events WHERE event_id IN ('h3', 'h4', 'h5', 'h10')").await;
+    check(&by_meter(&app, &x, a.0, a.1, None).await, 'a');
+    check(&by_meter(&app, &x, b.0, b.1, None).await, 'b');
+    // A day rolled up before hours were kept is read from raw events.
+    sql(&app, "UPDATE usage_days SET hourly = false").await;
+    let raw = by_meter(&app, &x, b.0, b.1, None).await;
+    // h2 and h6 from raw events, h7..h9 from the second day's bucket; the
+    // deleted h3..h5 and h10 are gone.
+    assert_eq!(raw[&calls].0, (d("5"), 5, 0));
 }
