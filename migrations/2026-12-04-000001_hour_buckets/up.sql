@@ -8,9 +8,9 @@
 ALTER TABLE usage_buckets DROP CONSTRAINT usage_buckets_level_check;
 ALTER TABLE usage_buckets ADD CONSTRAINT usage_buckets_level_check CHECK (level BETWEEN -1 AND 9);
 
--- Whether the hour buckets hold every rolled-up event of the day: true for
--- a day whose rollup starts from now on (every writer of the buckets writes
--- the hours too), false for a day rolled up before, at least in part.
+-- Whether the hour buckets hold every rolled-up event of the day. The
+-- first slice of a day's rollup sets it (rolling_to leaves the day's start):
+-- from then on every writer of the day's buckets writes its hours too. A
+-- day rolled up before, even in part, stays false and reads raw events; so
+-- does a day first rolled up by a server of the version before this one.
 ALTER TABLE usage_days ADD COLUMN hourly boolean NOT NULL DEFAULT false;
-UPDATE usage_days SET hourly = true WHERE rolling_to = day;
-ALTER TABLE usage_days ALTER COLUMN hourly SET DEFAULT true;

@@ -311,21 +311,26 @@ pub async fn oldest_pending(
 }
 
 /// The first step of a slice: from now on ingestion adds the day's new
-/// events before `to` to the buckets itself. Call inside a transaction
-/// holding the ingestion lock exclusively (no batch is then half-way), and
-/// commit at once.
+/// events before `to` to the buckets itself. The day's first slice also
+/// marks it `hourly`: no bucket holds its events yet, and every writer from
+/// now on writes their hours too. Call inside a transaction holding the
+/// ingestion lock exclusively (no batch is then half-way), and commit at
+/// once.
 pub async fn start_slice(
     conn: &mut AsyncPgConnection,
     day: PendingDay,
     to: chrono::DateTime<chrono::Utc>,
 ) -> QueryResult<()> {
-    diesel::sql_query("UPDATE usage_days SET rolling_to = $3 WHERE tenant_id = $1 AND day = $2 AND rolling_to < $3")
-        .bind::<SqlUuid, _>(day.tenant_id)
-        .bind::<Timestamptz, _>(day.day)
-        .bind::<Timestamptz, _>(to)
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::sql_query(
+        "UPDATE usage_days SET rolling_to = $3, hourly = hourly OR rolling_to = day
+         WHERE tenant_id = $1 AND day = $2 AND rolling_to < $3",
+    )
+    .bind::<SqlUuid, _>(day.tenant_id)
+    .bind::<Timestamptz, _>(day.day)
+    .bind::<Timestamptz, _>(to)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// The second step: adds to the buckets the events of the slice
