@@ -3,7 +3,7 @@
 //! id (see the migrations `usage_buckets` and `hour_buckets`, and
 //! `domain::usage::day_buckets`).
 //!
-//! A day is rolled up in slices (the current day hour by hour), each in two
+//! A day is rolled up in slices (the current day a quarter hour at a time), each in two
 //! steps (`start_slice`, then `roll_up_slice`); once the first step of a
 //! slice is done, the statement that inserts an event before the slice's
 //! end also adds it to the buckets. `usage_days` records how far each day

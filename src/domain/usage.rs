@@ -12,23 +12,29 @@ pub const DEFAULT_RANGE: Duration = Duration::days(30);
 /// Most buckets one time series may have.
 pub const MAX_WINDOWS: i64 = 1000;
 
-/// How long after an hour ends its rollup waits, for stragglers. Events
+/// The current day is rolled up in slices of this length. What is not
+/// rolled up yet is read from raw events, so shorter slices keep usage
+/// queries cheap on busy customers; each slice rewrites every level of the
+/// day's buckets of the customers it saw, so they should not be too short.
+pub const ROLLUP_SLICE: Duration = Duration::minutes(15);
+
+/// How long after a slice ends its rollup waits, for stragglers. Events
 /// arriving later still count: they update the rollups as they come.
 pub const ROLLUP_DELAY: Duration = Duration::minutes(10);
 
-/// Events before this instant are rolled up at `now`: the hours that ended
-/// at least the delay ago.
+/// Events before this instant are rolled up at `now`: the slices that
+/// ended at least the delay ago.
 pub fn rollup_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
     let ready = now - ROLLUP_DELAY;
-    ready.duration_trunc(Duration::hours(1)).unwrap_or(ready)
+    ready.duration_trunc(ROLLUP_SLICE).unwrap_or(ready)
 }
 
 /// How long the oldest usage not yet rolled up has been due, given where
-/// the earliest unfinished day stands (`rolled_to`, an hour boundary): its
-/// next hour is due a delay after it ends. Zero when nothing waits.
+/// the earliest unfinished day stands (`rolled_to`, a slice boundary): its
+/// next slice is due a delay after it ends. Zero when nothing waits.
 pub fn rollup_lag(now: DateTime<Utc>, oldest_rolled_to: Option<DateTime<Utc>>) -> std::time::Duration {
     oldest_rolled_to
-        .map(|rolled_to| now - (rolled_to + Duration::hours(1) + ROLLUP_DELAY))
+        .map(|rolled_to| now - (rolled_to + ROLLUP_SLICE + ROLLUP_DELAY))
         .and_then(|late| late.to_std().ok())
         .unwrap_or_default()
 }
@@ -133,10 +139,10 @@ pub fn empty_value(aggregation: Aggregation) -> Option<Decimal> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_rollup_lag_counts_from_when_the_oldest_waiting_hour_was_due() {
+    fn the_rollup_lag_counts_from_when_the_oldest_waiting_slice_was_due() {
         use chrono::TimeZone;
         let rolled_to = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap();
-        let due = rolled_to + Duration::hours(1) + ROLLUP_DELAY;
+        let due = rolled_to + ROLLUP_SLICE + ROLLUP_DELAY;
         assert_eq!(rollup_lag(due + Duration::seconds(90), Some(rolled_to)).as_secs(), 90);
         assert_eq!(rollup_lag(due - Duration::seconds(90), Some(rolled_to)).as_secs(), 0);
         assert_eq!(rollup_lag(due, None).as_secs(), 0);
@@ -184,12 +190,17 @@ mod tests {
     }
 
     #[test]
-    fn an_hour_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
+    fn a_quarter_hour_is_rolled_up_once_it_has_ended_and_the_delay_passed() {
         let day = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
-        // 00:05: yesterday's last hour is not ready yet, the hour before is.
-        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::hours(1));
+        // 00:05: yesterday's last quarter hour is not ready yet, the one before is.
+        assert_eq!(rollup_cutoff(day + Duration::minutes(5)), day - Duration::minutes(15));
         assert_eq!(rollup_cutoff(day + Duration::minutes(10)), day);
-        assert_eq!(rollup_cutoff(day + Duration::hours(23)), day + Duration::hours(22));
+        assert_eq!(rollup_cutoff(day + Duration::minutes(24)), day);
+        assert_eq!(rollup_cutoff(day + Duration::minutes(25)), day + Duration::minutes(15));
+        assert_eq!(
+            rollup_cutoff(day + Duration::hours(23)),
+            day + Duration::minutes(22 * 60 + 45)
+        );
     }
 
     #[test]

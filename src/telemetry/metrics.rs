@@ -322,7 +322,7 @@ impl Metrics {
                 &mut out,
                 "billgraph_rollup_lag_seconds",
                 "gauge",
-                "How long the oldest ended hour of usage has waited to be rolled up; 0 when the rollups are current.",
+                "How long the oldest ended quarter hour of usage has waited to be rolled up; 0 when the rollups are current.",
             );
             let _ = writeln!(out, "billgraph_rollup_lag_seconds {}", lag.as_secs());
         }

@@ -1,5 +1,5 @@
-//! The rollup worker: rolls up each tenant's usage hour by hour once each
-//! hour has ended (past days at once), so usage queries read a few bucket
+//! The rollup worker: rolls up each tenant's usage a quarter hour at a time
+//! once each has ended (`domain::usage::ROLLUP_SLICE`; past days at once), so usage queries read a few bucket
 //! rows per meter and customer instead of every event. Safe to run in several server processes at once: each day is
 //! claimed under a row lock and rolled up once.
 
@@ -21,7 +21,7 @@ const DAYS_PER_ROUND: i64 = 100;
 const LOCK_WAIT_MS: u32 = 50;
 const LOCK_TRIES: u32 = 20;
 
-/// Rolls up every ended hour not rolled up yet; returns how many days were
+/// Rolls up every ended slice not rolled up yet; returns how many days were
 /// completed.
 pub async fn roll_up_ended_days(pool: &DbPool, now: DateTime<Utc>) -> AppResult<usize> {
     let cutoff = rollup_cutoff(now);

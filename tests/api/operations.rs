@@ -224,7 +224,7 @@ async fn the_rollup_lag_shows_usage_waiting_to_be_rolled_up() {
     .await;
     let (_, samples) = scrape(&app).await;
     let lag = value(&samples, "billgraph_rollup_lag_seconds");
-    // The event's hour ended 2 hours ago and was due 10 minutes later.
+    // The event's quarter hour ended over 2.5 hours ago and was due 10 minutes later.
     assert!(lag >= 3600.0, "lag {lag}");
     billgraph::usage::rollups::roll_up_ended_days(&app.state.pool, Utc::now())
         .await
