@@ -13,8 +13,9 @@
 //! first day not rolled up whole (today, usually) when the range covers
 //! them. The whole rolled-up hours of the partial days at the ends of the
 //! range come from the hour buckets (one index range scan per stretch);
-//! the partial hours at the ends, what is not rolled up yet, days rolled up
-//! before hours were kept and hourly series come from raw events.
+//! the partial hours at the ends, what is not rolled up yet and days rolled
+//! up before hours were kept come from raw events. Hourly series read the
+//! hour buckets (and raw events) only.
 //! Distinct counts union the buckets' value-id bitmaps and arrays with the
 //! raw events' values. Each stretch of one customer is aggregated once and
 //! then added into every key whose subtree holds it. The value rules
@@ -168,8 +169,8 @@ async fn aggregate_meters(
         }
         None => "SELECT NULL::timestamptz AS bucket, u.d_from AS p_from, u.d_to AS p_to WHERE u.d_from < u.d_to",
     };
-    // Hourly series cannot come from day buckets: read raw events only.
-    let use_rollups = spec.window != Some("hour");
+    // Hourly series cannot come from day buckets, only from hour buckets.
+    let use_day_buckets = spec.window != Some("hour");
     // With windows, the latest value of the whole range is the latest of its windows.
     let latest_totals = if spec.window.is_some() {
         "UNION ALL
@@ -281,7 +282,7 @@ async fn aggregate_meters(
                              ELSE date_trunc('hour', s.a, 'UTC') + interval '1 hour' END AS ha,
                         date_trunc('hour', LEAST(s.b, z.head_to), 'UTC') AS hb
              ) h
-             WHERE $8 AND h.ha < h.hb AND NOT EXISTS (
+             WHERE h.ha < h.hb AND NOT EXISTS (
                  SELECT 1 FROM usage_days d
                  WHERE d.tenant_id = $1 AND d.day >= date_trunc('day', h.ha, 'UTC') AND d.day < h.hb
                    AND NOT d.hourly
@@ -461,7 +462,7 @@ async fn aggregate_meters(
         .bind::<Array<Timestamptz>, _>(froms)
         .bind::<Array<Timestamptz>, _>(tos)
         .bind::<Text, _>(spec.window.unwrap_or("day"))
-        .bind::<Bool, _>(use_rollups)
+        .bind::<Bool, _>(use_day_buckets)
         .bind::<Array<BigInt>, _>(groups)
         .bind::<Bool, _>(spec.prime_children)
         .bind::<Array<Text>, _>(event_names)

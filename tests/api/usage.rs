@@ -1101,11 +1101,22 @@ async fn whole_hours_of_partial_days_come_from_the_hour_buckets() {
     check(&daily, 'b');
     assert_eq!(daily[&calls].1, vec![5, 3, 1]);
 
+    // An hourly series: h2 and h8 in partial hours, the rest in whole ones.
+    let hourly = by_meter(&app, &x, a.0, a.1, Some("HOUR")).await;
+    check(&hourly, 'a');
+    let busy: Vec<i64> = hourly[&calls].1.iter().copied().filter(|n| *n > 0).collect();
+    assert_eq!(
+        busy,
+        vec![1, 2, 1, 1, 1, 1],
+        "09:00, 11:00 (h3, h4), 15:00, 23:00, 01:00, 10:00"
+    );
+
     // The hour buckets are really read: with the raw events of whole hours
     // gone (h3, h4, h5, h10), the answers stay.
     sql(&app, "DELETE FROM events WHERE event_id IN ('h3', 'h4', 'h5', 'h10')").await;
     check(&by_meter(&app, &x, a.0, a.1, None).await, 'a');
     check(&by_meter(&app, &x, b.0, b.1, None).await, 'b');
+    check(&by_meter(&app, &x, a.0, a.1, Some("HOUR")).await, 'a');
     // A day rolled up before hours were kept is read from raw events.
     sql(&app, "UPDATE usage_days SET hourly = false").await;
     let raw = by_meter(&app, &x, b.0, b.1, None).await;
