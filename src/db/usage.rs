@@ -287,14 +287,16 @@ async fn aggregate_meters(
                  WHERE d.tenant_id = $1 AND d.day >= date_trunc('day', h.ha, 'UTC') AND d.day < h.hb
                    AND NOT d.hourly
              )
+         ), split AS MATERIALIZED (
+             -- Each span with the hours the hour buckets hold of it, if any.
+             SELECT s.*, h.ha, h.hb, h.from_hour, h.to_hour
+             FROM spans s LEFT JOIN hour_spans h ON h.a = s.a AND h.b = s.b
          ), raw_ranges AS (
-             -- The spans without their hours from the hour buckets.
+             -- The spans without those hours.
              SELECT * FROM (
-                 SELECT s.ext, s.t_from, s.t_to, s.a AS r_from, COALESCE(h.ha, s.b) AS r_to
-                 FROM spans s LEFT JOIN hour_spans h ON h.a = s.a AND h.b = s.b
+                 SELECT ext, t_from, t_to, a AS r_from, COALESCE(ha, b) AS r_to FROM split
                  UNION ALL
-                 SELECT s.ext, s.t_from, s.t_to, h.hb, s.b
-                 FROM spans s JOIN hour_spans h ON h.a = s.a AND h.b = s.b
+                 SELECT ext, t_from, t_to, hb, b FROM split WHERE hb IS NOT NULL
              ) r
              WHERE r_from < r_to
          ), m AS (
@@ -345,8 +347,7 @@ async fn aggregate_meters(
              -- its value ids in value_ids; they are split here as the day
              -- buckets keep them.
              SELECT s.ext, s.t_from, s.t_to, b.*
-             FROM spans s
-             JOIN hour_spans h ON h.a = s.a AND h.b = s.b
+             FROM split s
              CROSS JOIN LATERAL (
                  SELECT {hour_bucket} AS bucket, ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
                         ub.latest_at, ub.latest_event_id, ub.latest_value,
@@ -356,9 +357,10 @@ async fn aggregate_meters(
                              THEN ARRAY(SELECT x FROM unnest(ub.value_ids) x WHERE x >= {BITMAP_IDS}) END AS value_ids
                  FROM usage_buckets ub
                  WHERE ub.tenant_id = $1 AND ub.external_customer_id = s.ext AND ub.level = -1
-                   AND ub.start_day >= h.from_hour AND ub.start_day < h.to_hour
+                   AND ub.start_day >= s.from_hour AND ub.start_day < s.to_hour
                  OFFSET 0
              ) b
+             WHERE s.from_hour IS NOT NULL
          ), rolled AS MATERIALIZED (
              SELECT * FROM rolled_rows WHERE meter_id IN (SELECT id FROM m)
          ), unit_parts AS (

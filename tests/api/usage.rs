@@ -522,6 +522,23 @@ fn spread_events(prefix: &str, customers: &[&str], count: usize) -> Vec<Value> {
         .collect()
 }
 
+/// The usage of every meter of `customer` (with its subtree when
+/// `children`) over [from, to), with the given window.
+async fn usage_list(
+    app: &TestApp,
+    customer: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    children: bool,
+    window: Option<&str>,
+) -> Vec<Value> {
+    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": to.to_rfc3339(),
+        "children": children, "window": window });
+    app.ok(USAGE, vars).await["customer"]["usage"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 /// value, eventCount, skippedEvents of every meter, with the given window.
 async fn usage_over(
     app: &TestApp,
@@ -529,11 +546,9 @@ async fn usage_over(
     window: Option<&str>,
     from: DateTime<Utc>,
 ) -> Vec<(Value, Value, Value)> {
-    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": (Utc::now() + Duration::minutes(5)).to_rfc3339(),
-        "children": true, "window": window });
-    app.ok(USAGE, vars).await["customer"]["usage"]
-        .as_array()
-        .unwrap()
+    let to = Utc::now() + Duration::minutes(5);
+    usage_list(app, customer, (from, to), true, window)
+        .await
         .iter()
         .map(|u| {
             (
@@ -636,9 +651,7 @@ async fn summed(
     to: DateTime<Utc>,
     window: Option<&str>,
 ) -> (Option<Decimal>, i64, i64) {
-    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": to.to_rfc3339(),
-        "children": false, "window": window });
-    totals(&app.ok(USAGE, vars).await["customer"]["usage"][0])
+    totals(&usage_list(app, customer, (from, to), false, window).await[0])
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1012,11 +1025,8 @@ async fn by_meter(
     to: DateTime<Utc>,
     window: Option<&str>,
 ) -> ByMeter {
-    let vars = json!({ "id": customer, "from": from.to_rfc3339(), "to": to.to_rfc3339(),
-        "children": false, "window": window });
-    app.ok(USAGE, vars).await["customer"]["usage"]
-        .as_array()
-        .unwrap()
+    usage_list(app, customer, (from, to), false, window)
+        .await
         .iter()
         .map(|u| {
             let windows = u["windows"].as_array().map_or(Vec::new(), |w| {
