@@ -9,6 +9,7 @@ pub mod credit_notes;
 pub mod customers;
 pub mod errors;
 pub mod events;
+pub mod generic_plan;
 pub mod hierarchy;
 pub mod integrations;
 pub mod invoice_adjustments;

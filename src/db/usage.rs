@@ -31,7 +31,9 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::generic_plan::{self, Planning};
 use crate::db::meters::MeterRow;
+use crate::db::prepared::PreparedExt;
 use crate::db::schema::meters;
 use crate::db::usage_raw::{EVENT_NAMES, METER_IDS, METERS_PER_STATEMENT, raw_parts_sql};
 use crate::db::usage_rollups::BITMAP_IDS;
@@ -456,7 +458,7 @@ async fn aggregate_meters(
     let properties: Vec<Option<&str>> = meters.iter().map(|m| m.property.as_deref()).collect();
     let filters: Vec<&serde_json::Value> = meters.iter().map(|m| &m.filters).collect();
     let aggregations: Vec<&str> = meters.iter().map(|m| m.aggregation.as_str()).collect();
-    diesel::sql_query(sql)
+    let query = diesel::sql_query(sql.as_str())
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Array<SqlUuid>, _>(customer_ids)
         .bind::<Array<SqlUuid>, _>(meter_ids)
@@ -470,9 +472,14 @@ async fn aggregate_meters(
         .bind::<Array<Text>, _>(event_names)
         .bind::<Array<Nullable<Text>>, _>(properties)
         .bind::<Array<Jsonb>, _>(filters)
-        .bind::<Array<Text>, _>(aggregations)
-        .load(conn)
-        .await
+        .bind::<Array<Text>, _>(aggregations);
+    let planning = generic_plan::open(conn, &sql).await?;
+    let rows = if planning == Planning::Kept {
+        query.prepared().load(conn).await
+    } else {
+        query.load(conn).await
+    };
+    generic_plan::close(conn, planning, rows).await
 }
 
 /// An aggregate from PostgreSQL; digits beyond a Decimal's 28 are rounded.
