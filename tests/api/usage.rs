@@ -1137,3 +1137,65 @@ async fn whole_hours_of_partial_days_come_from_the_hour_buckets() {
     // deleted h3..h5 and h10 are gone.
     assert_eq!(raw[&calls].0, (d("5"), 5, 0));
 }
+
+/// Meters of several event names in one statement: each name's events are
+/// read by a scan of their own, and an event of a name no meter has counts
+/// nowhere. Read once from raw events, once with every day rolled up.
+#[tokio::test(flavor = "multi_thread")]
+async fn meters_of_several_event_names_count_each_name_once() {
+    let app = TestApp::new().await;
+    let x = app.create_customer("x", None).await;
+    let calls = meter(&app, "calls", "COUNT", None, json!([])).await;
+    let input = |name: &str, aggregation: &str, property: &str| {
+        json!({ "input": { "name": name, "eventName": "upload", "aggregation": aggregation,
+            "property": property, "filters": [] } })
+    };
+    let bytes = app.ok(CREATE_METER, input("bytes", "SUM", "bytes")).await["createMeter"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uploaders = app.ok(CREATE_METER, input("uploaders", "UNIQUE_COUNT", "user")).await["createMeter"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let day = (Utc::now() - Duration::days(2))
+        .duration_trunc(Duration::days(1))
+        .unwrap();
+    // (id, name, minutes after the day's midnight, bytes, user)
+    let rows = [
+        ("c1", "api_call", 60, 0, "u1"),
+        ("c2", "api_call", 61, 0, "u2"),
+        ("u1", "upload", 62, 100, "u1"),
+        ("c3", "api_call", 24 * 60 + 5, 0, "u1"),
+        ("u2", "upload", 24 * 60 + 6, 250, "u3"),
+        ("u3", "upload", 24 * 60 + 7, 40, "u1"),
+        ("d1", "download", 24 * 60 + 8, 999, "u9"),
+    ];
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|(id, name, minutes, bytes, user)| {
+            json!({ "eventId": id, "eventName": name, "externalCustomerId": "x",
+                "timestamp": (day + Duration::minutes(*minutes)).to_rfc3339(),
+                "properties": { "bytes": bytes, "user": user } })
+        })
+        .collect();
+    ingest(&app, &events).await;
+    let range = (day, day + Duration::days(2));
+    // calls: c1, c2, c3. bytes: 100 + 250 + 40 = 390 over 3 uploads, not
+    // d1's 999. uploaders: u1 and u3.
+    let expected = |found: &ByMeter| {
+        assert_eq!(found[&calls].0, (Some(Decimal::from(3)), 3, 0), "calls");
+        assert_eq!(found[&bytes].0, (Some(Decimal::from(390)), 3, 0), "bytes");
+        assert_eq!(found[&uploaders].0, (Some(Decimal::from(2)), 3, 0), "uploaders");
+        // Per day: [2, 1] calls, [1, 2] uploads.
+        assert_eq!(found[&calls].1, vec![2, 1], "calls per day");
+        assert_eq!(found[&bytes].1, vec![1, 2], "uploads per day");
+    };
+    expected(&by_meter(&app, &x, range.0, range.1, Some("DAY")).await);
+    assert!(roll_up(&app).await >= 2);
+    expected(&by_meter(&app, &x, range.0, range.1, Some("DAY")).await);
+    // From 01:01 of the first day: a partial hour read from raw events.
+    let partial = by_meter(&app, &x, day + Duration::minutes(61), range.1, None).await;
+    assert_eq!(partial[&calls].0, (Some(Decimal::from(2)), 2, 0), "calls from 01:01");
+    assert_eq!(partial[&bytes].0, (Some(Decimal::from(390)), 3, 0), "bytes from 01:01");
+}
