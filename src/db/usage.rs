@@ -15,7 +15,8 @@
 //! range come from the hour buckets (one index range scan per stretch);
 //! the partial hours at the ends, what is not rolled up yet and days rolled
 //! up before hours were kept come from raw events. Hourly series read the
-//! hour buckets (and raw events) only.
+//! hour buckets (and raw events) only; daily series read the whole days at
+//! level 0, one index range scan per stretch.
 //! Distinct counts union the buckets' value-id bitmaps and arrays with the
 //! raw events' values. Each stretch of one customer is aggregated once and
 //! then added into every key whose subtree holds it. The value rules
@@ -170,6 +171,35 @@ async fn aggregate_meters(
              WHERE u.d_from < u.d_to"
         }
         None => "SELECT NULL::timestamptz AS bucket, u.d_from AS p_from, u.d_to AS p_to WHERE u.d_from < u.d_to",
+    };
+    // The rows of the day buckets. A daily series reads each unit's days
+    // at level 0, one index range scan per unit (not a lookup per day).
+    let day_rows = if spec.window == Some("day") {
+        "SELECT u.ext, u.t_from, u.t_to, b.*
+             FROM units u
+             CROSS JOIN LATERAL (
+                 SELECT 'epoch'::timestamptz + ub.start_day * interval '1 day' AS bucket,
+                        ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
+                        ub.latest_at, ub.latest_event_id, ub.latest_value, ub.value_bits, ub.value_ids
+                 FROM usage_buckets ub
+                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = u.ext AND ub.level = 0
+                   AND ub.start_day >= floor(extract(epoch FROM u.d_from) / 86400)::int
+                   AND ub.start_day < floor(extract(epoch FROM u.d_to) / 86400)::int
+                 OFFSET 0
+             ) b
+             WHERE u.d_from < u.d_to"
+    } else {
+        "SELECT p.ext, p.t_from, p.t_to, p.bucket, b.*
+             FROM pieces p
+             JOIN piece_buckets pb ON pb.from_day = p.from_day AND pb.to_day = p.to_day
+             CROSS JOIN LATERAL (
+                 SELECT ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
+                        ub.latest_at, ub.latest_event_id, ub.latest_value, ub.value_bits, ub.value_ids
+                 FROM usage_buckets ub
+                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
+                   AND ub.level = pb.level AND ub.start_day = pb.start_day
+                 OFFSET 0
+             ) b"
     };
     // Hourly series cannot come from day buckets, only from hour buckets.
     let use_day_buckets = spec.window != Some("hour");
@@ -333,17 +363,7 @@ async fn aggregate_meters(
              FROM (SELECT DISTINCT from_day, to_day FROM pieces) p
              CROSS JOIN LATERAL billgraph_day_buckets(p.from_day, p.to_day) db
          ), rolled_rows AS MATERIALIZED (
-             SELECT p.ext, p.t_from, p.t_to, p.bucket, b.*
-             FROM pieces p
-             JOIN piece_buckets pb ON pb.from_day = p.from_day AND pb.to_day = p.to_day
-             CROSS JOIN LATERAL (
-                 SELECT ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
-                        ub.latest_at, ub.latest_event_id, ub.latest_value, ub.value_bits, ub.value_ids
-                 FROM usage_buckets ub
-                 WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
-                   AND ub.level = pb.level AND ub.start_day = pb.start_day
-                 OFFSET 0
-             ) b
+             {day_rows}
              UNION ALL
              -- The hours: one index range scan per span. An hour keeps all
              -- its value ids in value_ids; they are split here as the day
