@@ -172,10 +172,14 @@ async fn aggregate_meters(
         }
         None => "SELECT NULL::timestamptz AS bucket, u.d_from AS p_from, u.d_to AS p_to WHERE u.d_from < u.d_to",
     };
-    // The rows of the day buckets. A daily series reads each unit's days
-    // at level 0, one index range scan per unit (not a lookup per day).
-    let day_rows = if spec.window == Some("day") {
-        "SELECT u.ext, u.t_from, u.t_to, b.*
+    // The rows of the day buckets, and the CTEs they need. A daily series
+    // reads each unit's days at level 0, one index range scan per unit;
+    // otherwise each unit is cut into windows (pieces) and each piece into
+    // dyadic buckets, one lookup each.
+    let (day_ctes, day_rows) = if spec.window == Some("day") {
+        (
+            String::new(),
+            "SELECT u.ext, u.t_from, u.t_to, b.*
              FROM units u
              CROSS JOIN LATERAL (
                  SELECT 'epoch'::timestamptz + ub.start_day * interval '1 day' AS bucket,
@@ -187,9 +191,24 @@ async fn aggregate_meters(
                    AND ub.start_day < floor(extract(epoch FROM u.d_to) / 86400)::int
                  OFFSET 0
              ) b
-             WHERE u.d_from < u.d_to"
+             WHERE u.d_from < u.d_to",
+        )
     } else {
-        "SELECT p.ext, p.t_from, p.t_to, p.bucket, b.*
+        (
+            format!(
+                "pieces AS MATERIALIZED (
+             SELECT u.ext, u.t_from, u.t_to, pc.bucket,
+                    floor(extract(epoch FROM pc.p_from) / 86400)::int AS from_day,
+                    floor(extract(epoch FROM pc.p_to) / 86400)::int AS to_day
+             FROM units u
+             CROSS JOIN LATERAL ({pieces}) pc
+         ), piece_buckets AS MATERIALIZED (
+             SELECT p.from_day, p.to_day, db.level, db.start_day
+             FROM (SELECT DISTINCT from_day, to_day FROM pieces) p
+             CROSS JOIN LATERAL billgraph_day_buckets(p.from_day, p.to_day) db
+         ), "
+            ),
+            "SELECT p.ext, p.t_from, p.t_to, p.bucket, b.*
              FROM pieces p
              JOIN piece_buckets pb ON pb.from_day = p.from_day AND pb.to_day = p.to_day
              CROSS JOIN LATERAL (
@@ -199,7 +218,8 @@ async fn aggregate_meters(
                  WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
                    AND ub.level = pb.level AND ub.start_day = pb.start_day
                  OFFSET 0
-             ) b"
+             ) b",
+        )
     };
     // Hourly series cannot come from day buckets, only from hour buckets.
     let use_day_buckets = spec.window != Some("hour");
@@ -352,17 +372,7 @@ async fn aggregate_meters(
          ), raw_uniq AS MATERIALIZED (
              SELECT v.ext, v.t_from, v.t_to, v.meter_id, v.bucket, v.raw_value, (d.ids ->> v.raw_value)::int AS id
              FROM raw_vals v LEFT JOIN raw_dict d ON d.meter_id = v.meter_id
-         ), pieces AS MATERIALIZED (
-             SELECT u.ext, u.t_from, u.t_to, pc.bucket,
-                    floor(extract(epoch FROM pc.p_from) / 86400)::int AS from_day,
-                    floor(extract(epoch FROM pc.p_to) / 86400)::int AS to_day
-             FROM units u
-             CROSS JOIN LATERAL ({pieces}) pc
-         ), piece_buckets AS MATERIALIZED (
-             SELECT p.from_day, p.to_day, db.level, db.start_day
-             FROM (SELECT DISTINCT from_day, to_day FROM pieces) p
-             CROSS JOIN LATERAL billgraph_day_buckets(p.from_day, p.to_day) db
-         ), rolled_rows AS MATERIALIZED (
+         ), {day_ctes}rolled_rows AS MATERIALIZED (
              {day_rows}
              UNION ALL
              -- The hours: one index range scan per span. An hour keeps all

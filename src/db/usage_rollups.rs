@@ -3,10 +3,10 @@
 //! id (see the migrations `usage_buckets` and `hour_buckets`, and
 //! `domain::usage::day_buckets`).
 //!
-//! A day is rolled up in slices (the current day a quarter hour at a time), each in two
-//! steps (`start_slice`, then `roll_up_slice`); once the first step of a
-//! slice is done, the statement that inserts an event before the slice's
-//! end also adds it to the buckets. `usage_days` records how far each day
+//! A day is rolled up in slices (the current day a quarter hour at a
+//! time), each in two steps (`start_slice`, then `roll_up_slice`); once
+//! the first step of a slice is done, the statement that inserts an event
+//! before the slice's end also adds it to the buckets. `usage_days` records how far each day
 //! is rolled up. Ingestion holds the tenant's ingestion lock shared; only
 //! the first step (a one-row update) holds it exclusively, so no event can
 //! fall between the worker and ingestion while ingestion hardly waits.

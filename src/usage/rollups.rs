@@ -1,7 +1,8 @@
 //! The rollup worker: rolls up each tenant's usage a quarter hour at a time
-//! once each has ended (`domain::usage::ROLLUP_SLICE`; past days at once), so usage queries read a few bucket
-//! rows per meter and customer instead of every event. Safe to run in several server processes at once: each day is
-//! claimed under a row lock and rolled up once.
+//! once each has ended (`domain::usage::ROLLUP_SLICE`; past days at once),
+//! so usage queries read a few bucket rows per meter and customer instead
+//! of every event. Safe to run in several server processes at once: each
+//! day is claimed under a row lock and rolled up once.
 
 use std::time::{Duration, Instant};
 

@@ -37,7 +37,19 @@ async fn tree(app: &TestApp) -> Tree {
 }
 
 async fn meter(app: &TestApp, name: &str, aggregation: &str, property: Option<&str>, filters: Value) -> String {
-    let input = json!({ "name": name, "eventName": "api_call", "aggregation": aggregation,
+    meter_of(app, "api_call", name, aggregation, property, filters).await
+}
+
+/// A meter of the events named `event_name`.
+async fn meter_of(
+    app: &TestApp,
+    event_name: &str,
+    name: &str,
+    aggregation: &str,
+    property: Option<&str>,
+    filters: Value,
+) -> String {
+    let input = json!({ "name": name, "eventName": event_name, "aggregation": aggregation,
         "property": property, "filters": filters });
     app.ok(CREATE_METER, json!({ "input": input })).await["createMeter"]["id"]
         .as_str()
@@ -1146,18 +1158,8 @@ async fn meters_of_several_event_names_count_each_name_once() {
     let app = TestApp::new().await;
     let x = app.create_customer("x", None).await;
     let calls = meter(&app, "calls", "COUNT", None, json!([])).await;
-    let input = |name: &str, aggregation: &str, property: &str| {
-        json!({ "input": { "name": name, "eventName": "upload", "aggregation": aggregation,
-            "property": property, "filters": [] } })
-    };
-    let bytes = app.ok(CREATE_METER, input("bytes", "SUM", "bytes")).await["createMeter"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let uploaders = app.ok(CREATE_METER, input("uploaders", "UNIQUE_COUNT", "user")).await["createMeter"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bytes = meter_of(&app, "upload", "bytes", "SUM", Some("bytes"), json!([])).await;
+    let uploaders = meter_of(&app, "upload", "uploaders", "UNIQUE_COUNT", Some("user"), json!([])).await;
     let day = (Utc::now() - Duration::days(2))
         .duration_trunc(Duration::days(1))
         .unwrap();
