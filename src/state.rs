@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::{self, DbPool, StatementCounter};
+use crate::graphql::connections::HeavyStatements;
 use crate::hosted_links::HostedLinks;
 use crate::http::admission::Admission;
 use crate::secrets::SecretBox;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Each tenant's running and queued requests.
     pub admission: Arc<Admission>,
+    /// The heavy statements running, which decide whether a batch splits.
+    pub heavy_statements: HeavyStatements,
     /// Seals and opens the secrets stored in the database.
     pub secrets: SecretBox,
     /// Makes and opens hosted document links.
@@ -44,6 +47,7 @@ impl AppState {
             pool,
             auth_pool,
             admission: Arc::new(Admission::new(config.sharing)),
+            heavy_statements: HeavyStatements::default(),
             config: Arc::new(config),
             statements,
             dev_api_key: None,

@@ -43,6 +43,7 @@ impl RequestContext {
         let connections = Arc::new(RequestConnections::new(
             state.pool.clone(),
             state.config.sharing.connections_per_request,
+            state.heavy_statements.clone(),
         ));
         let loader_queue = queue.clone();
         let loader = DataLoader::new(

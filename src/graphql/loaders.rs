@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, SharedError};
-use crate::graphql::connections::{RequestConn, RequestConnections};
+use crate::graphql::connections::{HeavyClaim, RequestConn, RequestConnections};
 use crate::graphql::usage::primer::UsagePrimer;
 
 /// Loads rows of one tenant; the tenant is fixed when the request starts.
@@ -43,9 +43,10 @@ impl TenantLoader {
         self.connections.get().await.map_err(SharedError::new)
     }
 
-    /// How many statements a dispatch may run at once.
-    pub(crate) fn parallel_statements(&self) -> usize {
-        self.connections.budget()
+    /// The parts a heavy batch runs as (see
+    /// [`HeavyStatements`](crate::graphql::connections::HeavyStatements)).
+    pub(crate) fn claim_heavy(&self, wanted: usize) -> HeavyClaim {
+        self.connections.claim_heavy(wanted)
     }
 
     pub(crate) fn tenant_id(&self) -> Uuid {

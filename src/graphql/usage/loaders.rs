@@ -91,11 +91,14 @@ impl Loader<UsageOf> for TenantLoader {
 }
 
 /// How many statements share a batch of customers' usage, at most (and at
-/// most the request's budget of connections): each takes a part of the
+/// most the request's budget of connections, and only while no other heavy
+/// statement runs: see [`HeavyStatements`]): each takes a part of the
 /// customers, with their subtrees and primed children, so no stretch is
 /// read twice. One statement runs on one core; on the two-core machine
 /// measured, two halves side by side answered the bench's page B in 58 ms
-/// instead of 106-139 ms, with no more CPU per page measurable under load.
+/// instead of 106-139 ms alone.
+///
+/// [`HeavyStatements`]: crate::graphql::connections::HeavyStatements
 const USAGE_PARTS: usize = 2;
 
 impl TenantLoader {
@@ -114,8 +117,9 @@ impl TenantLoader {
         if meters.is_empty() || customer_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let parts = USAGE_PARTS.min(self.parallel_statements()).max(1);
-        let part_size = customer_ids.len().div_ceil(parts);
+        // Held until every part has answered.
+        let heavy = self.claim_heavy(USAGE_PARTS);
+        let part_size = customer_ids.len().div_ceil(heavy.parts());
         let answers = try_join_all(customer_ids.chunks(part_size).map(|part| {
             let meters = &meters;
             async move {
@@ -142,6 +146,7 @@ impl TenantLoader {
             }
         }))
         .await?;
+        drop(heavy);
         let mut by_customer = HashMap::new();
         for rows in answers {
             by_customer.extend(totals_by_customer(rows, query.window));
