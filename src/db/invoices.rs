@@ -471,25 +471,29 @@ pub async fn invoice_pages(
     let statuses: Vec<Option<InvoiceStatus>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
-    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<InvoiceRow>("invoices", "(c.invoice)"));
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<InvoiceRow>("invoices", "c"));
     let columns = COLUMNS.as_str();
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[], $5::uuid[], $6::int8[])
                  WITH ORDINALITY AS k(customer, children, status, after, lim, idx)
          ), {scope}, candidates AS (
-             SELECT s.idx, s.lim, i.id, i.invoice,
+             -- The invoices' own columns, not a row value: selecting each
+             -- field of a row value deforms it again (a quarter of this
+             -- statement's time on the bench's page). The outer list names
+             -- the columns, so the result's type never changes.
+             SELECT s.idx, s.lim, i.*,
                     row_number() OVER (PARTITION BY s.idx ORDER BY i.id DESC) AS rn
              FROM scope s
              CROSS JOIN LATERAL (
                  -- One branch runs: the status index when a status is asked for.
-                 (SELECT i.id, i AS invoice FROM invoices i
+                 (SELECT i.* FROM invoices i
                   WHERE s.status IS NULL AND i.tenant_id = $1 AND i.customer_id = s.id
                     AND i.id < COALESCE(s.after, {MAX_UUID})
                   ORDER BY i.id DESC
                   LIMIT s.lim)
                  UNION ALL
-                 (SELECT i.id, i AS invoice FROM invoices i
+                 (SELECT i.* FROM invoices i
                   WHERE i.tenant_id = $1 AND i.customer_id = s.id AND i.status = s.status
                     AND i.id < COALESCE(s.after, {MAX_UUID})
                   ORDER BY i.id DESC
