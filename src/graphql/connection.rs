@@ -7,12 +7,14 @@ use std::borrow::Cow;
 use std::hash::Hash;
 
 use async_graphql::dataloader::Loader;
+use async_graphql::resolver_utils::ContainerType;
 use async_graphql::{Context, Object, OutputType, TypeName};
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::error::SharedError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::in_place::{InPlace, InPlaceList};
 use crate::graphql::loaders::TenantLoader;
 use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, cut_page_by, encode_cursor};
 
@@ -67,7 +69,7 @@ pub struct Edge<N> {
 
 /// One item of a page and its position in the list.
 #[Object(name_type)]
-impl<N: OutputType> Edge<N> {
+impl<N: ContainerType> Edge<N> {
     /// Opaque position of this item: pass it as `after` to get the items
     /// that follow it.
     async fn cursor(&self) -> &str {
@@ -75,8 +77,8 @@ impl<N: OutputType> Edge<N> {
     }
 
     /// The item.
-    async fn node(&self) -> &N {
-        &self.node
+    async fn node(&self) -> InPlace<&N> {
+        InPlace(&self.node)
     }
 }
 
@@ -135,15 +137,15 @@ impl<N> Connection<N> {
 /// the next page with `first` and `after: pageInfo.endCursor` while
 /// `pageInfo.hasNextPage` is true.
 #[Object(name_type)]
-impl<N: OutputType> Connection<N> {
+impl<N: ContainerType> Connection<N> {
     /// The page's items, each with its cursor.
-    async fn edges(&self) -> &[Edge<N>] {
-        &self.edges
+    async fn edges(&self) -> InPlaceList<&Edge<N>> {
+        InPlaceList(self.edges.iter().collect())
     }
 
     /// The page's items without cursors, in the same order as `edges`.
-    async fn nodes(&self) -> Vec<&N> {
-        self.edges.iter().map(|e| &e.node).collect()
+    async fn nodes(&self) -> InPlaceList<&N> {
+        InPlaceList(self.edges.iter().map(|e| &e.node).collect())
     }
 
     /// Where this page is in the list, and the cursors to page on.

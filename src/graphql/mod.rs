@@ -14,6 +14,7 @@ pub mod coupons;
 pub mod credit_notes;
 pub mod customers;
 pub mod errors;
+pub mod in_place;
 pub mod input_rules;
 pub mod invoices;
 pub mod loaders;

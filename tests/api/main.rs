@@ -30,6 +30,7 @@ mod pagination;
 mod plans;
 mod proration;
 mod schema;
+mod selections;
 mod slow_clients;
 mod statements;
 mod stripe;

@@ -23,6 +23,7 @@ use crate::graphql::customers::integration::IntegrationMapping;
 use crate::graphql::customers::loaders::{
     AncestorsOf, ChildCount, ChildrenPage, CustomerById, DescendantCount, DescendantsPage, IntegrationsOf,
 };
+use crate::graphql::in_place::InPlaceList;
 use crate::graphql::invoices::invoice::{InvoiceConnection, InvoiceStatusType};
 use crate::graphql::invoices::loaders::BalanceDue;
 use crate::graphql::pagination::{PageRequest, page_complexity};
@@ -384,10 +385,12 @@ impl Customer {
     }
 
     /// The customer's wallets, of every status, in creation order.
-    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::wallets::wallet::Wallet>> {
+    async fn wallets(&self, ctx: &Context<'_>) -> Result<InPlaceList<crate::graphql::wallets::wallet::Wallet>> {
         let key = crate::graphql::wallets::loaders::WalletsOf(self.0.id);
         let rows = ctx.loader().load_one(key).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(crate::graphql::wallets::wallet::Wallet).collect())
+        Ok(InPlaceList(
+            rows.into_iter().map(crate::graphql::wallets::wallet::Wallet).collect(),
+        ))
     }
 
     /// Invoices the customer pays (with includeChildren, those of its whole

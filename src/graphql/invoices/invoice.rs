@@ -14,6 +14,7 @@ use crate::graphql::credit_notes::credit_note::CreditNote;
 use crate::graphql::credit_notes::loaders::CreditNotesOfInvoice;
 use crate::graphql::customers::customer::Customer;
 use crate::graphql::customers::loaders::CustomerById;
+use crate::graphql::in_place::InPlaceList;
 use crate::graphql::invoices::adjustments::{InvoiceDiscount, InvoiceTax};
 use crate::graphql::invoices::loaders::{
     DiscountsOfInvoice, InvoiceCount, InvoicesPage, LineTaxesOfInvoice, LinesOf, PaymentsOf, SubscriptionInvoicesPage,
@@ -337,15 +338,16 @@ impl Invoice {
     }
 
     /// Its charges.
-    async fn line_items(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLineItem>> {
+    async fn line_items(&self, ctx: &Context<'_>) -> Result<InPlaceList<InvoiceLineItem>> {
         let rows = ctx.loader().load_one(LinesOf(self.0.id)).await?.unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|row| InvoiceLineItem {
-                row,
-                currency: self.0.currency,
-            })
-            .collect())
+        Ok(InPlaceList(
+            rows.into_iter()
+                .map(|row| InvoiceLineItem {
+                    row,
+                    currency: self.0.currency,
+                })
+                .collect(),
+        ))
     }
 
     /// Sum of the line items (may be negative).
