@@ -16,6 +16,7 @@ use crate::config::BillingSettings;
 use crate::customers::live_customer_for_update;
 use crate::db::invoice_adjustments;
 use crate::db::invoices::{self as rows, InvoiceRow, LineRow};
+use crate::db::json_text::JsonText;
 use crate::db::parties;
 use crate::db::usage::{self, QuantityRequest};
 use crate::db::wallets as wallet_rows;
@@ -246,8 +247,8 @@ async fn finalize_locked(
     tenants.dedup();
     // The drafts with their discounts and taxes worked out.
     let mut adjusted: HashMap<Uuid, InvoiceRow> = HashMap::new();
-    let mut issuers: HashMap<Uuid, serde_json::Value> = HashMap::new();
-    let mut recipients: HashMap<(Uuid, Uuid), serde_json::Value> = HashMap::new();
+    let mut issuers: HashMap<Uuid, JsonText> = HashMap::new();
+    let mut recipients: HashMap<(Uuid, Uuid), JsonText> = HashMap::new();
     let mut numbers: HashMap<Uuid, i64> = HashMap::new();
     let mut wallet_holders: HashSet<(Uuid, Currency)> = HashSet::new();
     let mut balances = LockedBalances::default();
@@ -290,10 +291,10 @@ async fn finalize_locked(
         // Who issues and who receives each invoice, as they are now.
         issuers.insert(
             tenant_id,
-            PartySnapshot::of_tenant(&crate::db::tenants::settings(conn, tenant_id).await?).to_json(),
+            PartySnapshot::of_tenant(&crate::db::tenants::settings(conn, tenant_id).await?).to_stored(),
         );
         for payer in parties::customer_parties(conn, tenant_id, &payers).await? {
-            recipients.insert((tenant_id, payer.id), PartySnapshot::of_customer(&payer).to_json());
+            recipients.insert((tenant_id, payer.id), PartySnapshot::of_customer(&payer).to_stored());
         }
         // Only payers holding a wallet need their wallets locked.
         for (customer, currency) in wallet_rows::active_wallet_holders(conn, tenant_id, &payers).await? {

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::MAX_UUID;
+use crate::db::json_text::JsonText;
 use crate::db::prepared::{PreparedExt, columns_of, load_rows_of_keys, rows_of_keys_sql};
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
@@ -59,10 +60,10 @@ pub struct InvoiceRow {
     pub tax_total: Decimal,
     /// The exclusive part of `tax_total`, added to the total.
     pub tax_added: Decimal,
-    /// The payer as it was at finalization (`billing::parties::PartySnapshot`).
-    pub billed_to: Option<serde_json::Value>,
+    /// The payer as it was at finalization (`documents::parties::PartySnapshot`).
+    pub billed_to: Option<JsonText>,
     /// The tenant as it was at finalization.
-    pub issued_by: Option<serde_json::Value>,
+    pub issued_by: Option<JsonText>,
 }
 
 impl InvoiceRow {
@@ -382,8 +383,8 @@ pub async fn save_finalized(conn: &mut AsyncPgConnection, rows: &[InvoiceRow]) -
     let numbers: Vec<Option<String>> = rows.iter().map(|r| r.number.clone()).collect();
     let issued: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.issued_at).collect();
     let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.due_at).collect();
-    let billed_to: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.billed_to.clone()).collect();
-    let issued_by: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.issued_by.clone()).collect();
+    let billed_to: Vec<Option<&JsonText>> = rows.iter().map(|r| r.billed_to.as_ref()).collect();
+    let issued_by: Vec<Option<&JsonText>> = rows.iter().map(|r| r.issued_by.as_ref()).collect();
     diesel::sql_query(
         "UPDATE invoices i SET status = 'FINALIZED', number = u.number, subtotal = u.subtotal,
                 credits_applied = u.credits_applied, credit_balance_applied = u.credit_balance_applied,

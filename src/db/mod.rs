@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod invoice_adjustments;
 pub mod invoice_lists;
 pub mod invoices;
+pub mod json_text;
 pub mod meters;
 pub mod outbox;
 pub mod parties;

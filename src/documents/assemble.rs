@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::db::credit_notes::{self as credit_note_rows, CreditNoteRow};
 use crate::db::invoice_adjustments as adjustment_rows;
 use crate::db::invoices::{self as invoice_rows, InvoiceRow, LineRow};
+use crate::db::json_text::JsonText;
 use crate::db::parties;
 use crate::db::plans;
 use crate::documents::model::{Document, DocumentKind, DocumentLine, DocumentPayment, DocumentTier, SummaryRow};
@@ -241,7 +242,7 @@ pub async fn credit_note_document(
 
 /// The issuer and recipient: as the invoice was issued, else as they are now.
 async fn parties_of(conn: &mut AsyncPgConnection, invoice: &InvoiceRow) -> AppResult<(PartySnapshot, PartySnapshot)> {
-    let stored = |value: &Option<serde_json::Value>| value.as_ref().and_then(PartySnapshot::from_json);
+    let stored = |value: &Option<JsonText>| value.as_ref().and_then(PartySnapshot::from_stored);
     let issuer = match stored(&invoice.issued_by) {
         Some(issuer) => issuer,
         None => PartySnapshot::of_tenant(&crate::db::tenants::settings(conn, invoice.tenant_id).await?),

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::db::json_text::JsonText;
 use crate::db::parties::CustomerParty;
 use crate::db::tenants::TenantSettingsRow;
 use crate::documents::model::Party;
@@ -64,13 +65,15 @@ impl PartySnapshot {
         }
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    /// The snapshot as an invoice stores it.
+    pub fn to_stored(&self) -> JsonText {
+        // Strings and lists of strings: writing them as JSON cannot fail.
+        JsonText::of(self).expect("a snapshot of strings always serializes")
     }
 
-    /// The snapshot in `value`, if it is one.
-    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
-        serde_json::from_value(value.clone()).ok()
+    /// The snapshot in `stored`, if it is one.
+    pub fn from_stored(stored: &JsonText) -> Option<Self> {
+        stored.parse()
     }
 
     pub fn party(&self) -> Party {
@@ -145,7 +148,7 @@ mod tests {
             logo_url: None,
             footer: Some("Thanks".into()),
         };
-        assert_eq!(PartySnapshot::from_json(&snapshot.to_json()), Some(snapshot));
-        assert_eq!(PartySnapshot::from_json(&serde_json::json!(42)), None);
+        assert_eq!(PartySnapshot::from_stored(&snapshot.to_stored()), Some(snapshot));
+        assert_eq!(PartySnapshot::from_stored(&JsonText::of(&42).unwrap()), None);
     }
 }

@@ -67,12 +67,11 @@ impl<T: ContainerType> OutputType for InPlaceList<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
-        let contexts: Vec<_> = (0..self.0.len()).map(|index| ctx.with_index(index)).collect();
-        let items =
-            join_all(self.0.iter().zip(&contexts).map(|(item, ctx)| async move {
-                resolve_object(ctx, item).await.map_err(|err| ctx.set_error_path(err))
-            }))
-            .await;
+        let items = join_all(self.0.iter().enumerate().map(|(index, item)| async move {
+            let ctx = ctx.with_index(index);
+            resolve_object(&ctx, item).await.map_err(|err| ctx.set_error_path(err))
+        }))
+        .await;
         items.into_iter().collect::<ServerResult<Vec<_>>>().map(Value::List)
     }
 }
