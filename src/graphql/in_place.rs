@@ -81,7 +81,7 @@ impl<T: ContainerType> OutputType for InPlaceList<T> {
 /// `root`'s selection as async-graphql's `resolve_container` answers it: a
 /// field's error is reported and the field left out; an object with no
 /// field left is null.
-pub async fn resolve_object<T: ContainerType + ?Sized>(ctx: &ContextSelectionSet<'_>, root: &T) -> ServerResult<Value> {
+async fn resolve_object<T: ContainerType + ?Sized>(ctx: &ContextSelectionSet<'_>, root: &T) -> ServerResult<Value> {
     let mut fields = Vec::new();
     if !plain_fields(ctx, root, &ctx.item.node, &mut fields) {
         return resolve_container(ctx, root).await;
@@ -162,20 +162,20 @@ fn merge(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
         (None, value) => {
             target.insert(key, value);
         }
-        (Some(Value::Object(existing)), Value::Object(more)) => {
-            for (key, value) in more {
-                merge(existing, key, value);
-            }
-        }
+        (Some(Value::Object(existing)), Value::Object(more)) => merge_objects(existing, more),
         (Some(Value::List(existing)), Value::List(more)) => {
             for (slot, value) in existing.iter_mut().zip(more) {
                 if let (Value::Object(existing), Value::Object(more)) = (slot, value) {
-                    for (key, value) in more {
-                        merge(existing, key, value);
-                    }
+                    merge_objects(existing, more);
                 }
             }
         }
         _ => {}
+    }
+}
+
+fn merge_objects(target: &mut IndexMap<Name, Value>, more: IndexMap<Name, Value>) {
+    for (key, value) in more {
+        merge(target, key, value);
     }
 }
