@@ -175,7 +175,10 @@ async fn aggregate_meters(
     // The rows of the day buckets, and the CTEs they need. A daily series
     // reads each unit's days at level 0, one index range scan per unit;
     // otherwise each unit is cut into windows (pieces) and each piece into
-    // dyadic buckets, one lookup each.
+    // dyadic buckets, one lookup each. Every bucket read keeps the meters
+    // asked for with `array_position`, which no index can use: the lookup
+    // stays one descent (`meter_id = ANY` could become one per meter), and
+    // the rows need no second materialized pass to drop other meters.
     let (day_ctes, day_rows) = if spec.window == Some("day") {
         (
             String::new(),
@@ -189,6 +192,7 @@ async fn aggregate_meters(
                  WHERE ub.tenant_id = $1 AND ub.external_customer_id = u.ext AND ub.level = 0
                    AND ub.start_day >= floor(extract(epoch FROM u.d_from) / 86400)::int
                    AND ub.start_day < floor(extract(epoch FROM u.d_to) / 86400)::int
+                   AND array_position($3::uuid[], ub.meter_id) IS NOT NULL
                  OFFSET 0
              ) b
              WHERE u.d_from < u.d_to",
@@ -217,6 +221,7 @@ async fn aggregate_meters(
                  FROM usage_buckets ub
                  WHERE ub.tenant_id = $1 AND ub.external_customer_id = p.ext
                    AND ub.level = pb.level AND ub.start_day = pb.start_day
+                   AND array_position($3::uuid[], ub.meter_id) IS NOT NULL
                  OFFSET 0
              ) b",
         )
@@ -372,7 +377,7 @@ async fn aggregate_meters(
          ), raw_uniq AS MATERIALIZED (
              SELECT v.ext, v.t_from, v.t_to, v.meter_id, v.bucket, v.raw_value, (d.ids ->> v.raw_value)::int AS id
              FROM raw_vals v LEFT JOIN raw_dict d ON d.meter_id = v.meter_id
-         ), {day_ctes}rolled_rows AS MATERIALIZED (
+         ), {day_ctes}rolled AS MATERIALIZED (
              {day_rows}
              UNION ALL
              -- The hours: one index range scan per span. An hour keeps all
@@ -390,11 +395,10 @@ async fn aggregate_meters(
                  FROM usage_buckets ub
                  WHERE ub.tenant_id = $1 AND ub.external_customer_id = s.ext AND ub.level = -1
                    AND ub.start_day >= s.from_hour AND ub.start_day < s.to_hour
+                   AND array_position($3::uuid[], ub.meter_id) IS NOT NULL
                  OFFSET 0
              ) b
              WHERE s.from_hour IS NOT NULL
-         ), rolled AS MATERIALIZED (
-             SELECT * FROM rolled_rows WHERE meter_id IN (SELECT id FROM m)
          ), unit_parts AS (
              -- Per stretch, meter and window: counts, sums, maxima and the
              -- bitmap of value ids below {BITMAP_IDS}.
