@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::db::MAX_UUID;
 use crate::db::json_text::JsonText;
+use crate::db::numeric::{ExactDecimal, ExactDecimalOrNull};
 use crate::db::prepared::{PreparedExt, columns_of, load_rows_of_keys, rows_of_keys_sql};
 use crate::db::schema::{invoice_line_items, invoices, payments};
 use crate::db::subscriptions::SubscriptionRow;
@@ -37,9 +38,13 @@ pub struct InvoiceRow {
     pub currency: Currency,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = ExactDecimal)]
     pub subtotal: Decimal,
+    #[diesel(deserialize_as = ExactDecimal)]
     pub credits_applied: Decimal,
+    #[diesel(deserialize_as = ExactDecimal)]
     pub total: Decimal,
+    #[diesel(deserialize_as = ExactDecimal)]
     pub amount_paid: Decimal,
     pub finalize_after: DateTime<Utc>,
     pub issued_at: Option<DateTime<Utc>>,
@@ -49,16 +54,22 @@ pub struct InvoiceRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Taken from the payer's credit balance at finalization, before wallets.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub credit_balance_applied: Decimal,
     /// What the invoice's credit notes add up to.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub credit_note_total: Decimal,
     /// The part of `credit_note_total` that cancelled what was still due.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub amount_credited: Decimal,
     /// What discounts took off the subtotal.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub discount_total: Decimal,
     /// Every tax shown on the invoice.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub tax_total: Decimal,
     /// The exclusive part of `tax_total`, added to the total.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub tax_added: Decimal,
     /// The payer as it was at finalization (`documents::parties::PartySnapshot`).
     pub billed_to: Option<JsonText>,
@@ -96,18 +107,25 @@ pub struct LineRow {
     pub price_id: Option<Uuid>,
     pub meter_id: Option<Uuid>,
     pub description: String,
+    #[diesel(deserialize_as = ExactDecimal)]
     pub quantity: Decimal,
+    #[diesel(deserialize_as = ExactDecimalOrNull)]
     pub unit_amount: Option<Decimal>,
+    #[diesel(deserialize_as = ExactDecimal)]
     pub amount: Decimal,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
     /// The billable fraction of its period a prorated fixed fee bills.
+    #[diesel(deserialize_as = ExactDecimalOrNull)]
     pub proration_fraction: Option<Decimal>,
     /// What discounts took off the line.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub discount_amount: Decimal,
     /// Every tax on the line.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub tax_amount: Decimal,
     /// The exclusive part of `tax_amount`.
+    #[diesel(deserialize_as = ExactDecimal)]
     pub tax_added: Decimal,
 }
 

@@ -17,6 +17,7 @@ pub mod invoice_lists;
 pub mod invoices;
 pub mod json_text;
 pub mod meters;
+pub mod numeric;
 pub mod outbox;
 pub mod parties;
 pub mod phases;
