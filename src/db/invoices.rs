@@ -3,9 +3,11 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::Pg;
+use diesel::pg::PgValue;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Record, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -454,6 +456,48 @@ pub struct IndexedInvoice {
     pub invoice: InvoiceRow,
 }
 
+/// The SQL types of the columns `LineRow` selects, and of a line as a
+/// record of them.
+type LineColumns = <<LineRow as Selectable<Pg>>::SelectExpression as Expression>::SqlType;
+type LineRecord = Record<LineColumns>;
+
+/// An invoice's lines read in its own row, in position order, as an array
+/// of records: decoded by position, with no column names to look up. None
+/// when they were not asked for.
+#[derive(Debug, FromSqlRow)]
+pub struct InvoiceLines(pub Option<Vec<LineRow>>);
+
+impl FromSql<Nullable<Array<LineRecord>>, Pg> for InvoiceLines {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        type Fields = <LineRow as Queryable<LineColumns, Pg>>::Row;
+        let records: Vec<Fields> = FromSql::<Array<LineRecord>, Pg>::from_sql(value)?;
+        let lines = records
+            .into_iter()
+            .map(<LineRow as Queryable<LineColumns, Pg>>::build)
+            .collect::<deserialize::Result<_>>()?;
+        Ok(InvoiceLines(Some(lines)))
+    }
+
+    fn from_nullable_sql(value: Option<PgValue<'_>>) -> deserialize::Result<Self> {
+        match value {
+            Some(value) => Self::from_sql(value),
+            None => Ok(InvoiceLines(None)),
+        }
+    }
+}
+
+/// A row of [`invoice_pages`]: its key's position, the invoice, and its
+/// lines when asked for.
+#[derive(QueryableByName)]
+pub struct PagedInvoice {
+    #[diesel(sql_type = BigInt)]
+    pub idx: i64,
+    #[diesel(embed)]
+    pub invoice: InvoiceRow,
+    #[diesel(sql_type = Nullable<Array<LineRecord>>)]
+    pub lines: InvoiceLines,
+}
+
 /// The customers each key covers: itself, and with `include_children` its
 /// whole subtree, found through the customers_children index one parent at
 /// a time (the LATERAL keeps a join against the whole table out of the
@@ -480,18 +524,23 @@ fn scope_sql(carried: &str) -> String {
 /// customer a key covers, at most `lim` invoices are read backwards from
 /// the key's cursor through an index; those candidates are then ranked per
 /// key, so the cost follows the page and the subtrees, never the tenant.
+/// With `with_lines`, each invoice comes with its lines (one index range
+/// each), saving the page a statement and a round trip for them.
 pub async fn invoice_pages(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     keys: &[InvoicePageKey],
-) -> QueryResult<Vec<IndexedInvoice>> {
+    with_lines: bool,
+) -> QueryResult<Vec<PagedInvoice>> {
     let ids: Vec<Uuid> = keys.iter().map(|k| k.customer_id).collect();
     let children: Vec<bool> = keys.iter().map(|k| k.include_children).collect();
     let statuses: Vec<Option<InvoiceStatus>> = keys.iter().map(|k| k.status).collect();
     let afters: Vec<Option<Uuid>> = keys.iter().map(|k| k.after).collect();
     let limits: Vec<i64> = keys.iter().map(|k| k.limit).collect();
     static COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<InvoiceRow>("invoices", "c"));
+    static LINE_COLUMNS: LazyLock<String> = LazyLock::new(|| columns_of::<LineRow>("invoice_line_items", "l"));
     let columns = COLUMNS.as_str();
+    let line_columns = LINE_COLUMNS.as_str();
     diesel::sql_query(format!(
         "WITH RECURSIVE k AS (
              SELECT * FROM unnest($2::uuid[], $3::bool[], $4::text[], $5::uuid[], $6::int8[])
@@ -519,7 +568,12 @@ pub async fn invoice_pages(
                   LIMIT s.lim)
              ) i
          )
-         SELECT c.idx, {columns}
+         SELECT c.idx, {columns},
+                CASE WHEN $7 THEN ARRAY(
+                    SELECT ROW({line_columns}) FROM invoice_line_items l
+                    WHERE l.tenant_id = $1 AND l.invoice_id = c.id
+                    ORDER BY l.position
+                ) END AS lines
          FROM candidates c
          WHERE c.rn <= c.lim
          ORDER BY c.idx, c.id DESC",
@@ -531,6 +585,7 @@ pub async fn invoice_pages(
     .bind::<Array<Nullable<Text>>, _>(statuses)
     .bind::<Array<Nullable<SqlUuid>>, _>(afters)
     .bind::<Array<BigInt>, _>(limits)
+    .bind::<Bool, _>(with_lines)
     .prepared()
     .load(conn)
     .await

@@ -17,6 +17,7 @@ use crate::db::DbPool;
 use crate::error::AppError;
 use crate::graphql::batching::DispatchQueue;
 use crate::graphql::connections::RequestConnections;
+use crate::graphql::invoices::line_primer::LinePrimer;
 use crate::graphql::loaders::TenantLoader;
 use crate::graphql::usage::primer::UsagePrimer;
 use crate::state::AppState;
@@ -29,6 +30,8 @@ pub struct RequestContext {
     pub loader: DataLoader<TenantLoader>,
     /// Read-only requests only (see [`UsagePrimer`]).
     pub usage_primer: Option<Arc<UsagePrimer>>,
+    /// Read-only requests only (see [`LinePrimer`]).
+    pub line_primer: Option<Arc<LinePrimer>>,
     connections: Arc<RequestConnections>,
     queue: DispatchQueue,
 }
@@ -40,6 +43,7 @@ impl RequestContext {
     pub fn new(state: &AppState, tenant_id: Uuid, queue: DispatchQueue, read_only: bool) -> Self {
         let now = Utc::now();
         let usage_primer = read_only.then(|| Arc::new(UsagePrimer::default()));
+        let line_primer = read_only.then(|| Arc::new(LinePrimer::default()));
         let connections = Arc::new(RequestConnections::new(
             state.pool.clone(),
             state.config.sharing.connections_per_request,
@@ -47,7 +51,13 @@ impl RequestContext {
         ));
         let loader_queue = queue.clone();
         let loader = DataLoader::new(
-            TenantLoader::new(connections.clone(), tenant_id, now, usage_primer.clone()),
+            TenantLoader::new(
+                connections.clone(),
+                tenant_id,
+                now,
+                usage_primer.clone(),
+                line_primer.clone(),
+            ),
             move |task| loader_queue.spawn(task),
         )
         // Dispatches wait for the query to yield anyway; no timer needed.
@@ -57,6 +67,7 @@ impl RequestContext {
             now,
             loader,
             usage_primer,
+            line_primer,
             connections,
             queue,
         }

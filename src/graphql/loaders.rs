@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, SharedError};
 use crate::graphql::connections::{HeavyClaim, RequestConn, RequestConnections};
+use crate::graphql::invoices::line_primer::LinePrimer;
 use crate::graphql::usage::primer::UsagePrimer;
 
 /// Loads rows of one tenant; the tenant is fixed when the request starts.
@@ -21,6 +22,8 @@ pub struct TenantLoader {
     now: DateTime<Utc>,
     /// Read-only requests only: where subtree usage leaves its children's.
     usage_primer: Option<Arc<UsagePrimer>>,
+    /// Read-only requests only: where invoice pages leave their lines.
+    line_primer: Option<Arc<LinePrimer>>,
 }
 
 impl TenantLoader {
@@ -29,12 +32,14 @@ impl TenantLoader {
         tenant_id: Uuid,
         now: DateTime<Utc>,
         usage_primer: Option<Arc<UsagePrimer>>,
+        line_primer: Option<Arc<LinePrimer>>,
     ) -> Self {
         TenantLoader {
             connections,
             tenant_id,
             now,
             usage_primer,
+            line_primer,
         }
     }
 
@@ -60,6 +65,10 @@ impl TenantLoader {
 
     pub(crate) fn usage_primer(&self) -> Option<&UsagePrimer> {
         self.usage_primer.as_deref()
+    }
+
+    pub(crate) fn line_primer(&self) -> Option<&LinePrimer> {
+        self.line_primer.as_deref()
     }
 }
 

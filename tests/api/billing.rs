@@ -605,6 +605,88 @@ async fn a_billing_dashboard_page_costs_a_constant_number_of_statements() {
     }
 }
 
+const LINES: &str = "lineItems { id description quantity unitAmount amount periodStart periodEnd prorationFraction discountAmount taxAmount total customer { id } meter { id } price { id } }";
+
+/// An invoice page that shows its lines reads them in the page's own
+/// statement; they are the lines the invoice shows when asked alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn lines_shown_under_an_invoice_page_come_with_the_page_and_match_the_invoice_alone() {
+    let app = TestApp::with_config(|c| c.billing.invoice_grace = StdDuration::ZERO).await;
+    let plan = daily_plan(&app).await;
+    let start = ago(Duration::hours(30));
+    let mut roots = Vec::new();
+    for i in 0..3 {
+        let root = app.create_customer(&format!("root-{i}"), None).await;
+        let child = app.create_customer(&format!("child-{i}"), Some(&root)).await;
+        subscribe(&app, &root, &plan, start, "SELF").await;
+        subscribe(&app, &child, &plan, start, "PARENT").await;
+        roots.push(root);
+    }
+    bill(&app).await;
+    let page = |lines: &str| {
+        format!(
+            "{{ customers(first: 10, filter: {{ rootsOnly: true }}) {{ edges {{ node {{
+                invoices(first: 5, includeChildren: true) {{ edges {{ node {{ id {lines} }} }} }}
+            }} }} }} }}"
+        )
+    };
+    let before = app.statements();
+    app.ok(&page(""), json!({})).await;
+    let without_lines = app.statements() - before;
+    let before = app.statements();
+    app.ok(&page("lineItems { id description quantity amount }"), json!({}))
+        .await;
+    let with_lines = app.statements() - before;
+    assert_eq!(with_lines, without_lines, "the lines cost a statement of their own");
+
+    // Every column of a line (and its relations, loaded as usual).
+    let data = app.ok(&page(LINES), json!({})).await;
+
+    let mut invoices = 0;
+    for customer in data["customers"]["edges"].as_array().unwrap() {
+        for invoice in customer["node"]["invoices"]["edges"].as_array().unwrap() {
+            let invoice = &invoice["node"];
+            let alone = app
+                .ok(
+                    &format!("query($id: UUID!) {{ invoice(id: $id) {{ {LINES} }} }}"),
+                    json!({ "id": invoice["id"] }),
+                )
+                .await;
+            assert_eq!(invoice["lineItems"], alone["invoice"]["lineItems"]);
+            assert!(!invoice["lineItems"].as_array().unwrap().is_empty());
+            invoices += 1;
+        }
+    }
+    // Two boundaries for each of two subscriptions per root.
+    assert_eq!(invoices, 4 * roots.len());
+
+    // The same page through `nodes`: the same invoices and lines.
+    let nodes = app
+        .ok(
+            &format!(
+                "{{ customers(first: 10, filter: {{ rootsOnly: true }}) {{ nodes {{
+                    invoices(first: 5, includeChildren: true) {{ nodes {{ id {LINES} }} }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    for (customer, by_edges) in nodes["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(data["customers"]["edges"].as_array().unwrap())
+    {
+        let edges: Vec<&Value> = by_edges["node"]["invoices"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"])
+            .collect();
+        let nodes: Vec<&Value> = customer["invoices"]["nodes"].as_array().unwrap().iter().collect();
+        assert_eq!(edges, nodes);
+    }
+}
+
 const SUBTREE_PAGE: &str = "query($id: UUID!, $children: Boolean!, $status: InvoiceStatus, $after: String) {
     customer(id: $id) {
         invoices(includeChildren: $children, first: 2, status: $status, after: $after) {

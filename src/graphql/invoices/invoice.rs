@@ -339,7 +339,11 @@ impl Invoice {
 
     /// Its charges.
     async fn line_items(&self, ctx: &Context<'_>) -> Result<InPlaceList<InvoiceLineItem>> {
-        let rows = ctx.loader().load_one(LinesOf(self.0.id)).await?.unwrap_or_default();
+        let primed = ctx.request().line_primer.as_deref().and_then(|p| p.lines_of(self.0.id));
+        let rows = match primed {
+            Some(rows) => rows,
+            None => ctx.loader().load_one(LinesOf(self.0.id)).await?.unwrap_or_default(),
+        };
         Ok(InPlaceList(
             rows.into_iter()
                 .map(|row| InvoiceLineItem {
@@ -546,7 +550,15 @@ impl InvoiceConnection {
             after: page.after,
             limit: page.fetch_limit(),
         };
-        let rows = ctx.loader().load_one(InvoicesPage(key)).await?.unwrap_or_default();
+        // Lines asked for under the page's invoices come with the page.
+        let look = ctx.look_ahead();
+        let with_lines = look.field("edges").field("node").field("lineItems").exists()
+            || look.field("nodes").field("lineItems").exists();
+        let rows = ctx
+            .loader()
+            .load_one(InvoicesPage { key, with_lines })
+            .await?
+            .unwrap_or_default();
         let count = InvoiceCount::Customer {
             customer_id,
             include_children,

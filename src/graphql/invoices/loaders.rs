@@ -34,22 +34,32 @@ rows_of_parent! {
     PaymentsOf => PaymentRow, invoices::payments_of, invoice_id
 }
 
+/// One page of a customer's (or its subtree's) invoices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InvoicesPage(pub InvoicePageKey);
+pub struct InvoicesPage {
+    pub key: InvoicePageKey,
+    /// The response shows the invoices' lines: read them with the page
+    /// when the request can keep them (see [`LinePrimer`](super::line_primer::LinePrimer)).
+    pub with_lines: bool,
+}
 
 impl Loader<InvoicesPage> for TenantLoader {
     type Value = Vec<InvoiceRow>;
     type Error = SharedError;
 
     async fn load(&self, keys: &[InvoicesPage]) -> Result<HashMap<InvoicesPage, Vec<InvoiceRow>>, SharedError> {
-        let page_keys: Vec<InvoicePageKey> = keys.iter().map(|k| k.0).collect();
-        let rows = invoices::invoice_pages(&mut *self.conn().await?, self.tenant_id(), &page_keys)
+        let page_keys: Vec<InvoicePageKey> = keys.iter().map(|k| k.key).collect();
+        let primer = self.line_primer().filter(|_| keys.iter().any(|k| k.with_lines));
+        let rows = invoices::invoice_pages(&mut *self.conn().await?, self.tenant_id(), &page_keys, primer.is_some())
             .await
             .map_err(shared)?;
-        Ok(grouped_by_position(
-            keys,
-            rows.into_iter().map(|row| (row.idx, row.invoice)),
-        ))
+        let rows = rows.into_iter().map(|row| {
+            if let (Some(primer), Some(lines)) = (primer, row.lines.0) {
+                primer.keep(row.invoice.id, lines);
+            }
+            (row.idx, row.invoice)
+        });
+        Ok(grouped_by_position(keys, rows))
     }
 }
 

@@ -2,5 +2,6 @@
 
 pub mod adjustments;
 pub mod invoice;
+pub mod line_primer;
 pub mod loaders;
 pub mod root;
