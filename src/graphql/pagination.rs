@@ -90,6 +90,13 @@ pub fn wants_total_count(ctx: &async_graphql::Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
+/// Whether the query selects `field` on the connection's nodes, through
+/// `edges { node }` or `nodes`.
+pub fn nodes_select(ctx: &async_graphql::Context<'_>, field: &str) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
+}
+
 /// The query-complexity cost of a list field: its page size times the cost
 /// of one item. Saturates, so absurd page sizes are refused by the
 /// complexity limit instead of overflowing.

@@ -20,7 +20,7 @@ use crate::graphql::invoices::loaders::{
     DiscountsOfInvoice, InvoiceCount, InvoicesPage, LineTaxesOfInvoice, LinesOf, PaymentsOf, SubscriptionInvoicesPage,
     TaxesOfInvoice, TenantInvoicesPage,
 };
-use crate::graphql::pagination::{DatedPageRequest, PageRequest, encode_dated_cursor};
+use crate::graphql::pagination::{DatedPageRequest, PageRequest, encode_dated_cursor, nodes_select};
 use crate::graphql::plans::plan::Price;
 use crate::graphql::subscriptions::loaders::SubscriptionById;
 use crate::graphql::subscriptions::subscription::Subscription;
@@ -551,9 +551,7 @@ impl InvoiceConnection {
             limit: page.fetch_limit(),
         };
         // Lines asked for under the page's invoices come with the page.
-        let look = ctx.look_ahead();
-        let with_lines = look.field("edges").field("node").field("lineItems").exists()
-            || look.field("nodes").field("lineItems").exists();
+        let with_lines = nodes_select(ctx, "lineItems");
         let rows = ctx
             .loader()
             .load_one(InvoicesPage { key, with_lines })
