@@ -16,7 +16,7 @@ use crate::error::SharedError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::in_place::{InPlace, InPlaceList};
 use crate::graphql::loaders::TenantLoader;
-use crate::graphql::pagination::{PageInfo, PageRequest, cut_page, cut_page_by, encode_cursor};
+use crate::graphql::pagination::{Cursor, PageInfo, PageRequest, cut_page, cut_page_by};
 
 /// A list's total, for lists that count it only when a query selects
 /// `totalCount` (counting costs a statement).
@@ -63,7 +63,7 @@ where
 }
 
 pub struct Edge<N> {
-    cursor: String,
+    cursor: Cursor,
     node: N,
 }
 
@@ -72,8 +72,8 @@ pub struct Edge<N> {
 impl<N: ContainerType> Edge<N> {
     /// Opaque position of this item: pass it as `after` to get the items
     /// that follow it.
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self) -> String {
+        self.cursor.written()
     }
 
     /// The item.
@@ -95,8 +95,8 @@ pub struct Connection<N> {
 }
 
 impl<N> Connection<N> {
-    /// A page whose cursors are already written.
-    pub fn new(items: Vec<(String, N)>, page_info: PageInfo, total: impl Into<Total>) -> Self {
+    /// A page of items with their cursors.
+    pub fn new(items: Vec<(Cursor, N)>, page_info: PageInfo, total: impl Into<Total>) -> Self {
         Connection {
             edges: items.into_iter().map(|(cursor, node)| Edge { cursor, node }).collect(),
             page_info,
@@ -105,7 +105,7 @@ impl<N> Connection<N> {
     }
 
     /// A fetched page of rows keyed by id (with its extra row): cuts the
-    /// extra row, writes the cursors and makes the nodes.
+    /// extra row, keeps the ids for the cursors and makes the nodes.
     pub fn from_rows<R>(
         rows: Vec<R>,
         page: &PageRequest,
@@ -114,7 +114,7 @@ impl<N> Connection<N> {
         node: impl Fn(R) -> N,
     ) -> Self {
         let (rows, page_info) = cut_page(rows, page, &id_of);
-        let items = rows.into_iter().map(|r| (encode_cursor(id_of(&r)), node(r))).collect();
+        let items = rows.into_iter().map(|r| (Cursor::Id(id_of(&r)), node(r))).collect();
         Self::new(items, page_info, total)
     }
 
@@ -127,8 +127,9 @@ impl<N> Connection<N> {
         cursor_of: impl Fn(&R) -> String,
         node: impl Fn(R) -> N,
     ) -> Self {
-        let (rows, page_info) = cut_page_by(rows, limit, after_cursor, &cursor_of);
-        let items = rows.into_iter().map(|r| (cursor_of(&r), node(r))).collect();
+        let written = |r: &R| Cursor::Written(cursor_of(r));
+        let (rows, page_info) = cut_page_by(rows, limit, after_cursor, written);
+        let items = rows.into_iter().map(|r| (written(&r), node(r))).collect();
         Self::new(items, page_info, total)
     }
 }
