@@ -358,6 +358,17 @@ async fn aggregate_meters(
              WHERE r_from < r_to
          ), m AS (
              SELECT * FROM unnest({METER_IDS}, {EVENT_NAMES}, $14::text[]) AS m(id, event_name, aggregation)
+         ), bitmap AS MATERIALIZED (
+             -- Distinct counts OR bitmaps of value ids, as wide as the
+             -- meters' ids need rather than {BITMAP_IDS} bits: every
+             -- operation copies them whole. Every id this statement sees is
+             -- below its meter's next_id in the same snapshot (ids and
+             -- counter are written together), and so is every bucket's
+             -- bitmap length (its top id + 1).
+             SELECT substring(B'0'::bit({BITMAP_IDS}) FROM 1
+                        FOR GREATEST(1, LEAST({BITMAP_IDS}, COALESCE(max(c.next_id), 0))))::bit varying AS zeros
+             FROM usage_value_counters c
+             WHERE c.tenant_id = $1 AND c.meter_id = ANY({METER_IDS})
          ), raw_parts AS MATERIALIZED (
              {raw_parts}
          ), raw_vals AS MATERIALIZED (
@@ -385,11 +396,12 @@ async fn aggregate_meters(
              -- buckets keep them.
              SELECT s.ext, s.t_from, s.t_to, b.*
              FROM split s
+             CROSS JOIN bitmap z
              CROSS JOIN LATERAL (
                  SELECT {hour_bucket} AS bucket, ub.meter_id, ub.event_count, ub.skipped, ub.total, ub.maximum,
                         ub.latest_at, ub.latest_event_id, ub.latest_value,
-                        (SELECT bit_or(set_bit(B'0'::bit({BITMAP_IDS}), x, 1)) FROM unnest(ub.value_ids) x
-                         WHERE x < {BITMAP_IDS})::bit varying AS value_bits,
+                        (SELECT bit_or(set_bit(z.zeros, x, 1)) FROM unnest(ub.value_ids) x
+                         WHERE x < {BITMAP_IDS}) AS value_bits,
                         CASE WHEN ub.value_ids IS NOT NULL
                              THEN ARRAY(SELECT x FROM unnest(ub.value_ids) x WHERE x >= {BITMAP_IDS}) END AS value_ids
                  FROM usage_buckets ub
@@ -406,15 +418,14 @@ async fn aggregate_meters(
                     sum(total) AS total, max(maximum) AS maximum, bit_or(bits) AS bits
              FROM (
                  SELECT ext, t_from, t_to, meter_id, bucket, event_count, skipped, total, maximum,
-                        value_bits::bit({BITMAP_IDS}) AS bits
-                 FROM rolled
+                        value_bits || substring(z.zeros FROM 1 FOR bit_length(z.zeros) - bit_length(value_bits)) AS bits
+                 FROM rolled CROSS JOIN bitmap z
                  UNION ALL
                  SELECT ext, t_from, t_to, meter_id, bucket, event_count, skipped, total, maximum, NULL
                  FROM raw_parts
                  UNION ALL
-                 SELECT ext, t_from, t_to, meter_id, bucket, 0, 0, NULL, NULL,
-                        set_bit(B'0'::bit({BITMAP_IDS}), id, 1)
-                 FROM raw_uniq WHERE id < {BITMAP_IDS}
+                 SELECT ext, t_from, t_to, meter_id, bucket, 0, 0, NULL, NULL, set_bit(z.zeros, id, 1)
+                 FROM raw_uniq CROSS JOIN bitmap z WHERE id < {BITMAP_IDS}
              ) parts
              GROUP BY ext, t_from, t_to, meter_id, bucket
          ), unit_tokens AS (

@@ -1052,6 +1052,70 @@ async fn by_meter(
         .collect()
 }
 
+/// Distinct values are counted through bitmaps of their dictionary ids
+/// below 4096 and as ids above: a count stays exact when a customer's
+/// values reach past the bitmaps, in day buckets, hour buckets and raw
+/// events alike, beside a customer whose ids all fit a narrow bitmap.
+#[tokio::test(flavor = "multi_thread")]
+async fn distinct_counts_stay_exact_past_the_bitmap_ids() {
+    let app = TestApp::new().await;
+    let x = app.create_customer("x", None).await;
+    let y = app.create_customer("y", None).await;
+    let users = meter(&app, "users", "UNIQUE_COUNT", Some("user"), json!([])).await;
+    let day = (Utc::now() - Duration::days(3))
+        .duration_trunc(Duration::days(1))
+        .unwrap();
+    let event = |id: String, customer: &str, at: DateTime<Utc>, user: &str| {
+        json!({ "eventId": id, "eventName": "api_call", "externalCustomerId": customer,
+            "timestamp": at.to_rfc3339(), "properties": { "user": user } })
+    };
+    // Day 0: x sees 4,200 users (u0..u4199), y sees u1.
+    let mut events: Vec<Value> = (0..4200)
+        .map(|i| event(format!("d0-{i}"), "x", day + Duration::seconds(i), &format!("u{i}")))
+        .collect();
+    events.push(event("y0".into(), "y", day + Duration::hours(1), "u1"));
+    // Day 1 at noon: x sees u4100..u4109 again, u5 again and a new user.
+    for i in 4100..4110 {
+        events.push(event(
+            format!("d1-{i}"),
+            "x",
+            day + Duration::hours(36),
+            &format!("u{i}"),
+        ));
+    }
+    events.push(event("d1-u5".into(), "x", day + Duration::hours(36), "u5"));
+    events.push(event("d1-new".into(), "x", day + Duration::hours(36), "new-a"));
+    events.push(event("y1".into(), "y", day + Duration::hours(36), "u2"));
+    ingest(&app, &events).await;
+    assert!(roll_up(&app).await >= 2);
+    // Not rolled up: a moment ago, u0 again and one more new user.
+    let now = Utc::now();
+    let recent = [
+        event("r-u0".into(), "x", now - Duration::seconds(30), "u0"),
+        event("r-new".into(), "x", now - Duration::seconds(20), "new-b"),
+    ];
+    ingest(&app, &recent).await;
+
+    let unique = |usage: &ByMeter| usage[&users].0.0;
+    let to = now + Duration::minutes(1);
+    // Everything: 4,200 users, new-a and new-b.
+    assert_eq!(unique(&by_meter(&app, &x, day, to, None).await), d("4202"));
+    // From day 1 at 00:30 (its hours from the hour buckets): u4100..u4109,
+    // u5, new-a, then u0 and new-b.
+    let half_past = day + Duration::minutes(24 * 60 + 30);
+    assert_eq!(unique(&by_meter(&app, &x, half_past, to, None).await), d("14"));
+    // Day 0 alone, from its buckets: 4,200.
+    let day0 = by_meter(&app, &x, day, day + Duration::days(1), None).await;
+    assert_eq!(unique(&day0), d("4200"));
+    // Per day: 4,200, then 12; y: 1 and 1, 2 over both.
+    let daily = by_meter(&app, &x, day, day + Duration::days(2), Some("DAY")).await;
+    assert_eq!(unique(&daily), d("4201"));
+    assert_eq!(by_meter(&app, &y, day, to, None).await[&users].0.0, d("2"));
+
+    let mut rng = StdRng::seed_from_u64(4096);
+    assert_buckets_match_raw(&app, &mut rng, &[x, y], 12).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn whole_hours_of_partial_days_come_from_the_hour_buckets() {
     let app = TestApp::new().await;
