@@ -159,6 +159,7 @@ pub struct PageInfo {
     pub end: Option<Cursor>,
 }
 
+/// Where a page is in its list, and the cursors to page on.
 #[Object]
 impl PageInfo {
     /// True when more items follow this page: ask again with `after: endCursor`.
