@@ -188,6 +188,7 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
     let seconds = args.dashboard_seconds;
     let yardstick = Yardstick {
         statements: &statements,
+        database_url: &url,
         seconds,
     };
     let page_b = || Page {
@@ -198,12 +199,14 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
             from: now - chrono::Duration::days(DAYS),
             to: now,
         },
+        hand_under_load: false,
     };
     let page_a = || Page {
         name: "page A",
         query: PAGE_A,
         vars: json!({}),
         hand: HandSql::Relations { now: Utc::now() },
+        hand_under_load: true,
     };
     eprintln!("page B: usage of 50 root subtrees and their children over {DAYS} days");
     let page_b_run = pages::measure(&yardstick, &api, &mut conn, tenant_id, page_b()).await?;

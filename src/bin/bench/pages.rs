@@ -1,10 +1,14 @@
 //! The dashboard pages: each measured alone (median of five) and at
 //! concurrency 16, beside the same page written as one hand-made SQL
-//! statement that returns the same JSON: the database's own limit.
+//! statement that returns the same JSON: the database's own limit, alone
+//! and (where one run is short enough) at concurrency 16.
+
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::future::try_join_all;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -51,6 +55,11 @@ pub enum HandSql {
 
 impl HandSql {
     async fn run(&self, conn: &mut AsyncPgConnection, tenant: Uuid) -> anyhow::Result<Value> {
+        Ok(serde_json::from_str(&self.json_text(conn, tenant).await?)?)
+    }
+
+    /// The page's JSON as the database writes it.
+    async fn json_text(&self, conn: &mut AsyncPgConnection, tenant: Uuid) -> anyhow::Result<String> {
         let row: Json = match self {
             HandSql::Relations { now } => {
                 diesel::sql_query(PAGE_A_SQL)
@@ -68,13 +77,37 @@ impl HandSql {
                     .await?
             }
         };
-        Ok(serde_json::from_str(&row.json)?)
+        Ok(row.json)
+    }
+
+    /// Requests per second of the statement on `concurrency` connections of
+    /// its own for `seconds`: the most the database gives the page on this
+    /// machine, with no server in between.
+    async fn requests_per_s(&self, url: &str, tenant: Uuid, concurrency: usize, seconds: u64) -> anyhow::Result<f64> {
+        let mut connections = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            connections.push(AsyncPgConnection::establish(url).await?);
+        }
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(seconds);
+        let runs = try_join_all(connections.iter_mut().map(async |conn| {
+            let mut runs = 0u64;
+            while Instant::now() < deadline {
+                self.json_text(conn, tenant).await?;
+                runs += 1;
+            }
+            anyhow::Ok(runs)
+        }))
+        .await?;
+        Ok(runs.iter().sum::<u64>() as f64 / started.elapsed().as_secs_f64())
     }
 }
 
 /// How every page is measured.
 pub struct Yardstick<'a> {
     pub statements: &'a StatementCounter,
+    /// The cluster, for the hand-written statements' own connections.
+    pub database_url: &'a str,
     /// How long each page runs at concurrency 16.
     pub seconds: u64,
 }
@@ -85,6 +118,9 @@ pub struct Page {
     pub query: &'static str,
     pub vars: Value,
     pub hand: HandSql,
+    /// Whether the hand-written statement also runs at concurrency 16 (page
+    /// B's takes seconds: 16 of them would outlast the run by far).
+    pub hand_under_load: bool,
 }
 
 /// Measures the page for `tenant` and its hand-written twin; checks both
@@ -101,6 +137,7 @@ pub async fn measure(
         query,
         vars,
         hand,
+        hand_under_load,
     } = page;
     let (statements, seconds) = (yardstick.statements, yardstick.seconds);
     let (_, per_request) = alone(api, statements, query, vars.clone()).await?;
@@ -127,6 +164,15 @@ pub async fn measure(
             .unwrap_or(0.0),
         report["postgres_cpu_ms_per_request"].as_f64().unwrap_or(0.0),
     );
+    if hand_under_load {
+        let hand_per_s = hand.requests_per_s(yardstick.database_url, tenant, 16, seconds).await?;
+        eprintln!(
+            "  {name}'s hand-written SQL at concurrency 16: {hand_per_s:.1} requests/s (the API gives {:.2}x)",
+            loaded.requests_per_s() / hand_per_s
+        );
+        report["hand_sql_requests_per_s"] = json!(hand_per_s);
+        report["requests_per_s_vs_hand_sql"] = json!(loaded.requests_per_s() / hand_per_s);
+    }
     report["statements_per_request"] = json!(per_request);
     report["alone_median_ms"] = json!(api_ms);
     report["hand_sql_median_ms"] = json!(sql_ms);
