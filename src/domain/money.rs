@@ -73,14 +73,19 @@ impl Currency {
         if code.is_empty() {
             return Err(ValidationError::new(field, "must not be empty"));
         }
-        let upper = code.to_ascii_uppercase();
+        Currency::of_code(&code.to_ascii_uppercase())
+            .ok_or_else(|| ValidationError::new(field, "must be an active ISO 4217 currency code, such as USD"))
+    }
+
+    /// The currency whose upper-case code is `code`, as stored.
+    fn of_code(code: &str) -> Option<Currency> {
         CURRENCIES
-            .binary_search_by(|(c, _)| (*c).cmp(upper.as_str()))
+            .binary_search_by(|(c, _)| (*c).cmp(code))
+            .ok()
             .map(|i| Currency {
                 code: CURRENCIES[i].0,
                 minor_units: CURRENCIES[i].1,
             })
-            .map_err(|_| ValidationError::new(field, "must be an active ISO 4217 currency code, such as USD"))
     }
 
     /// The upper-case ISO 4217 code, e.g. `USD`.
@@ -102,8 +107,15 @@ impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for Curre
 
 impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for Currency {
     fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-        let code = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
-        Currency::parse("currency", &code).map_err(|e| format!("stored currency {code:?}: {}", e.message).into())
+        // Read in place (a page decodes hundreds of amounts' currencies);
+        // a code stored otherwise than upper case is still read as it was.
+        let code = std::str::from_utf8(bytes.as_bytes())?;
+        match Currency::of_code(code) {
+            Some(currency) => Ok(currency),
+            None => {
+                Currency::parse("currency", code).map_err(|e| format!("stored currency {code:?}: {}", e.message).into())
+            }
+        }
     }
 }
 
