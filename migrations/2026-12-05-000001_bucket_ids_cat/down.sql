@@ -1,0 +1,1 @@
+DROP AGGREGATE billgraph_ids_cat(integer[]);
