@@ -253,15 +253,21 @@ async fn run(args: &Args, cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
         let scaled_api = api.with_key(&scaled_key);
         let b = pages::measure(&yardstick, &scaled_api, &mut conn, scaled_tenant, page_b()).await?;
         let a = pages::measure(&yardstick, &scaled_api, &mut conn, scaled_tenant, page_a()).await?;
-        let growth = |scaled: &Value, normal: &Value| {
-            scaled["alone_median_ms"].as_f64().unwrap_or(0.0) / normal["alone_median_ms"].as_f64().unwrap_or(1.0)
-        };
+        let growth_a = pages::alone_growth(&api, &scaled_api, PAGE_A, &page_a().vars).await?;
+        let growth_b = pages::alone_growth(&api, &scaled_api, PAGE_B, &page_b().vars).await?;
+        eprintln!(
+            "  alone on this tenant against the first, requests in turn: page A {:.2}x, page B {:.2}x",
+            growth_a["growth"].as_f64().unwrap_or(0.0),
+            growth_b["growth"].as_f64().unwrap_or(0.0)
+        );
         json!({
             "scale": args.scale,
             "page_a": a,
             "page_b": b,
-            "page_a_alone_growth": growth(&a, &page_a_run),
-            "page_b_alone_growth": growth(&b, &page_b_run),
+            "page_a_alone_growth": growth_a["growth"],
+            "page_b_alone_growth": growth_b["growth"],
+            "page_a_alone_in_turn": growth_a,
+            "page_b_alone_in_turn": growth_b,
         })
     } else {
         Value::Null

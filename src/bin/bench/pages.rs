@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::client::{Api, alone, load, median_ms};
+use crate::client::{Api, alone, load, median_ms, percentile};
 use billgraph::db::StatementCounter;
 use billgraph::db::prepared::PreparedExt;
 
@@ -198,6 +198,27 @@ pub async fn measure(
     report["alone_vs_hand_sql"] = json!(api_ms / sql_ms);
     report["same_answer_as_hand_sql"] = json!(same);
     Ok(report)
+}
+
+/// How much slower a page is alone on the `scaled` tenant than on the
+/// `normal` one: the medians of requests sent to each in turn, so that the
+/// machine's drift (up to ±20% between two runs minutes apart here) weighs
+/// on both alike.
+pub async fn alone_growth(normal: &Api, scaled: &Api, query: &str, vars: &Value) -> anyhow::Result<Value> {
+    const RUNS: usize = 9;
+    let mut times = [Vec::with_capacity(RUNS), Vec::with_capacity(RUNS)];
+    for _ in 0..RUNS {
+        for (api, times) in [normal, scaled].into_iter().zip(times.iter_mut()) {
+            let started = Instant::now();
+            api.gql(query, vars.clone()).await?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let [normal_ms, scaled_ms] = times.map(|mut t| {
+        t.sort_by(|a, b| a.total_cmp(b));
+        percentile(&t, 0.5)
+    });
+    Ok(json!({ "normal_median_ms": normal_ms, "scaled_median_ms": scaled_ms, "growth": scaled_ms / normal_ms }))
 }
 
 /// Numbers written as decimal strings compare by value ("36" = "36.0").
