@@ -195,10 +195,10 @@ async fn aggregate_meters(
     // dyadic buckets, one lookup each, added up per meter as they are read:
     // what follows meets one row per piece and meter, not one per bucket and
     // meter (a quarter of the rows for a month). Every bucket read keeps the
-    // meters asked for with
-    // `array_position`, which no index can use: the lookup stays one
-    // descent (`meter_id = ANY` could become one per meter), and the rows
-    // need no second materialized pass to drop other meters.
+    // meters asked for with `array_position`, which no index can use: the
+    // lookup stays one descent (`meter_id = ANY` could become one per
+    // meter), and the rows need no second materialized pass to drop other
+    // meters.
     let (day_ctes, day_rows) = if spec.window == Some("day") {
         (
             String::new(),
