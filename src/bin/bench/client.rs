@@ -83,6 +83,12 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The median of timings in any order.
+pub fn median(mut times: Vec<f64>) -> f64 {
+    times.sort_by(|a, b| a.total_cmp(b));
+    percentile(&times, 0.5)
+}
+
 /// The median of `runs` timings of `f`, in milliseconds, and its last answer.
 pub async fn median_ms<T, F: AsyncFnMut() -> anyhow::Result<T>>(runs: usize, mut f: F) -> anyhow::Result<(f64, T)> {
     let mut times = Vec::with_capacity(runs);
@@ -92,8 +98,7 @@ pub async fn median_ms<T, F: AsyncFnMut() -> anyhow::Result<T>>(runs: usize, mut
         last = Some(f().await?);
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    times.sort_by(|a, b| a.total_cmp(b));
-    Ok((percentile(&times, 0.5), last.expect("at least one run")))
+    Ok((median(times), last.expect("at least one run")))
 }
 
 /// The PostgreSQL cluster's postmaster, whose processes' CPU time the

@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::client::{Api, alone, load, median_ms, percentile};
+use crate::client::{Api, alone, load, median, median_ms};
 use billgraph::db::StatementCounter;
 use billgraph::db::prepared::PreparedExt;
 
@@ -214,10 +214,7 @@ pub async fn alone_growth(normal: &Api, scaled: &Api, query: &str, vars: &Value)
             times.push(started.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    let [normal_ms, scaled_ms] = times.map(|mut t| {
-        t.sort_by(|a, b| a.total_cmp(b));
-        percentile(&t, 0.5)
-    });
+    let [normal_ms, scaled_ms] = times.map(median);
     Ok(json!({ "normal_median_ms": normal_ms, "scaled_median_ms": scaled_ms, "growth": scaled_ms / normal_ms }))
 }
 
